@@ -1,0 +1,126 @@
+"""Find the SeldonMessage in an HTTP request, in Seldon's order.
+
+1. multipart/form-data: every field is JSON, except ``strData`` (text); a ``binData`` file
+   becomes base64, other files text;
+2. a ``json=`` form field, then a ``json=`` query parameter;
+3. the JSON body (``application/json``, ``*/*+json`` or no content type).
+"""
+
+import base64
+import io
+from typing import Any, Dict
+from urllib.parse import parse_qs
+
+from .codecs import jsonio
+from .errors import BadDataError, PayloadTooLarge, UnsupportedMediaType
+
+JSON_TYPES = ("application/json", "text/json")
+
+
+def read_body(environ: Dict[str, Any], limit: int) -> bytes:
+    """The request body, refusing (413) anything over ``limit`` bytes before reading it."""
+    length_text = environ.get("CONTENT_LENGTH")
+    stream = environ["wsgi.input"]
+    if length_text:
+        try:
+            length = int(length_text)
+        except ValueError:
+            raise BadDataError("Content-Length %r is not a number" % length_text)
+        if length > limit:
+            raise PayloadTooLarge(
+                "request body of %d bytes exceeds the limit of %d bytes "
+                "(raise MODELKILN_MAX_REQUEST_SIZE to accept it)" % (length, limit))
+        return stream.read(length) if length else b""
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or (
+            environ.get("wsgi.input_terminated")):
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(
+                "request body exceeds the limit of %d bytes "
+                "(raise MODELKILN_MAX_REQUEST_SIZE to accept it)" % limit)
+        return data
+    return b""
+
+
+def _media_type(environ: Dict[str, Any]) -> str:
+    return environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+
+
+def _json_field(value: str, where: str) -> Any:
+    try:
+        return jsonio.loads(value.encode("utf-8"))
+    except BadDataError as exc:
+        raise BadDataError("%s: %s" % (where, exc.message)) from exc
+
+
+def _multipart(environ: Dict[str, Any], body: bytes) -> Dict[str, Any]:
+    from werkzeug.formparser import parse_form_data
+
+    inner = dict(environ)
+    inner["wsgi.input"] = io.BytesIO(body)
+    inner["CONTENT_LENGTH"] = str(len(body))
+    try:
+        _, form, files = parse_form_data(inner)
+    except ValueError as exc:
+        raise BadDataError("malformed multipart body: %s" % exc) from exc
+    message = {}  # type: Dict[str, Any]
+    for key in form:
+        value = form.get(key)
+        message[key] = value if key == "strData" else _json_field(value, "form field %r" % key)
+    for key in files:
+        content = files[key].read()
+        if key == "binData":
+            message[key] = base64.b64encode(content).decode("ascii")
+        else:
+            try:
+                message[key] = content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise BadDataError(
+                    "file field %r is not UTF-8 text; send binary content as binData" % key
+                ) from exc
+    if not message:
+        raise BadDataError("multipart body has no fields: send data, strData, jsonData "
+                           "or a binData file")
+    return message
+
+
+def query_json(environ: Dict[str, Any]) -> Any:
+    query = environ.get("QUERY_STRING")
+    if query and "json=" in query:
+        values = parse_qs(query, keep_blank_values=True).get("json")
+        if values and values[0]:
+            return _json_field(values[0], "query parameter json")
+    return None
+
+
+def request_message(environ: Dict[str, Any], body: bytes) -> Any:
+    """The decoded request message (dict or list); a 400/415 that says why otherwise."""
+    media = _media_type(environ)
+    if media == "multipart/form-data":
+        return _multipart(environ, body)
+    if media == "application/x-www-form-urlencoded" and body:
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError as exc:
+            raise BadDataError("form body is not valid UTF-8") from exc
+        values = form.get("json")
+        if values and values[0]:
+            return _json_field(values[0], "form field json")
+    from_query = query_json(environ)
+    if from_query is not None:
+        return from_query
+    if media in JSON_TYPES or media.endswith("+json") or not media:
+        if not body:
+            raise BadDataError("Can't find JSON in data: the body is empty and there is no "
+                               "json= parameter; POST a SeldonMessage as JSON")
+        return jsonio.loads(body)
+    if media == "application/x-www-form-urlencoded":
+        if body.lstrip()[:1] in (b"{", b"["):
+            # `curl -d '{...}'` labels a JSON body as a form: take it for what it is.
+            return jsonio.loads(body)
+        raise BadDataError(
+            "form body has no json= field; send the SeldonMessage as json=<message> or as "
+            "a JSON body with Content-Type: application/json")
+    raise UnsupportedMediaType(
+        "Content-Type %r is not supported: send JSON (application/json), a json= form field "
+        "or query parameter, or multipart/form-data" % media)

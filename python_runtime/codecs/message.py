@@ -1,0 +1,156 @@
+"""SeldonMessage: decode a request into its parts, encode a user result into a response.
+
+Rules follow Seldon's wrapper: a dict answer becomes ``jsonData``, bytes ``binData``
+(base64), str ``strData``; a numeric array keeps the request's ``data`` kind (``tensor``
+stays ``tensor``), a non-numeric one becomes ``ndarray``; with no ``data`` in the request a
+numeric array becomes ``tensor``.
+"""
+
+import base64
+import binascii
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from ..errors import BadDataError, InternalError
+from .tensors import CODECS, NDARRAY, TENSOR, decode_data
+
+PAYLOAD_KEYS = ("data", "jsonData", "strData", "binData")
+
+
+class Message(object):
+    """The parts of a request message a user method needs."""
+
+    __slots__ = ("raw", "kind", "features", "names", "meta", "codec")
+
+    def __init__(self, raw: Dict[str, Any], kind: str, features: Any, names: List[str],
+                 meta: Optional[Dict[str, Any]], codec: Any) -> None:
+        self.raw = raw
+        self.kind = kind
+        self.features = features
+        self.names = names
+        self.meta = meta
+        self.codec = codec
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def decode_message(raw: Any) -> Message:
+    """Split a request message into features, names and meta; 400 when it is not one."""
+    if not isinstance(raw, dict):
+        raise BadDataError(
+            "Invalid request data type: a SeldonMessage is a JSON object, got %s %s"
+            % (type(raw).__name__, describe(raw))
+        )
+    meta = raw.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise BadDataError('"meta" must be an object, got %s' % type(meta).__name__)
+    if "data" in raw:
+        datadef = raw["data"]
+        codec, features = decode_data(datadef)
+        names = datadef.get("names", [])
+        if not isinstance(names, list):
+            raise BadDataError('"data.names" must be a list of strings')
+        return Message(raw, "data", features, names, meta, codec)
+    if "jsonData" in raw:
+        return Message(raw, "jsonData", raw["jsonData"], [], meta, None)
+    if "strData" in raw:
+        value = raw["strData"]
+        if not isinstance(value, str):
+            raise BadDataError('"strData" must be a string, got %s' % type(value).__name__)
+        return Message(raw, "strData", value, [], meta, None)
+    if "binData" in raw:
+        value = raw["binData"]
+        if not isinstance(value, (str, bytes)):
+            raise BadDataError('"binData" must be a base64 string')
+        try:
+            features = base64.b64decode(value)
+        except (binascii.Error, ValueError) as exc:
+            raise BadDataError('"binData" is not valid base64: %s' % exc) from exc
+        return Message(raw, "binData", features, [], meta, None)
+    raise BadDataError(
+        "Invalid request data type: the message has none of %s (keys: %s)"
+        % (", ".join(PAYLOAD_KEYS), ", ".join(sorted(raw)) or "none")
+    )
+
+
+def encode_payload(
+    result: Any,
+    request_raw: Dict[str, Any],
+    names_for: Callable[[np.ndarray], List[str]],
+) -> Dict[str, Any]:
+    """The payload part of a response for ``result`` (without ``meta``)."""
+    if isinstance(result, dict):
+        return {"jsonData": result}
+    if isinstance(result, (bytes, bytearray)):
+        return {"binData": base64.b64encode(result).decode("ascii")}
+    if isinstance(result, str):
+        return {"strData": result}
+    if isinstance(result, np.ndarray):
+        array = result
+        as_list = None
+    elif isinstance(result, list):
+        try:
+            array = np.array(result)
+        except ValueError:  # ragged answers are still valid ndarray JSON
+            array = np.array(result, dtype=object)
+        as_list = result
+    else:
+        raise InternalError(
+            "Unknown data type returned as payload (must be list, numpy array, str, bytes "
+            "or dict): %s" % describe(result)
+        )
+    numeric = np.issubdtype(array.dtype, np.number)
+    request_data = request_raw.get("data")
+    codec = NDARRAY
+    if numeric:
+        if request_data is None or not isinstance(request_data, dict):
+            codec = TENSOR
+        else:
+            for key in ("tensor", "tftensor"):
+                if key in request_data:
+                    codec = CODECS[key]
+                    break
+    if codec is NDARRAY:
+        encoded = as_list if as_list is not None else array.tolist()
+    else:
+        encoded = codec.encode(array)
+    return {"data": {codec.key: encoded, "names": names_for(array)}}
+
+
+def build_meta(
+    request_meta: Optional[Dict[str, Any]],
+    request_raw: Dict[str, Any],
+    tags: List[Optional[Dict[str, Any]]],
+    metrics: List[Dict[str, Any]],
+    own_request_path: Dict[str, str],
+) -> Dict[str, Any]:
+    """Response ``meta``: request tags, then each dict of ``tags`` merged in order;
+    request metrics then ``metrics``; the request's ``puid``; ``requestPath``."""
+    meta = {}  # type: Dict[str, Any]
+    if request_meta:
+        merged_tags = dict(request_meta.get("tags") or {})
+        all_metrics = list(request_meta.get("metrics") or [])
+        path = request_meta.get("requestPath") or {}
+    else:
+        merged_tags, all_metrics, path = {}, [], {}
+    for extra in tags:
+        if extra:
+            merged_tags.update(extra)
+    all_metrics.extend(metrics)
+    if merged_tags:
+        meta["tags"] = merged_tags
+    if all_metrics:
+        meta["metrics"] = all_metrics
+    req_meta = request_raw.get("meta")
+    puid = req_meta.get("puid") if isinstance(req_meta, dict) else None
+    if puid:
+        meta["puid"] = puid
+    if own_request_path or path:
+        full = dict(own_request_path)
+        full.update(path)
+        meta["requestPath"] = full
+    return meta

@@ -1,0 +1,172 @@
+"""The three numeric ``data`` kinds of a SeldonMessage: ``ndarray``, ``tensor``, ``tftensor``.
+
+Each codec decodes its JSON form to a numpy array and encodes an array back. ``tftensor`` is
+TensorFlow's TensorProto in protobuf-JSON form, handled without TensorFlow.
+"""
+
+import base64
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import BadDataError
+
+
+def _has_nested_list(array: np.ndarray) -> bool:
+    for item in array.flat:
+        if isinstance(item, (list, tuple)):
+            return True
+    return False
+
+
+class NdarrayCodec(object):
+    """``{"ndarray": [[1, 2], [3, 4]]}``: nested lists, any element type."""
+
+    key = "ndarray"
+
+    def decode(self, value: Any) -> np.ndarray:
+        if not isinstance(value, list):
+            raise BadDataError(
+                "data.ndarray must be a (nested) list, got %s" % type(value).__name__
+            )
+        try:
+            array = np.array(value)
+        except ValueError as exc:
+            raise BadDataError(
+                "data.ndarray is ragged: every row must have the same length (%s)" % exc
+            ) from exc
+        # numpy < 1.24 builds an object array from ragged lists instead of raising.
+        if array.dtype == object and _has_nested_list(array):
+            raise BadDataError("data.ndarray is ragged: every row must have the same length")
+        return array
+
+    def encode(self, array: np.ndarray) -> List[Any]:
+        return array.tolist()
+
+
+class TensorCodec(object):
+    """``{"tensor": {"shape": [2, 2], "values": [1, 2, 3, 4]}}``: flat values plus a shape."""
+
+    key = "tensor"
+
+    def decode(self, value: Any) -> np.ndarray:
+        if not isinstance(value, dict) or "values" not in value or "shape" not in value:
+            raise BadDataError('data.tensor must be an object with "shape" and "values"')
+        values, shape = value["values"], value["shape"]
+        if not isinstance(values, list):
+            raise BadDataError("data.tensor.values must be a flat list of numbers")
+        if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in shape
+        ):
+            raise BadDataError("data.tensor.shape must be a list of integers")
+        try:
+            return np.array(values).reshape(shape)
+        except ValueError as exc:
+            raise BadDataError(
+                "data.tensor.values has %d values, which does not fit shape %s (%s)"
+                % (len(values), shape, exc)
+            ) from exc
+
+    def encode(self, array: np.ndarray) -> Dict[str, Any]:
+        return {"values": array.ravel().tolist(), "shape": list(array.shape)}
+
+
+# TensorFlow DataType names -> (numpy dtype, name of the repeated *_val field in JSON).
+_TF_TYPES = {
+    "DT_FLOAT": (np.float32, "floatVal"),
+    "DT_DOUBLE": (np.float64, "doubleVal"),
+    "DT_INT32": (np.int32, "intVal"),
+    "DT_INT16": (np.int16, "intVal"),
+    "DT_INT8": (np.int8, "intVal"),
+    "DT_UINT8": (np.uint8, "intVal"),
+    "DT_UINT16": (np.uint16, "intVal"),
+    "DT_INT64": (np.int64, "int64Val"),
+    "DT_UINT32": (np.uint32, "uint32Val"),
+    "DT_UINT64": (np.uint64, "uint64Val"),
+    "DT_BOOL": (np.bool_, "boolVal"),
+    "DT_HALF": (np.float16, "halfVal"),
+    "DT_STRING": (object, "stringVal"),
+}
+_TF_BY_DTYPE = {np.dtype(t): name for name, (t, _) in _TF_TYPES.items() if t is not object}
+
+
+class TfTensorCodec(object):
+    """``{"tftensor": {"dtype": "DT_FLOAT", "tensorShape": {"dim": [{"size": "2"}]}, ...}}``."""
+
+    key = "tftensor"
+
+    def decode(self, value: Any) -> np.ndarray:
+        if not isinstance(value, dict):
+            raise BadDataError("data.tftensor must be a TensorProto JSON object")
+        name = value.get("dtype", "DT_FLOAT")
+        if name not in _TF_TYPES:
+            raise BadDataError("data.tftensor.dtype %r is not supported" % (name,))
+        dtype, field = _TF_TYPES[name]
+        shape = self._shape(value)
+        size = int(np.prod(shape)) if shape else 1
+        try:
+            if "tensorContent" in value and dtype is not object:
+                raw = base64.b64decode(value["tensorContent"])
+                flat = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
+            elif dtype is object:
+                flat = np.array(
+                    [base64.b64decode(v) for v in value.get(field, [])], dtype=object
+                )
+            elif name == "DT_HALF":
+                flat = np.array(value.get(field, []), dtype=np.uint16).view(np.float16)
+            else:
+                flat = np.array([self._number(v) for v in value.get(field, [])], dtype=dtype)
+        except (TypeError, ValueError) as exc:
+            raise BadDataError("data.tftensor values cannot be read: %s" % exc) from exc
+        if flat.size == 1 and size > 1:
+            flat = np.full(size, flat[0], dtype=flat.dtype)  # TensorProto repeats a lone value
+        if flat.size != size:
+            raise BadDataError(
+                "data.tftensor has %d values for shape %s" % (flat.size, list(shape))
+            )
+        return flat.reshape(shape)
+
+    @staticmethod
+    def _number(value: Any) -> Any:
+        # int64/uint64 are strings in protobuf JSON.
+        return int(value) if isinstance(value, str) else value
+
+    @staticmethod
+    def _shape(value: Dict[str, Any]) -> Tuple[int, ...]:
+        dims = value.get("tensorShape", {}).get("dim", [])
+        try:
+            return tuple(int(d.get("size", 0)) for d in dims)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise BadDataError("data.tftensor.tensorShape is malformed") from exc
+
+    def encode(self, array: np.ndarray) -> Dict[str, Any]:
+        name = _TF_BY_DTYPE.get(array.dtype)
+        if name is None:
+            array = array.astype(np.float64)
+            name = "DT_DOUBLE"
+        out = {"dtype": name, "tensorShape": {"dim": [{"size": str(d)} for d in array.shape]}}
+        little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+        out["tensorContent"] = base64.b64encode(little.tobytes()).decode("ascii")
+        return out
+
+
+NDARRAY = NdarrayCodec()
+TENSOR = TensorCodec()
+TFTENSOR = TfTensorCodec()
+CODECS = {c.key: c for c in (NDARRAY, TENSOR, TFTENSOR)}
+_DATA_KEYS = frozenset(CODECS) | {"names"}
+
+
+def decode_data(datadef: Any) -> Tuple[Optional[Any], np.ndarray]:
+    """Decode a ``data`` definition; returns (codec used or None, array)."""
+    if not isinstance(datadef, dict):
+        raise BadDataError('"data" must be an object holding ndarray, tensor or tftensor')
+    for key, codec in CODECS.items():
+        if key in datadef:
+            return codec, codec.decode(datadef[key])
+    unknown = sorted(k for k in datadef if k not in _DATA_KEYS)
+    if unknown:
+        raise BadDataError(
+            '"data" holds %s; expected one of ndarray, tensor, tftensor' % ", ".join(unknown)
+        )
+    return None, np.array([])

@@ -1,0 +1,171 @@
+"""The user's object, with every optional method looked up once, at load time.
+
+A method counts as present when the class defines it; stubs inherited from Seldon's
+``SeldonComponent`` (which only raise "not implemented") count as absent.
+"""
+
+import inspect
+import threading
+from typing import Any, Callable, Dict, List, Optional
+
+from .errors import BadMetricError, MethodMissing
+
+# endpoint -> (high-level method, raw method, deprecated REST-only raw method)
+ENDPOINT_METHODS = {
+    "predict": ("predict", "predict_raw", "predict_rest"),
+    "transform_input": ("transform_input", "transform_input_raw", "transform_input_rest"),
+    "transform_output": ("transform_output", "transform_output_raw", "transform_output_rest"),
+    "route": ("route", "route_raw", "route_rest"),
+    "aggregate": ("aggregate", "aggregate_raw", "aggregate_rest"),
+    "send_feedback": ("send_feedback", "send_feedback_raw", "send_feedback_rest"),
+}
+
+# What each SERVICE_TYPE needs from the class (any one of the names).
+REQUIRED_METHODS = {
+    "MODEL": ("predict", "predict_raw", "predict_rest"),
+    "ROUTER": ("route", "route_raw", "route_rest"),
+    "TRANSFORMER": ("transform_input", "transform_input_raw", "transform_input_rest"),
+    "OUTPUT_TRANSFORMER": ("transform_output", "transform_output_raw", "transform_output_rest"),
+    "COMBINER": ("aggregate", "aggregate_raw", "aggregate_rest"),
+    "OUTLIER_DETECTOR": ("score",),
+}
+
+METRIC_TYPES = ("COUNTER", "GAUGE", "TIMER")
+_SELDON_STUB_MODULE = "seldon_core.user_model"
+
+
+def user_method(obj: Any, name: str) -> Optional[Callable[..., Any]]:
+    """The bound method ``name`` if the user's class really implements it."""
+    attr = getattr(obj, name, None)
+    if attr is None or not callable(attr):
+        return None
+    func = getattr(attr, "__func__", attr)
+    if getattr(func, "__module__", None) == _SELDON_STUB_MODULE:
+        return None
+    return attr
+
+
+def accepts_keyword(func: Callable[..., Any], keyword: str) -> Optional[bool]:
+    """Whether ``func`` takes ``keyword``; None when the signature cannot be read."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    for param in params:
+        if param.kind == param.VAR_KEYWORD:
+            return True
+        if param.name == keyword and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                     param.KEYWORD_ONLY):
+            return True
+    return False
+
+
+class Endpoint(object):
+    """The user methods behind one route: ``raw`` wins over ``high``."""
+
+    __slots__ = ("name", "high", "raw", "takes_meta")
+
+    def __init__(self, name: str, obj: Any) -> None:
+        high_name, raw_name, rest_name = ENDPOINT_METHODS[name]
+        self.name = name
+        self.raw = user_method(obj, rest_name) or user_method(obj, raw_name)
+        self.high = user_method(obj, high_name)
+        self.takes_meta = accepts_keyword(self.high, "meta") if self.high else False
+
+    @property
+    def present(self) -> bool:
+        return self.raw is not None or self.high is not None
+
+    def call_high(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the high-level method, passing ``meta`` only where it is accepted."""
+        meta = kwargs.pop("meta", None)
+        if self.takes_meta:
+            return self.high(*args, meta=meta, **kwargs)
+        if self.takes_meta is None:  # unknown signature: try with meta, as Seldon does
+            try:
+                return self.high(*args, meta=meta, **kwargs)
+            except TypeError:
+                pass
+        return self.high(*args, **kwargs)
+
+
+def check_service_type(target: Any, service_type: str) -> None:
+    """Fail fast when the class (or object) lacks what its SERVICE_TYPE needs."""
+    needed = REQUIRED_METHODS[service_type]
+    if any(user_method(target, name) for name in needed):
+        return
+    cls = target if isinstance(target, type) else type(target)
+    raise MethodMissing(
+        "class %s has no %s method, which SERVICE_TYPE=%s needs: define %s(self, X, "
+        "features_names), or set SERVICE_TYPE to the type this class implements"
+        % (cls.__name__, " or ".join(needed[:2]), service_type, needed[0]))
+
+
+class Component(object):
+    """A constructed user object plus what it implements."""
+
+    def __init__(self, obj: Any, service_type: str, single_threaded: bool = False) -> None:
+        self.obj = obj
+        self.service_type = service_type
+        self.endpoints = {name: Endpoint(name, obj) for name in ENDPOINT_METHODS}
+        self.score = user_method(obj, "score")
+        self.load = user_method(obj, "load")
+        self.tags = user_method(obj, "tags")
+        self.metrics = user_method(obj, "metrics")
+        self.health_status = user_method(obj, "health_status")
+        self.health_status_raw = user_method(obj, "health_status_raw")
+        self.init_metadata = user_method(obj, "init_metadata")
+        self.feature_names = user_method(obj, "feature_names")
+        names = getattr(obj, "class_names", None)
+        if callable(names):
+            self.class_names = user_method(obj, "class_names")  # type: Any
+        else:
+            self.class_names = list(names) if isinstance(names, (list, tuple)) else None
+        # FLASK_SINGLE_THREADED: one call at a time into user code per worker.
+        self.lock = threading.Lock() if single_threaded else None
+
+    def output_names(self, array: Any) -> List[str]:
+        """Names of the output columns: class_names() or t:0, t:1, ... for 2-D answers."""
+        if len(array.shape) < 2:
+            return []
+        if self.class_names is not None:
+            names = self.class_names() if callable(self.class_names) else self.class_names
+            return list(names)
+        return ["t:%d" % i for i in range(array.shape[1])]
+
+    def input_names(self, array: Any) -> List[str]:
+        if self.feature_names is not None and len(array.shape) >= 2:
+            return list(self.feature_names())
+        return self.output_names(array)
+
+    def user_tags(self) -> Optional[Dict[str, Any]]:
+        return self.tags() if self.tags is not None else None
+
+    def user_metrics(self) -> List[Dict[str, Any]]:
+        if self.metrics is None:
+            return []
+        return validate_metrics(self.metrics())
+
+
+def validate_metrics(metrics: Any) -> List[Dict[str, Any]]:
+    """Check user metrics: a list of {type, key, value[, tags]}; else a 500 BAD_METRIC."""
+    if not isinstance(metrics, list):
+        raise BadMetricError("metrics() must return a list of dicts, got %s"
+                             % type(metrics).__name__)
+    for metric in metrics:
+        if not isinstance(metric, dict):
+            raise BadMetricError("each metric must be a dict, got %r" % (metric,))
+        kind = metric.get("type")
+        key = metric.get("key")
+        value = metric.get("value")
+        if kind not in METRIC_TYPES:
+            raise BadMetricError("metric %r: type must be one of %s, got %r"
+                                 % (key, ", ".join(METRIC_TYPES), kind))
+        if not isinstance(key, str) or not key:
+            raise BadMetricError("metric key must be a non-empty string, got %r" % (key,))
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BadMetricError("metric %r: value must be a number, got %r" % (key, value))
+        tags = metric.get("tags")
+        if tags is not None and not isinstance(tags, dict):
+            raise BadMetricError("metric %r: tags must be a dict" % key)
+    return metrics

@@ -1,0 +1,145 @@
+"""The runtime's one error hierarchy.
+
+Request-time errors know their HTTP status and Seldon reason; ``error_body`` renders them as
+``{"status": {"status": 1, "info": ..., "code": -1, "reason": ...}}`` (Seldon's shape).
+Load-time errors (``LoadError`` and subclasses) stop the server or the build with a message
+that says what to fix.
+"""
+
+from typing import Any, Dict, Optional
+
+BAD_DATA = "MICROSERVICE_BAD_DATA"
+INTERNAL = "MICROSERVICE_INTERNAL_ERROR"
+BAD_METRIC = "MICROSERVICE_BAD_METRIC"
+BAD_METADATA = "MICROSERVICE_BAD_METADATA"
+BAD_PARAMETER = "MICROSERVICE_BAD_PARAMETER"
+NOT_READY = "MICROSERVICE_NOT_READY"
+
+
+class MicroserviceError(Exception):
+    """An error answered to the client with ``status_code`` and ``reason``."""
+
+    status_code = 400
+    reason = BAD_DATA
+
+    def __init__(self, message: str, status_code: Optional[int] = None,
+                 reason: Optional[str] = None) -> None:
+        super(MicroserviceError, self).__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        if reason is not None:
+            self.reason = reason
+
+    def to_body(self) -> Dict[str, Any]:
+        return error_body(self.message, self.reason)
+
+
+class BadDataError(MicroserviceError):
+    """The request cannot be decoded or does not fit what the route needs (400)."""
+
+
+class PayloadTooLarge(MicroserviceError):
+    status_code = 413
+
+
+class UnsupportedMediaType(MicroserviceError):
+    status_code = 415
+
+
+class RouteNotFound(MicroserviceError):
+    status_code = 404
+
+
+class MethodNotAllowed(MicroserviceError):
+    status_code = 405
+
+    def __init__(self, message: str, allowed: str) -> None:
+        super(MethodNotAllowed, self).__init__(message)
+        self.allowed = allowed
+
+
+class NotImplementedByModel(MicroserviceError):
+    """The route needs a method the user class does not define (501)."""
+
+    status_code = 501
+
+
+class NotReady(MicroserviceError):
+    """load() has not finished, or failed (503)."""
+
+    status_code = 503
+    reason = NOT_READY
+
+
+class InternalError(MicroserviceError):
+    status_code = 500
+    reason = INTERNAL
+
+
+class BadMetricError(MicroserviceError):
+    status_code = 500
+    reason = BAD_METRIC
+
+
+class BadMetadataError(MicroserviceError):
+    status_code = 500
+    reason = BAD_METADATA
+
+
+def error_body(message: str, reason: str) -> Dict[str, Any]:
+    return {"status": {"status": 1, "info": message, "code": -1, "reason": reason}}
+
+
+def from_user_exception(exc: BaseException) -> MicroserviceError:
+    """Map an exception raised by user code to the answer the client gets.
+
+    An exception carrying an integer ``status_code`` (Seldon's SeldonMicroserviceException
+    and look-alikes) keeps its status, message and reason; anything else is a 500.
+    """
+    if isinstance(exc, MicroserviceError):
+        return exc
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
+        message = getattr(exc, "message", None)
+        reason = getattr(exc, "reason", None)
+        return MicroserviceError(
+            message if isinstance(message, str) else str(exc),
+            status_code=status,
+            reason=reason if isinstance(reason, str) else BAD_DATA,
+        )
+    return InternalError(str(exc) or type(exc).__name__)
+
+
+class LoadError(Exception):
+    """The user class cannot be loaded; the message says why and what to do."""
+
+
+class ModuleNotFound(LoadError):
+    pass
+
+
+class ModuleImportFailed(LoadError):
+    """The user's module exists but raised while importing; carries its traceback text."""
+
+    def __init__(self, message: str, traceback_text: str) -> None:
+        super(ModuleImportFailed, self).__init__(message)
+        self.traceback_text = traceback_text
+
+
+class ClassNotFound(LoadError):
+    pass
+
+
+class MethodMissing(LoadError):
+    pass
+
+
+class BadParameters(LoadError):
+    pass
+
+
+class ConstructorFailed(LoadError):
+    def __init__(self, message: str, traceback_text: str) -> None:
+        super(ConstructorFailed, self).__init__(message)
+        self.traceback_text = traceback_text

@@ -1,0 +1,169 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+Every worker writes to prometheus_client's multiprocess files in one shared folder; a scrape
+of the metrics port, answered by whichever worker, aggregates them all. Nothing is registered
+at import time: ``Metrics`` builds its own registry, and prometheus_client itself is imported
+only when a ``Metrics`` is created (it must see ``PROMETHEUS_MULTIPROC_DIR`` first).
+"""
+
+import json
+import math
+import os
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+from .errors import BadMetricError
+
+REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                   1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# Seldon's TIMER histogram: 0, then 50 log-spaced bounds from 1 ms to 30 s.
+TIMER_BUCKETS = (0.0,) + tuple(0.001 * (30000.0 ** (i / 49.0)) for i in range(50))
+IDENTITY_LABELS = ("deployment_name", "model_name", "model_image", "model_version",
+                   "predictor_name", "predictor_version", "method")
+
+
+def split_image(image: str) -> Tuple[str, str]:
+    """``repo/name:tag`` -> (``repo/name``, ``tag``); a port colon is not a tag."""
+    name, sep, tag = image.rpartition(":")
+    if not sep or "/" in tag:
+        return image, "latest"
+    return name, tag
+
+
+def set_multiprocess_dir(environ: Dict[str, str], path: str) -> None:
+    """Point prometheus_client (old and new spellings) at ``path`` before it is imported."""
+    environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    environ["prometheus_multiproc_dir"] = path
+
+
+class Metrics(object):
+    """Request metrics plus the user's custom metrics, for one server."""
+
+    def __init__(self, settings: Any, multiprocess_dir: Optional[str]) -> None:
+        import prometheus_client
+
+        self._prom = prometheus_client
+        self.multiprocess_dir = multiprocess_dir
+        self.registry = prometheus_client.CollectorRegistry(auto_describe=True)
+        image, version = split_image(settings.image_or_placeholder)
+        try:
+            predictor_version = json.loads(settings.predictor_labels).get(
+                "version", "NOT_IMPLEMENTED")
+        except (ValueError, AttributeError):
+            predictor_version = "NOT_IMPLEMENTED"
+        self.identity = {
+            "deployment_name": settings.deployment_name,
+            "model_name": settings.unit_id or "NOT_IMPLEMENTED",
+            "model_image": image,
+            "model_version": version,
+            "predictor_name": settings.predictor_name,
+            "predictor_version": str(predictor_version),
+        }
+        self.requests = prometheus_client.Counter(
+            "modelkiln_http_requests", "HTTP requests answered, by route and status.",
+            ("route", "status"), registry=self.registry)
+        self.latency = prometheus_client.Histogram(
+            "modelkiln_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route and status.",
+            ("route", "status"), buckets=REQUEST_BUCKETS, registry=self.registry)
+        labels = IDENTITY_LABELS
+        self.feedback = prometheus_client.Counter(
+            "seldon_api_model_feedback", "Feedback requests received.", labels,
+            registry=self.registry)
+        self.feedback_reward = prometheus_client.Counter(
+            "seldon_api_model_feedback_reward", "Sum of feedback rewards.", labels,
+            registry=self.registry)
+        self._request_children = {}  # type: Dict[Tuple[str, int], Tuple[Any, Any]]
+        self._custom = {}  # type: Dict[Tuple[str, str], Tuple[Any, Tuple[str, ...]]]
+        self._lock = threading.Lock()
+        modes = getattr(prometheus_client.Gauge, "_MULTIPROC_MODES", ())
+        self._gauge_mode = "mostrecent" if "mostrecent" in modes else "liveall"
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        children = self._request_children.get((route, status))
+        if children is None:
+            label = str(status)
+            children = (self.requests.labels(route, label), self.latency.labels(route, label))
+            self._request_children[(route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def record_feedback(self, reward: float) -> None:
+        labels = dict(self.identity, method="feedback")
+        self.feedback.labels(**labels).inc()
+        if reward and math.isfinite(reward) and reward > 0:
+            self.feedback_reward.labels(**labels).inc(reward)
+
+    def record_custom(self, metrics: List[Dict[str, Any]], method: str) -> None:
+        """COUNTER adds, GAUGE sets, TIMER (milliseconds) observes a seconds histogram."""
+        for metric in metrics:
+            kind, key = metric["type"], metric["key"]
+            tags = {str(k): str(v) for k, v in (metric.get("tags") or {}).items()}
+            family, names = self._family(kind, key, tuple(sorted(tags)))
+            values = dict(self.identity, method=method)
+            for name in names[len(IDENTITY_LABELS):]:
+                values[name] = tags.get(name, "")
+            child = family.labels(**{name: values[name] for name in names})
+            value = float(metric["value"])
+            if kind == "COUNTER":
+                if value < 0:
+                    raise BadMetricError("COUNTER %r cannot decrease (value %s)" % (key, value))
+                child.inc(value)
+            elif kind == "GAUGE":
+                child.set(value)
+            else:
+                child.observe(value / 1000.0)
+
+    def _family(self, kind: str, key: str, tag_names: Tuple[str, ...]) -> Tuple[Any, Tuple[str, ...]]:
+        found = self._custom.get((kind, key))
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._custom.get((kind, key))
+            if found is not None:
+                return found
+            labels = IDENTITY_LABELS + tuple(t for t in tag_names if t not in IDENTITY_LABELS)
+            doc = "Custom %s metric %s" % (kind.lower(), key)
+            try:
+                if kind == "COUNTER":
+                    family = self._prom.Counter(key, doc, labels, registry=self.registry)
+                elif kind == "GAUGE":
+                    family = self._prom.Gauge(key, doc, labels, registry=self.registry,
+                                              multiprocess_mode=self._gauge_mode)
+                else:
+                    family = self._prom.Histogram(key, doc, labels, buckets=TIMER_BUCKETS,
+                                                  registry=self.registry)
+            except ValueError as exc:
+                raise BadMetricError(
+                    "metric %r (%s) cannot be registered: %s (keys must be Prometheus names "
+                    "and keep one type)" % (key, kind, exc)) from exc
+            self._custom[(kind, key)] = (family, labels)
+            return family, labels
+
+    def exposition(self) -> Tuple[bytes, str]:
+        """The Prometheus text of every worker's metrics."""
+        prom = self._prom
+        if self.multiprocess_dir:
+            from prometheus_client import multiprocess
+
+            registry = prom.CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)
+        else:
+            registry = self.registry
+        return prom.generate_latest(registry), prom.CONTENT_TYPE_LATEST
+
+
+def mark_worker_dead(multiprocess_dir: str, pid: int) -> None:
+    """Drop a dead worker's live gauges (its counters and histograms still count)."""
+    from prometheus_client import multiprocess
+
+    try:
+        multiprocess.mark_process_dead(pid, multiprocess_dir)
+    except TypeError:  # very old prometheus_client: (pid, path) positional only
+        multiprocess.mark_process_dead(pid, path=multiprocess_dir)
+
+
+def clean_multiprocess_dir(path: str) -> None:
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))

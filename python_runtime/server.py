@@ -1,0 +1,157 @@
+"""Start the microservice: load the user class once, then serve it with gunicorn (or Flask's
+development server with ``--debug``).
+
+The user's ``__init__`` runs once in the parent; gunicorn forks the workers, and each runs
+``load()`` in a thread after the fork. Both ports (REST and metrics) are bound by the same
+workers, so there is no extra process for metrics.
+"""
+
+import gc
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from typing import Any, Dict
+
+from . import __version__
+from .component import Component, check_service_type
+from .http import LoadState, MetricsApp, create_app, run_load
+from .loader import construct, import_user_class, parse_parameters
+from .metrics import Metrics, clean_multiprocess_dir, mark_worker_dead, set_multiprocess_dir
+from .settings import Settings, SettingsError
+
+log = logging.getLogger("modelkiln")
+
+# After the fork, freeze what start-up allocated and collect young objects less often: the
+# default thresholds made full collections the main source of p99 latency on large payloads.
+GC_THRESHOLDS = (20000, 50, 100)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    logging.getLogger("modelkiln").setLevel(getattr(logging, level, logging.INFO))
+
+
+def load_component(settings: Settings) -> Component:
+    """Import the class, check it fits SERVICE_TYPE, construct it once."""
+    cls = import_user_class(settings.model_name, settings.app_dir)
+    check_service_type(cls, settings.service_type)
+    obj = construct(cls, parse_parameters(settings.parameters))
+    return Component(obj, settings.service_type, settings.single_threaded)
+
+
+def tune_gc() -> None:
+    gc.collect()
+    if hasattr(gc, "freeze"):
+        gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def gunicorn_options(settings: Settings) -> Dict[str, Any]:
+    host = settings.bind_host
+    options = {
+        "bind": ["%s:%d" % (host, settings.http_port), "%s:%d" % (host, settings.metrics_port)],
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        "max_requests": settings.max_requests,
+        "max_requests_jitter": settings.max_requests_jitter,
+        "keepalive": settings.keepalive,
+        "timeout": int(round(settings.timeout)),
+        "graceful_timeout": int(round(settings.graceful_timeout)),
+        "accesslog": "-" if settings.access_log else None,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "modelkiln-%s" % settings.model_name,
+        "preload_app": True,
+    }
+    if settings.pidfile:
+        options["pidfile"] = settings.pidfile
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        options["worker_tmp_dir"] = "/dev/shm"  # heartbeat files off overlayfs
+    return options
+
+
+def run_gunicorn(settings: Settings, component: Component, multiprocess_dir: str) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    metrics = Metrics(settings, multiprocess_dir)
+    state = LoadState()
+    app = create_app(settings, component, metrics, state)
+    options = gunicorn_options(settings)
+
+    def post_fork(server: Any, worker: Any) -> None:
+        run_load(component, state)
+        tune_gc()
+
+    def child_exit(server: Any, worker: Any) -> None:
+        mark_worker_dead(multiprocess_dir, worker.pid)
+
+    options.update(post_fork=post_fork, child_exit=child_exit)
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    Server().run()
+    return 0
+
+
+def run_debug(settings: Settings, component: Component) -> int:
+    """Flask's development server, one process; metrics on their own port in a thread."""
+    import threading
+
+    from flask import Flask
+    from werkzeug.serving import make_server
+
+    metrics = Metrics(settings, None)
+    state = LoadState()
+    app = create_app(settings, component, metrics, state)
+    metrics_server = make_server(settings.bind_host, settings.metrics_port, MetricsApp(app),
+                                 threaded=True)
+    threading.Thread(target=metrics_server.serve_forever, daemon=True).start()
+    run_load(component, state)
+    flask_app = Flask("modelkiln")
+    flask_app.wsgi_app = app  # type: ignore[assignment]
+    flask_app.run(host=settings.bind_host, port=settings.http_port, debug=True,
+                  use_reloader=False, threaded=not settings.single_threaded)
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    if settings.http_port == settings.metrics_port:
+        raise SettingsError("the REST port and the metrics port are both %d; set "
+                            "PREDICTIVE_UNIT_METRICS_SERVICE_PORT to another port"
+                            % settings.http_port)
+    if settings.persistence:
+        log.warning("PERSISTENCE is no longer supported and is ignored")
+    log.info("modelkiln %s: %s as %s from %s", __version__, settings.model_name,
+             settings.service_type, settings.app_dir)
+    os.chdir(settings.app_dir)
+    component = load_component(settings)
+    if settings.debug:
+        return run_debug(settings, component)
+    multiprocess_dir = tempfile.mkdtemp(prefix="modelkiln-metrics-")
+    set_multiprocess_dir(os.environ, multiprocess_dir)
+    clean_multiprocess_dir(multiprocess_dir)
+    log.info("serving REST on %s:%d, metrics on :%d%s, %d worker(s) x %d thread(s)",
+             settings.bind_host, settings.http_port, settings.metrics_port,
+             settings.metrics_endpoint, settings.workers, settings.threads)
+    master = os.getpid()
+    try:
+        return run_gunicorn(settings, component, multiprocess_dir)
+    finally:
+        # Forked workers unwind through this frame too when they exit: only the master cleans.
+        if os.getpid() == master:
+            shutil.rmtree(multiprocess_dir, ignore_errors=True)

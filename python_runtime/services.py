@@ -1,0 +1,225 @@
+"""What each route does with a decoded request: call the user method, build the answer.
+
+Nothing here knows about HTTP; handlers take the request message (a dict, or raw bytes in
+payload pass-through) and return the response message.
+"""
+
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from .codecs.message import Message, build_meta, decode_message, describe, encode_payload
+from .component import Component, validate_metrics
+from .errors import BadDataError, NotImplementedByModel
+from .response import Response, unpack
+
+# Seldon's metric "method" label per endpoint.
+METHOD_TAGS = {
+    "predict": "predict",
+    "transform_input": "inputtransform",
+    "transform_output": "outputtransform",
+    "route": "router",
+    "aggregate": "aggregate",
+    "send_feedback": "feedback",
+    "health": "health",
+}
+
+
+class Services(object):
+    """The user component behind every route, plus the metrics it reports."""
+
+    def __init__(self, component: Component, metrics: Any, request_path: Dict[str, str],
+                 unit_id: Optional[str]) -> None:
+        self.component = component
+        self.metrics = metrics
+        self.request_path = request_path
+        self.feedback_unit = unit_id or "0"  # Seldon reads routing[PREDICTIVE_UNIT_ID or "0"]
+        self.endpoints = component.endpoints
+
+    # -- shared answer building -------------------------------------------------------
+
+    def _custom_metrics(self, runtime_metrics: List[Dict[str, Any]], method: str
+                        ) -> List[Dict[str, Any]]:
+        metrics = self.component.user_metrics()
+        if runtime_metrics:
+            metrics = metrics + validate_metrics(runtime_metrics)
+        if metrics and self.metrics is not None:
+            self.metrics.record_custom(metrics, METHOD_TAGS[method])
+        return metrics
+
+    def _raw_metrics(self, response: Any, method: str) -> None:
+        """Metrics a raw method put in its answer's meta are recorded too."""
+        if isinstance(response, dict):
+            meta = response.get("meta")
+            if isinstance(meta, dict) and meta.get("metrics") and self.metrics is not None:
+                self.metrics.record_custom(validate_metrics(meta["metrics"]),
+                                           METHOD_TAGS[method])
+
+    def _answer(self, result: Any, request_raw: Dict[str, Any], meta: Optional[Dict[str, Any]],
+                method: str, names_for: Any = None, extra_metrics: Optional[List[Any]] = None
+                ) -> Dict[str, Any]:
+        data, runtime_tags, runtime_metrics = unpack(result)
+        answer = encode_payload(data, request_raw, names_for or self.component.output_names)
+        metrics = self._custom_metrics(runtime_metrics, method)
+        if extra_metrics:
+            metrics = extra_metrics + metrics
+        answer["meta"] = build_meta(meta, request_raw, [self.component.user_tags(), runtime_tags],
+                                    metrics, self.request_path)
+        return answer
+
+    def _call_raw(self, name: str, request: Any) -> Any:
+        response = self.endpoints[name].raw(request)
+        self._raw_metrics(response, name)
+        return response
+
+    # -- routes -------------------------------------------------------------------------
+
+    def predict(self, request: Any) -> Any:
+        endpoint = self.endpoints["predict"]
+        if endpoint.raw is not None:
+            return self._call_raw("predict", request)
+        msg = decode_message(request)
+        if endpoint.high is None:
+            result = []  # type: Any
+        else:
+            result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+        return self._answer(result, msg.raw, msg.meta, "predict")
+
+    def transform_input(self, request: Any) -> Any:
+        if self.component.service_type == "OUTLIER_DETECTOR" and self.component.score:
+            return self.outlier_score(request)
+        return self._transform("transform_input", request, self.component.input_names)
+
+    def transform_output(self, request: Any) -> Any:
+        return self._transform("transform_output", request, None)
+
+    def _transform(self, name: str, request: Any, names_for: Any) -> Any:
+        endpoint = self.endpoints[name]
+        if endpoint.raw is not None:
+            return self._call_raw(name, request)
+        msg = decode_message(request)
+        if endpoint.high is None:
+            result = msg.features  # a missing transformer passes the payload through
+        else:
+            result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+        return self._answer(result, msg.raw, msg.meta, name, names_for)
+
+    def outlier_score(self, request: Any) -> Dict[str, Any]:
+        """OUTLIER_DETECTOR: pass the request on; per-row scores go in meta.tags.outlierScore."""
+        msg = decode_message(request)
+        scores = self.component.score(msg.features, msg.names)
+        scores = np.asarray(scores).tolist() if not isinstance(scores, list) else scores
+        answer = self._answer(msg.features, msg.raw, msg.meta, "transform_input",
+                              self._request_names(msg))
+        answer["meta"].setdefault("tags", {})["outlierScore"] = scores
+        return answer
+
+    @staticmethod
+    def _request_names(msg: Message) -> Any:
+        return lambda array: list(msg.names) if msg.names else []
+
+    def route(self, request: Any) -> Any:
+        endpoint = self.endpoints["route"]
+        if endpoint.raw is not None:
+            return self._call_raw("route", request)
+        msg = decode_message(request)
+        if endpoint.high is None:
+            raise NotImplementedByModel(
+                "route is not implemented: this class has no route() or route_raw() method")
+        result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+        data, tags, metrics = unpack(result)
+        if isinstance(data, np.integer):
+            data = int(data)
+        if not isinstance(data, int):
+            raise BadDataError("Routing response must be int but got %s" % describe(data))
+        return self._answer(Response(np.array([[data]]), tags, metrics), msg.raw, None, "route")
+
+    def aggregate(self, request: Any) -> Any:
+        endpoint = self.endpoints["aggregate"]
+        if endpoint.raw is not None:
+            return self._call_raw("aggregate", request)
+        if isinstance(request, list):
+            raw_messages = request
+        elif isinstance(request, dict) and isinstance(request.get("seldonMessages"), list):
+            raw_messages = request["seldonMessages"]
+        else:
+            raise BadDataError(
+                'Invalid request data type: /aggregate takes a list of SeldonMessages or '
+                '{"seldonMessages": [...]}, got %s' % describe(request))
+        if not raw_messages:
+            raise BadDataError("/aggregate needs at least one message")
+        if endpoint.high is None:
+            raise NotImplementedByModel(
+                "aggregate is not implemented: this class has no aggregate() or "
+                "aggregate_raw() method")
+        messages = [decode_message(m) for m in raw_messages]
+        result = endpoint.high([m.features for m in messages], [m.names for m in messages])
+        tags = {}  # type: Dict[str, Any]
+        path = {}  # type: Dict[str, Any]
+        carried = []  # type: List[Any]
+        for m in messages:
+            if m.meta:
+                tags.update(m.meta.get("tags") or {})
+                path.update(m.meta.get("requestPath") or {})
+                carried.extend(m.meta.get("metrics") or [])
+        merged = {"tags": tags, "requestPath": path}
+        return self._answer(result, messages[0].raw, merged, "aggregate",
+                            extra_metrics=carried)
+
+    def send_feedback(self, request: Any) -> Any:
+        endpoint = self.endpoints["send_feedback"]
+        if not isinstance(request, dict):
+            raise BadDataError("Feedback must be a JSON object with request, response, "
+                               "reward and truth")
+        reward = request.get("reward", 0.0)
+        if isinstance(reward, bool) or not isinstance(reward, (int, float)):
+            raise BadDataError("feedback reward must be a number, got %s" % describe(reward))
+        if self.metrics is not None:
+            self.metrics.record_feedback(float(reward))
+        if endpoint.raw is not None:
+            return self._call_raw("send_feedback", request)
+        parts = {}
+        for key in ("request", "response", "truth"):
+            part = request.get(key)
+            if part is None:
+                parts[key] = None
+            elif not isinstance(part, dict):
+                raise BadDataError("feedback %s must be a SeldonMessage object" % key)
+            else:
+                parts[key] = part
+        features, names = _feedback_data(parts["request"])
+        truth, _ = _feedback_data(parts["truth"])
+        routing = None
+        response = parts["response"]
+        if response and isinstance(response.get("meta"), dict):
+            routes = response["meta"].get("routing") or {}
+            routing = routes.get(self.feedback_unit)
+        if endpoint.high is None:
+            result = None
+        else:
+            result = endpoint.high(features, names, float(reward), truth, routing=routing)
+        data, tags, metrics = unpack(result)
+        if data is None:
+            data = np.array([])
+        answer = encode_payload(data, parts["request"] or {}, self.component.output_names)
+        metrics = self._custom_metrics(metrics, "send_feedback")
+        answer["meta"] = build_meta(None, {}, [self.component.user_tags(), tags], metrics,
+                                    self.request_path)
+        return answer
+
+    def health_status(self) -> Any:
+        if self.component.health_status_raw is not None:
+            return self.component.health_status_raw()
+        if self.component.health_status is not None:
+            result = self.component.health_status()
+        else:
+            result = "healthy"
+        return self._answer(result, {}, None, "health")
+
+
+def _feedback_data(message: Optional[Dict[str, Any]]) -> Any:
+    """Features and names of a feedback part; Seldon reads only its ``data``."""
+    if not message or "data" not in message:
+        return np.array([]), []
+    decoded = decode_message({"data": message["data"]})
+    return decoded.features, decoded.names

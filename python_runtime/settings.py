@@ -1,0 +1,369 @@
+"""Every runtime setting, declared once: env var, CLI flag, default, parser and help.
+
+``Settings.load(argv, environ)`` is the only place that reads ``os.environ`` for the runtime.
+Precedence: command-line flag > environment variable > the app's ``.s2i/environment`` >
+default. ``python -m python_runtime.settings --markdown`` prints the README table.
+"""
+
+import argparse
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+SERVICE_TYPES = (
+    "MODEL",
+    "ROUTER",
+    "TRANSFORMER",
+    "OUTPUT_TRANSFORMER",
+    "COMBINER",
+    "OUTLIER_DETECTOR",
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ANNOTATIONS_FILE = "/etc/podinfo/annotations"
+REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
+UNKNOWN_IMAGE = "NOT_IMPLEMENTED:NOT_IMPLEMENTED"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if value in ("0", "false", "f", "no", "n", "off", ""):
+        return False
+    raise ValueError("expected true/false or 1/0, got %r" % text)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1, got %d" % value)
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more, got %d" % value)
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port 0-65535, got %d" % value)
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be greater than 0, got %s" % text)
+    return value
+
+
+def _upper_choice(choices: Sequence[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().upper()
+        if value not in choices:
+            raise ValueError("must be one of %s, got %r" % (", ".join(choices), text))
+        return value
+
+    return parse
+
+
+def _endpoint(text: str) -> str:
+    if not text.startswith("/"):
+        raise ValueError("must start with '/', got %r" % text)
+    return text
+
+
+def _size(text: str) -> int:
+    """Bytes, with an optional k/m/g suffix (binary multiples)."""
+    raw = text.strip().lower()
+    factor = 1
+    for suffix, mult in (("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)):
+        if raw.endswith(suffix) or raw.endswith(suffix + "b"):
+            raw = raw[: raw.rindex(suffix)]
+            factor = mult
+            break
+    value = int(float(raw) * factor)
+    if value < 1:
+        raise ValueError("must be a positive size such as 100m, got %r" % text)
+    return value
+
+
+class Setting(object):
+    """One setting: where it comes from, its default and how it is parsed."""
+
+    def __init__(
+        self,
+        name: str,
+        env: Optional[str],
+        flag: Optional[str],
+        default: Any,
+        parse: Callable[[str], Any],
+        help: str,
+        aliases: Sequence[str] = (),
+    ) -> None:
+        self.name = name
+        self.env = env
+        self.flag = flag
+        self.default = default
+        self.parse = parse
+        self.help = help
+        self.aliases = tuple(aliases)
+
+    @property
+    def is_bool(self) -> bool:
+        return self.parse is parse_bool
+
+    def from_text(self, text: str, source: str) -> Any:
+        try:
+            return self.parse(text)
+        except ValueError as exc:
+            raise SettingsError("%s=%r is invalid: %s" % (source, text, exc)) from exc
+
+
+SETTINGS = (
+    Setting("model_name", "MODEL_NAME", None, None, str,
+            "User class: `Module` (file Module.py, class Module) or `pkg.mod.Class`."),
+    Setting("service_type", "SERVICE_TYPE", "--service-type", "MODEL",
+            _upper_choice(SERVICE_TYPES), "One of " + ", ".join(SERVICE_TYPES) + "."),
+    Setting("parameters", "PREDICTIVE_UNIT_PARAMETERS", "--parameters", "[]", str,
+            "Constructor arguments: JSON list of {name, value, type}."),
+    Setting("http_port", "PREDICTIVE_UNIT_HTTP_SERVICE_PORT", "--http-port", 9000, _port,
+            "REST port."),
+    Setting("metrics_port", "PREDICTIVE_UNIT_METRICS_SERVICE_PORT", "--metrics-port", 6000,
+            _port, "Prometheus metrics port."),
+    Setting("metrics_endpoint", "PREDICTIVE_UNIT_METRICS_ENDPOINT", "--metrics-endpoint",
+            "/metrics", _endpoint, "Path of the Prometheus endpoint on the metrics port."),
+    Setting("unit_id", "PREDICTIVE_UNIT_ID", "--unit-id", None, str,
+            "Graph node name; with it, responses carry meta.requestPath[id] = image."),
+    Setting("unit_image", "PREDICTIVE_UNIT_IMAGE", "--unit-image", None, str,
+            "Image name:tag reported in requestPath, metadata and metric labels."),
+    Setting("deployment_name", "SELDON_DEPLOYMENT_ID", None, "NOT_IMPLEMENTED", str,
+            "Deployment name metric label."),
+    Setting("predictor_name", "PREDICTOR_ID", None, "NOT_IMPLEMENTED", str,
+            "Predictor name metric label."),
+    Setting("predictor_labels", "PREDICTOR_LABELS", None, "{}", str,
+            "JSON labels of the predictor; `version` becomes a metric label."),
+    Setting("workers", "GUNICORN_WORKERS", "--workers", 1, _positive_int,
+            "Worker processes."),
+    Setting("threads", "GUNICORN_THREADS", "--threads", 1, _positive_int,
+            "Threads per worker (more than 1 uses gunicorn's gthread worker)."),
+    Setting("max_requests", "GUNICORN_MAX_REQUESTS", "--max-requests", 0, _non_negative_int,
+            "Restart a worker after this many requests (0: never)."),
+    Setting("max_requests_jitter", "GUNICORN_MAX_REQUESTS_JITTER", "--max-requests-jitter", 0,
+            _non_negative_int, "Random extra requests added to max-requests per worker."),
+    Setting("keepalive", "GUNICORN_KEEPALIVE", "--keepalive", 2, _non_negative_int,
+            "Seconds to hold an idle keep-alive connection (gthread worker)."),
+    Setting("timeout", "GUNICORN_TIMEOUT", "--timeout", 60.0, _positive_float,
+            "Seconds a request may run before its worker is killed and replaced. "
+            "The pod annotation seldon.io/rest-timeout (ms) is used when this is unset."),
+    Setting("graceful_timeout", "GUNICORN_GRACEFUL_TIMEOUT", "--graceful-timeout", 30.0,
+            _positive_float, "Seconds SIGTERM waits for in-flight requests."),
+    Setting("access_log", "GUNICORN_ACCESS_LOG", "--access-log", False, parse_bool,
+            "Log every request to stdout."),
+    Setting("single_threaded", "FLASK_SINGLE_THREADED", "--single-threaded", False, parse_bool,
+            "Serialise calls into the user class (one request at a time per worker)."),
+    Setting("payload_passthrough", "PAYLOAD_PASSTHROUGH", "--payload-passthrough", False,
+            parse_bool, "predict/predict_raw receive the raw body and return it unencoded."),
+    Setting("log_level", "SELDON_LOG_LEVEL", "--log-level", "INFO", _upper_choice(LOG_LEVELS),
+            "Log level.", aliases=("LOG_LEVEL",)),
+    Setting("max_request_size", "MODELKILN_MAX_REQUEST_SIZE", "--max-request-size", 100 << 20,
+            _size, "Largest accepted request body (bytes, or 10k/100m/1g); larger gets 413."),
+    Setting("model_metadata", "MODEL_METADATA", None, None, str,
+            "Model metadata as YAML or JSON; overrides init_metadata()."),
+    Setting("persistence", "PERSISTENCE", "--persistence", False, parse_bool,
+            "Accepted for old apps and ignored (Seldon removed it)."),
+    Setting("debug", "SELDON_DEBUG", "--debug", False, parse_bool,
+            "Run Flask's development server (one process, reloader off) instead of gunicorn."),
+    Setting("pidfile", None, "--pidfile", None, str, "Write the server's pid here."),
+    Setting("bind_host", "MODELKILN_BIND_HOST", "--host", "0.0.0.0", str,
+            "Address to listen on."),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Settings(object):
+    """Resolved settings; attribute names are the ``Setting.name`` values."""
+
+    def __init__(self, values: Dict[str, Any], app_dir: str) -> None:
+        self.__dict__.update(values)
+        self.app_dir = app_dir
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {s.name: getattr(self, s.name) for s in SETTINGS}
+
+    @property
+    def request_path(self) -> Dict[str, str]:
+        return {self.unit_id: self.image_or_placeholder} if self.unit_id else {}
+
+    @property
+    def image_or_placeholder(self) -> str:
+        return self.unit_image or UNKNOWN_IMAGE
+
+    @classmethod
+    def load(
+        cls,
+        argv: Optional[List[str]] = None,
+        environ: Optional[Dict[str, str]] = None,
+        read_annotations: bool = True,
+    ) -> "Settings":
+        environ = dict(os.environ if environ is None else environ)
+        args = build_parser().parse_args(argv)
+        if args.api_type:
+            raise SettingsError(
+                "unexpected argument %r: the API type is no longer a CLI argument "
+                "(REST is always served); remove it" % args.api_type
+            )
+        app_dir = os.getcwd()
+        target = args.target
+        if target and os.path.isdir(target):
+            app_dir = os.path.abspath(target)
+            target = None
+        file_env = read_s2i_environment(app_dir)
+        values = {}
+        defaulted = set()
+        for setting in SETTINGS:
+            flag_value = getattr(args, setting.name, None) if setting.flag else None
+            if flag_value is not None:
+                values[setting.name] = (
+                    flag_value if not isinstance(flag_value, str)
+                    else setting.from_text(flag_value, setting.flag)
+                )
+                continue
+            found = False
+            for env_name in ((setting.env,) if setting.env else ()) + setting.aliases:
+                for source, mapping in (("", environ), (".s2i/environment: ", file_env)):
+                    if env_name in mapping:
+                        values[setting.name] = setting.from_text(
+                            mapping[env_name], source + env_name
+                        )
+                        found = True
+                        break
+                if found:
+                    break
+            if not found:
+                values[setting.name] = setting.default
+                defaulted.add(setting.name)
+        if target:
+            values["model_name"] = target
+        if not values["model_name"]:
+            raise SettingsError(
+                "no model class given: pass MODEL_NAME as the first argument, set MODEL_NAME, "
+                "or point at an app folder whose .s2i/environment sets it"
+            )
+        if "timeout" in defaulted and read_annotations:
+            annotated = rest_timeout_from_annotations(ANNOTATIONS_FILE)
+            if annotated:
+                values["timeout"] = annotated
+        return cls(values, app_dir)
+
+
+def read_s2i_environment(app_dir: str) -> Dict[str, str]:
+    """``KEY=VALUE`` lines of the app's ``.s2i/environment`` (s2i's rules: # comments, trimmed)."""
+    path = os.path.join(app_dir, ".s2i", "environment")
+    result = {}
+    try:
+        with open(path, "r") as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return result
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def rest_timeout_from_annotations(path: str) -> Optional[float]:
+    """Seconds from the pod annotation ``seldon.io/rest-timeout`` (milliseconds), if present."""
+    try:
+        with open(path, "r") as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return None
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() == REST_TIMEOUT_ANNOTATION:
+            try:
+                millis = float(value.strip().strip('"'))
+            except ValueError:
+                return None
+            return max(millis / 1000.0, 1.0)
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelkiln serve",
+        description="Serve a Python model class as a Seldon-compatible REST microservice.",
+    )
+    parser.add_argument(
+        "target", nargs="?",
+        help="MODEL_NAME (Module or pkg.mod.Class), or an app folder with .s2i/environment",
+    )
+    parser.add_argument("api_type", nargs="?", help=argparse.SUPPRESS)
+    for setting in SETTINGS:
+        if not setting.flag:
+            continue
+        env_note = " [env %s]" % setting.env if setting.env else ""
+        if setting.is_bool:
+            parser.add_argument(
+                setting.flag, dest=setting.name, action="store_const", const=True,
+                default=None, help=setting.help + env_note,
+            )
+        else:
+            parser.add_argument(
+                setting.flag, dest=setting.name, default=None,
+                help="%s (default: %s)%s" % (setting.help, setting.default, env_note),
+            )
+    return parser
+
+
+def markdown_table() -> str:
+    rows = ["| Environment variable | Flag | Default | Meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = "" if s.default is None else str(s.default)
+        if s.name == "max_request_size":
+            default = "100m"
+        rows.append("| %s | %s | %s | %s |" % (
+            "`%s`" % s.env if s.env else "",
+            "`%s`" % s.flag if s.flag else "",
+            "`%s`" % default if default != "" else "",
+            s.help.replace("|", "\\|"),
+        ))
+    return "\n".join(rows) + "\n"
+
+
+README_BEGIN = "<!-- settings-table:begin -->"
+README_END = "<!-- settings-table:end -->"
+
+
+def update_readme(path: str) -> bool:
+    """Rewrite the generated table between the markers; True when the file changed."""
+    with open(path, "r") as handle:
+        text = handle.read()
+    start = text.index(README_BEGIN) + len(README_BEGIN)
+    end = text.index(README_END)
+    new = text[:start] + "\n" + markdown_table() + text[end:]
+    if new != text:
+        with open(path, "w") as handle:
+            handle.write(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--update-readme"]:
+        changed = update_readme(sys.argv[2])
+        print("updated" if changed else "already current")
+    else:
+        sys.stdout.write(markdown_table())
