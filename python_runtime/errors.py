@@ -31,7 +31,12 @@ class MicroserviceError(Exception):
         if reason is not None:
             self.reason = reason
 
+    #: A body the user's exception chose itself (its ``to_dict()``), sent instead of ours.
+    custom_body = None  # type: Optional[Dict[str, Any]]
+
     def to_body(self) -> Dict[str, Any]:
+        if self.custom_body is not None:
+            return self.custom_body
         return error_body(self.message, self.reason)
 
 
@@ -95,7 +100,8 @@ def from_user_exception(exc: BaseException) -> MicroserviceError:
     """Map an exception raised by user code to the answer the client gets.
 
     An exception carrying an integer ``status_code`` (Seldon's SeldonMicroserviceException
-    and look-alikes) keeps its status, message and reason; anything else is a 500.
+    and look-alikes) keeps its status, message and reason, and its ``to_dict()`` body when it
+    has one (what Seldon's ``model_error_handler`` blueprints send); anything else is a 500.
     """
     if isinstance(exc, MicroserviceError):
         return exc
@@ -103,11 +109,20 @@ def from_user_exception(exc: BaseException) -> MicroserviceError:
     if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
         message = getattr(exc, "message", None)
         reason = getattr(exc, "reason", None)
-        return MicroserviceError(
+        error = MicroserviceError(
             message if isinstance(message, str) else str(exc),
             status_code=status,
             reason=reason if isinstance(reason, str) else BAD_DATA,
         )
+        to_dict = getattr(exc, "to_dict", None)
+        if callable(to_dict):
+            try:
+                body = to_dict()
+            except Exception:  # a broken to_dict must not hide the original error
+                body = None
+            if isinstance(body, dict):
+                error.custom_body = body
+        return error
     return InternalError(str(exc) or type(exc).__name__)
 
 

@@ -69,6 +69,9 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
         "loglevel": settings.log_level.lower(),
         "proc_name": "modelkiln-%s" % settings.model_name,
         "preload_app": True,
+        # gunicorn >= 25 opens a control socket under $HOME, which an arbitrary UID cannot
+        # write in an image; older versions do not know the setting (skipped below).
+        "control_socket_disable": True,
     }
     if settings.pidfile:
         options["pidfile"] = settings.pidfile
@@ -97,7 +100,7 @@ def run_gunicorn(settings: Settings, component: Component, multiprocess_dir: str
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in options.items():
-                if value is not None:
+                if value is not None and key in self.cfg.settings:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:

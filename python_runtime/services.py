@@ -8,12 +8,13 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from .codecs.message import Message, build_meta, decode_message, describe, encode_payload
+from .codecs.message import build_meta, decode_message, describe, encode_payload, protobuf_shaped
 from .component import Component, validate_metrics
 from .errors import BadDataError, NotImplementedByModel
 from .response import Response, unpack
 
 # Seldon's metric "method" label per endpoint.
+FEEDBACK_KEYS = frozenset(("request", "response", "reward", "truth"))
 METHOD_TAGS = {
     "predict": "predict",
     "transform_input": "inputtransform",
@@ -109,14 +110,9 @@ class Services(object):
         msg = decode_message(request)
         scores = self.component.score(msg.features, msg.names)
         scores = np.asarray(scores).tolist() if not isinstance(scores, list) else scores
-        answer = self._answer(msg.features, msg.raw, msg.meta, "transform_input",
-                              self._request_names(msg))
+        answer = self._answer(msg.features, msg.raw, msg.meta, "transform_input")
         answer["meta"].setdefault("tags", {})["outlierScore"] = scores
         return answer
-
-    @staticmethod
-    def _request_names(msg: Message) -> Any:
-        return lambda array: list(msg.names) if msg.names else []
 
     def route(self, request: Any) -> Any:
         endpoint = self.endpoints["route"]
@@ -178,6 +174,10 @@ class Services(object):
             self.metrics.record_feedback(float(reward))
         if endpoint.raw is not None:
             return self._call_raw("send_feedback", request)
+        unknown = sorted(set(request) - FEEDBACK_KEYS)
+        if unknown:
+            raise BadDataError("feedback has unknown field(s) %s; expected %s"
+                               % (", ".join(unknown), ", ".join(sorted(FEEDBACK_KEYS))))
         parts = {}
         for key in ("request", "response", "truth"):
             part = request.get(key)
@@ -205,7 +205,8 @@ class Services(object):
         metrics = self._custom_metrics(metrics, "send_feedback")
         answer["meta"] = build_meta(None, {}, [self.component.user_tags(), tags], metrics,
                                     self.request_path)
-        return answer
+        # Seldon answers feedback through a protobuf round trip; keep its JSON shape.
+        return protobuf_shaped(answer)
 
     def health_status(self) -> Any:
         if self.component.health_status_raw is not None:
@@ -218,8 +219,12 @@ class Services(object):
 
 
 def _feedback_data(message: Optional[Dict[str, Any]]) -> Any:
-    """Features and names of a feedback part; Seldon reads only its ``data``."""
+    """Features and names of a feedback part. Like Seldon, only ``data`` is read, and its
+    numbers arrive as floats (they pass through protobuf doubles there)."""
     if not message or "data" not in message:
         return np.array([]), []
     decoded = decode_message({"data": message["data"]})
-    return decoded.features, decoded.names
+    features = decoded.features
+    if np.issubdtype(features.dtype, np.integer):
+        features = features.astype(np.float64)
+    return features, decoded.names

@@ -132,7 +132,10 @@ def build_meta(
     request metrics then ``metrics``; the request's ``puid``; ``requestPath``."""
     meta = {}  # type: Dict[str, Any]
     if request_meta:
-        merged_tags = dict(request_meta.get("tags") or {})
+        request_tags = request_meta.get("tags") or {}
+        if not isinstance(request_tags, dict):
+            raise BadDataError('"meta.tags" must be an object, got %s' % describe(request_tags))
+        merged_tags = dict(request_tags)
         all_metrics = list(request_meta.get("metrics") or [])
         path = request_meta.get("requestPath") or {}
     else:
@@ -154,3 +157,34 @@ def build_meta(
         full.update(path)
         meta["requestPath"] = full
     return meta
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, list)):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    return [_floats(v) for v in value]
+
+
+def protobuf_shaped(answer: Dict[str, Any]) -> Dict[str, Any]:
+    """The answer as Seldon's protobuf round trip prints it (its feedback route does one):
+    numbers in ``data`` are doubles, and empty ``names`` / ``values`` lists are left out."""
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        return answer
+    shaped = {}  # type: Dict[str, Any]
+    for key, value in data.items():
+        if key == "names":
+            if value:
+                shaped[key] = value
+        elif key == "ndarray":
+            shaped[key] = _floats(value)
+        elif key == "tensor":
+            tensor = {"shape": value["shape"]}
+            if value["values"]:
+                tensor["values"] = _floats(value["values"])
+            shaped[key] = tensor
+        else:
+            shaped[key] = value
+    return dict(answer, data=shaped)

@@ -1,0 +1,3 @@
+class NoPredict(object):
+    def transform_input(self, X, names):
+        return X
