@@ -48,7 +48,7 @@ def load_component(settings: Settings) -> Component:
 def tune_gc() -> None:
     gc.collect()
     if hasattr(gc, "freeze"):
-        gc.freeze()
+        gc.freeze()  # novermin (guarded: Python >= 3.7)
     gc.set_threshold(*GC_THRESHOLDS)
 
 
