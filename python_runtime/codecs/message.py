@@ -16,6 +16,8 @@ from ..errors import BadDataError, InternalError
 from .tensors import CODECS, NDARRAY, TENSOR, decode_data
 
 PAYLOAD_KEYS = ("data", "jsonData", "strData", "binData")
+# numpy dtype kinds that are numbers (np.issubdtype(dtype, np.number), ~10x cheaper).
+NUMERIC_KINDS = frozenset("iufc")
 
 
 class Message(object):
@@ -103,7 +105,7 @@ def encode_payload(
             "Unknown data type returned as payload (must be list, numpy array, str, bytes "
             "or dict): %s" % describe(result)
         )
-    numeric = np.issubdtype(array.dtype, np.number)
+    numeric = array.dtype.kind in NUMERIC_KINDS
     request_data = request_raw.get("data")
     codec = NDARRAY
     if numeric:
