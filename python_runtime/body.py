@@ -8,7 +8,7 @@
 
 import base64
 import io
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs
 
 from .codecs import jsonio
@@ -87,20 +87,8 @@ def _multipart(environ: Dict[str, Any], body: bytes) -> Dict[str, Any]:
     return message
 
 
-def query_json(environ: Dict[str, Any]) -> Any:
-    query = environ.get("QUERY_STRING")
-    if query and "json=" in query:
-        values = parse_qs(query, keep_blank_values=True).get("json")
-        if values and values[0]:
-            return _json_field(values[0], "query parameter json")
-    return None
-
-
-def request_message(environ: Dict[str, Any], body: bytes) -> Any:
-    """The decoded request message (dict or list); a 400/415 that says why otherwise."""
-    media = _media_type(environ)
-    if media == "multipart/form-data":
-        return _multipart(environ, body)
+def _json_parameter(environ: Dict[str, Any], media: str, body: bytes) -> Optional[Tuple[str, str]]:
+    """(text, where it came from) of a ``json=`` form field or query parameter, if any."""
     if media == "application/x-www-form-urlencoded" and body:
         try:
             form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
@@ -108,10 +96,29 @@ def request_message(environ: Dict[str, Any], body: bytes) -> Any:
             raise BadDataError("form body is not valid UTF-8") from exc
         values = form.get("json")
         if values and values[0]:
-            return _json_field(values[0], "form field json")
-    from_query = query_json(environ)
-    if from_query is not None:
-        return from_query
+            return values[0], "form field json"
+    query = environ.get("QUERY_STRING")
+    if query and "json=" in query:
+        values = parse_qs(query, keep_blank_values=True).get("json")
+        if values and values[0]:
+            return values[0], "query parameter json"
+    return None
+
+
+def json_text(environ: Dict[str, Any], body: bytes) -> Any:
+    """For payload pass-through: the ``json=`` text when there is one, else the raw body."""
+    found = _json_parameter(environ, _media_type(environ), body)
+    return found[0] if found else body
+
+
+def request_message(environ: Dict[str, Any], body: bytes) -> Any:
+    """The decoded request message (dict or list); a 400/415 that says why otherwise."""
+    media = _media_type(environ)
+    if media == "multipart/form-data":
+        return _multipart(environ, body)
+    found = _json_parameter(environ, media, body)
+    if found is not None:
+        return _json_field(*found)
     if media in JSON_TYPES or media.endswith("+json") or not media:
         if not body:
             raise BadDataError("Can't find JSON in data: the body is empty and there is no "

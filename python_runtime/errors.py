@@ -65,9 +65,7 @@ class MethodNotAllowed(MicroserviceError):
 
 
 class NotImplementedByModel(MicroserviceError):
-    """The route needs a method the user class does not define (501)."""
-
-    status_code = 501
+    """The route needs a method the user class does not define (400, as Seldon answers)."""
 
 
 class NotReady(MicroserviceError):

@@ -10,7 +10,7 @@ import time
 from http import HTTPStatus
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .body import query_json, read_body, request_message
+from .body import json_text, read_body, request_message
 from .codecs import jsonio
 from .component import Component
 from .errors import (
@@ -172,7 +172,7 @@ class App(object):
             self.state.check()
             body = read_body(environ, self.limit)
             if passthrough:
-                request = self._passthrough_request(environ, body)  # type: Any
+                request = json_text(environ, body)  # type: Any
             else:
                 request = request_message(environ, body)
             if self.lock is not None:
@@ -183,12 +183,6 @@ class App(object):
             return self._encode(answer, check_status)
 
         return handle
-
-    @staticmethod
-    def _passthrough_request(environ: Dict[str, Any], body: bytes) -> Any:
-        if body:
-            return body
-        return query_json(environ)  # GET ?json= in pass-through
 
     @staticmethod
     def _encode(answer: Any, check_status: bool) -> Answer:

@@ -44,9 +44,14 @@ class Services(object):
         metrics = self.component.user_metrics()
         if runtime_metrics:
             metrics = metrics + validate_metrics(runtime_metrics)
-        if metrics and self.metrics is not None:
-            self.metrics.record_custom(metrics, METHOD_TAGS[method])
-        return metrics
+        if not metrics:
+            return metrics
+        tag = METHOD_TAGS[method]
+        if self.metrics is not None:
+            self.metrics.record_custom(metrics, tag)
+        # Seldon echoes tagged metrics with the method label added to their tags.
+        return [dict(m, tags=dict(m["tags"], method=tag)) if m.get("tags") else m
+                for m in metrics]
 
     def _raw_metrics(self, response: Any, method: str) -> None:
         """Metrics a raw method put in its answer's meta are recorded too."""
@@ -121,7 +126,7 @@ class Services(object):
         msg = decode_message(request)
         if endpoint.high is None:
             raise NotImplementedByModel(
-                "route is not implemented: this class has no route() or route_raw() method")
+                "Route not defined: this class has no route() or route_raw() method")
         result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
         data, tags, metrics = unpack(result)
         if isinstance(data, np.integer):
@@ -146,8 +151,8 @@ class Services(object):
             raise BadDataError("/aggregate needs at least one message")
         if endpoint.high is None:
             raise NotImplementedByModel(
-                "aggregate is not implemented: this class has no aggregate() or "
-                "aggregate_raw() method")
+                "Aggregate not defined: this class has no aggregate() or aggregate_raw() "
+                "method")
         messages = [decode_message(m) for m in raw_messages]
         result = endpoint.high([m.features for m in messages], [m.names for m in messages])
         tags = {}  # type: Dict[str, Any]

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from ..errors import BadDataError, InternalError
+from ..errors import BadDataError
 from .tensors import CODECS, NDARRAY, TENSOR, decode_data
 
 PAYLOAD_KEYS = ("data", "jsonData", "strData", "binData")
@@ -101,7 +101,7 @@ def encode_payload(
             array = np.array(result, dtype=object)
         as_list = result
     else:
-        raise InternalError(
+        raise BadDataError(
             "Unknown data type returned as payload (must be list, numpy array, str, bytes "
             "or dict): %s" % describe(result)
         )

@@ -186,7 +186,7 @@ def test_encode_payload_rejects_unknown_types():
     with pytest.raises(Exception) as info:
         encode_payload(None, {}, t_names)
     assert "Unknown data type returned as payload" in str(info.value)
-    assert getattr(info.value, "status_code", None) == 500
+    assert getattr(info.value, "status_code", None) == 400  # as Seldon answers
 
 
 def test_build_meta_merges_in_seldon_order():

@@ -370,8 +370,8 @@ def test_missing_methods_behave_like_seldon():
     for path in ("/route", "/aggregate"):
         status, body, _ = post_json(client, path, [{"strData": "x"}] if path == "/aggregate"
                                     else {"strData": "x"})
-        assert status == 501
-        assert "not implemented" in body["status"]["info"]
+        assert status == 400
+        assert "not defined" in body["status"]["info"]
 
 
 def test_outlier_detector_adds_scores():
@@ -381,6 +381,17 @@ def test_outlier_detector_adds_scores():
     assert status == 200
     assert body == {"data": {"names": ["t:0", "t:1"], "ndarray": [[1, -2], [0.5, 0.5]]},
                     "meta": {"puid": "o", "tags": {"outlierScore": [3.0, 1.0]}}}
+
+
+def test_payload_passthrough_takes_json_field_text():
+    class Echo(object):
+        def predict_raw(self, body):
+            return {"got": body if isinstance(body, str) else body.decode()}
+
+    client = make_client(Echo(), env={"PAYLOAD_PASSTHROUGH": "1"})
+    assert call(client, "POST", "/predict", data={"json": '{"strData":"x"}'})[:2] == (
+        200, {"got": '{"strData":"x"}'})
+    assert call(client, "GET", "/predict?json=%7B%7D")[:2] == (200, {"got": "{}"})
 
 
 def test_payload_passthrough():
