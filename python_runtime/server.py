@@ -133,7 +133,7 @@ def run_debug(settings: Settings, component: Component) -> int:
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
-    if settings.http_port == settings.metrics_port:
+    if settings.http_port == settings.metrics_port != 0:
         raise SettingsError("the REST port and the metrics port are both %d; set "
                             "PREDICTIVE_UNIT_METRICS_SERVICE_PORT to another port"
                             % settings.http_port)

@@ -1,0 +1,2 @@
+class NoMethods:
+    """No user methods at all."""

@@ -1,0 +1,244 @@
+"""Start, probe and stop the two servers of a differential pair.
+
+The oracle is seldon-core 1.18's ``seldon-core-microservice`` from its own virtualenv
+(``MODELKILN_SELDON_VENV``, default ``<repo>/.venv-seldon``, made by ``make seldon-venv``).
+The candidate is ``python -m python_runtime`` run by this interpreter, or a second seldon
+when ``MODELKILN_COMPAT_CANDIDATE=seldon`` (a self-check of the harness: seldon against
+itself must show no differences).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import requests
+
+from .cases import Deployment
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+SELDON_VENV_ENV = "MODELKILN_SELDON_VENV"
+CANDIDATE_ENV = "MODELKILN_COMPAT_CANDIDATE"
+START_TIMEOUT_ENV = "MODELKILN_COMPAT_START_TIMEOUT"
+
+# Variables either server reads; cleared so the caller's shell cannot leak into a run.
+_SERVER_ENV_PREFIXES = (
+    "PREDICTIVE_UNIT_", "SELDON_", "GUNICORN_", "FLASK_", "GRPC_", "MODEL_", "PAYLOAD_",
+    "PREDICTOR_", "TRACING", "JAEGER_", "INCLUDE_METRICS", "FILTER_METRICS", "MODELKILN_",
+    "PYTHONPATH", "PYTHONHOME", "SERVICE_TYPE", "API_TYPE", "PERSISTENCE",
+)
+
+
+class OracleMissing(RuntimeError):
+    pass
+
+
+class ServerFailed(RuntimeError):
+    pass
+
+
+def seldon_venv() -> Path:
+    return Path(os.environ.get(SELDON_VENV_ENV) or REPO_ROOT / ".venv-seldon")
+
+
+def seldon_executable() -> Path:
+    """The oracle's CLI; raises OracleMissing (with the fix) when it is absent."""
+    venv = seldon_venv()
+    exe = venv / "bin" / "seldon-core-microservice"
+    if not exe.exists():
+        raise OracleMissing(
+            "seldon-core oracle not found: %s does not exist. Run `make seldon-venv` in %s "
+            "(or point %s at a virtualenv holding seldon-core==1.18.*)."
+            % (exe, REPO_ROOT, SELDON_VENV_ENV)
+        )
+    return exe
+
+
+def candidate_kind() -> str:
+    kind = os.environ.get(CANDIDATE_ENV, "modelkiln").strip().lower()
+    if kind not in ("modelkiln", "seldon"):
+        raise ValueError("%s must be 'modelkiln' or 'seldon', not %r" % (CANDIDATE_ENV, kind))
+    return kind
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _base_env() -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SERVER_ENV_PREFIXES)}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep models/ free of __pycache__
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Server:
+    """One server process (and its process group) plus where to reach it."""
+
+    def __init__(self, label: str, argv: List[str], env: Dict[str, str], ready_path: str,
+                 http_port: int, log_dir: Path):
+        self.label = label
+        self.argv = argv
+        self.env = env
+        self.ready_path = ready_path
+        self.base_url = "http://127.0.0.1:%d" % http_port
+        self.log_path = log_dir / (label.replace("/", "_") + ".log")
+        self.proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "wb")
+        try:
+            self.proc = subprocess.Popen(
+                self.argv, cwd=str(MODELS_DIR), env=self.env, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        finally:
+            log.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_ready(self, deadline: float) -> None:
+        url = self.base_url + self.ready_path
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                code = None if self.proc is None else self.proc.returncode
+                raise ServerFailed("%s exited (code %s) before it was ready.\n$ %s\n--- log tail ---\n%s"
+                                   % (self.label, code, " ".join(self.argv), self.log_tail()))
+            try:
+                r = requests.get(url, timeout=2)
+                if r.status_code == 200:
+                    return
+                last = "HTTP %d %s" % (r.status_code, r.text[:200])
+            except requests.RequestException as exc:
+                last = type(exc).__name__
+            time.sleep(0.2)
+        raise ServerFailed("%s not ready at %s (last: %s).\n$ %s\n--- log tail ---\n%s"
+                           % (self.label, url, last, " ".join(self.argv), self.log_tail()))
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        # The group was created by start_new_session for this very process.
+        pgid = proc.pid
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(pgid, signal.SIGKILL)  # stragglers (gunicorn workers, metrics process)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def seldon_server(dep: Deployment, label: str, log_dir: Path) -> Server:
+    http, metrics, grpc = free_port(), free_port(), free_port()
+    # seldon 1.18 has no OUTPUT_TRANSFORMER choice; it ignores the type anyway.
+    service_type = "TRANSFORMER" if dep.service_type == "OUTPUT_TRANSFORMER" else dep.service_type
+    argv = [str(seldon_executable()), dep.model, "--service-type", service_type,
+            "--http-port", str(http), "--metrics-port", str(metrics), "--grpc-port", str(grpc),
+            "--grpc-workers", "0", "--workers", "1"]
+    env = _base_env()
+    env.update(dep.env)
+    env.setdefault("SELDON_LOG_LEVEL", "WARNING")
+    return Server(label, argv, env, "/health/ping", http, log_dir)
+
+
+def modelkiln_server(dep: Deployment, label: str, log_dir: Path) -> Server:
+    http, metrics = free_port(), free_port()
+    argv = [sys.executable, "-m", "python_runtime", dep.model, "--service-type", dep.service_type,
+            "--http-port", str(http), "--metrics-port", str(metrics), "--workers", "1"]
+    env = _base_env()
+    env.update(dep.env)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return Server(label, argv, env, "/ready", http, log_dir)
+
+
+class ServerPool:
+    """Lazily starts one (oracle, candidate) pair per deployment; keeps the last few alive.
+
+    Tests are ordered by deployment, so each pair normally starts once. A pair that failed
+    to start is remembered and the failure re-raised for its other cases without a retry.
+    """
+
+    def __init__(self, log_dir: Optional[Path] = None, keep: int = 2,
+                 candidate: Optional[str] = None, with_candidate: bool = True):
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="modelkiln-compat-"))
+        self.keep = keep
+        self.candidate = candidate or candidate_kind()
+        self.with_candidate = with_candidate
+        self.timeout = float(os.environ.get(START_TIMEOUT_ENV, "60"))
+        self._live: "OrderedDict[str, Tuple[Server, Optional[Server]]]" = OrderedDict()
+        self._failed: Dict[str, BaseException] = {}
+
+    def urls(self, dep: Deployment) -> Tuple[str, Optional[str]]:
+        """(oracle base URL, candidate base URL or None)."""
+        if dep.name in self._failed:
+            raise self._failed[dep.name]
+        if dep.name in self._live:
+            self._live.move_to_end(dep.name)
+        else:
+            try:
+                self._live[dep.name] = self._start(dep)
+            except (ServerFailed, OracleMissing) as exc:
+                self._failed[dep.name] = exc
+                raise
+            while len(self._live) > self.keep:
+                _, pair = self._live.popitem(last=False)
+                self._stop_pair(pair)
+        oracle, cand = self._live[dep.name]
+        return oracle.base_url, (cand.base_url if cand else None)
+
+    def _start(self, dep: Deployment) -> Tuple[Server, Optional[Server]]:
+        oracle = seldon_server(dep, "seldon-" + dep.name, self.log_dir)
+        cand = None
+        if self.with_candidate:
+            make = seldon_server if self.candidate == "seldon" else modelkiln_server
+            cand = make(dep, "%s-%s" % (self.candidate, dep.name), self.log_dir)
+        servers = [s for s in (oracle, cand) if s]
+        for s in servers:
+            s.start()
+        try:
+            deadline = time.monotonic() + self.timeout
+            for s in servers:
+                s.wait_ready(deadline)
+        except BaseException:
+            for s in servers:
+                s.stop()
+            raise
+        return oracle, cand
+
+    @staticmethod
+    def _stop_pair(pair) -> None:
+        for s in pair:
+            if s is not None:
+                s.stop()
+
+    def close(self) -> None:
+        while self._live:
+            _, pair = self._live.popitem()
+            self._stop_pair(pair)

@@ -1,0 +1,100 @@
+"""Differential tests: the same requests to seldon-core 1.18 and to modelkiln.
+
+Run with ``make test-compat`` (or ``.venv/bin/python -m pytest tests/compat``).
+``MODELKILN_COMPAT_CANDIDATE=seldon`` compares seldon with itself (harness self-check).
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from .cases import CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, cases_in_deployment_order
+from .exchange import (canonical, describe_request, expected_normalised, explain, normalise, same,
+                       send, show_answer)
+from .intentional import INTENTIONAL_DIFFERENCES
+from .servers import MODELS_DIR, REPO_ROOT, ServerFailed, candidate_kind
+
+pytestmark = pytest.mark.compat
+
+# Deployments modelkiln refuses to start on purpose run only in the seldon self-check.
+ORDERED = [c for c in cases_in_deployment_order()
+           if candidate_kind() == "seldon"
+           or not DEPLOYMENT_BY_NAME[c.deployment].refused_by_modelkiln]
+REFUSED = [d for d in DEPLOYMENTS if d.refused_by_modelkiln]
+
+
+def _urls(pool, dep):
+    failure = None
+    try:
+        return pool.urls(dep)
+    except ServerFailed as exc:
+        failure = "servers for deployment %r did not start:\n%s" % (dep.name, exc)
+    pytest.fail(failure, pytrace=False)
+
+
+@pytest.mark.parametrize("case", ORDERED, ids=[c.id for c in ORDERED])
+def test_same_answer_as_seldon(case, server_pool):
+    dep = DEPLOYMENT_BY_NAME[case.deployment]
+    oracle_url, cand_url = _urls(server_pool, dep)
+    label = candidate_kind()
+    cand = send(cand_url, case)
+    cand_n = normalise(cand, case, dep)
+
+    diff = INTENTIONAL_DIFFERENCES.get(case.id)
+    if diff is not None and label == "modelkiln":
+        expected = expected_normalised(diff, case, dep)
+        got = (cand_n[0],) if diff.status_only else cand_n
+        if not same(got, expected):
+            pytest.fail(
+                "\n%s is an intentional difference (%s) but modelkiln's answer is not the one "
+                "recorded in intentional.py\n--- request ---\n%s\n--- modelkiln ---\n%s\n"
+                "--- expected (compared) ---\n%s\n--- got (compared) ---\n%s"
+                % (case.id, diff.reason, describe_request(case), show_answer(cand),
+                   canonical(expected), canonical(got)),
+                pytrace=False)
+        return
+
+    oracle = send(oracle_url, case)
+    oracle_n = normalise(oracle, case, dep)
+    if not same(oracle_n, cand_n):
+        pytest.fail(explain(case, oracle, cand, oracle_n, cand_n, label), pytrace=False)
+
+
+def test_case_table_is_consistent():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids)), "duplicate case ids: %s" % sorted(
+        {i for i in ids if ids.count(i) > 1})
+    assert len(DEPLOYMENT_BY_NAME) == len(DEPLOYMENTS), "duplicate deployment names"
+    unknown = sorted({c.deployment for c in CASES} - set(DEPLOYMENT_BY_NAME))
+    assert not unknown, "cases name unknown deployments: %s" % unknown
+    unused = sorted(set(DEPLOYMENT_BY_NAME) - {c.deployment for c in CASES})
+    assert not unused, "deployments without cases: %s" % unused
+    stale = sorted(set(INTENTIONAL_DIFFERENCES) - set(ids))
+    assert not stale, "INTENTIONAL_DIFFERENCES names unknown cases: %s" % stale
+    for c in CASES:
+        assert c.send in ("json", "form", "query", "multipart", "raw", "none"), c.id
+        assert c.compare in ("exact", "status"), c.id
+
+
+@pytest.mark.parametrize("dep", REFUSED, ids=[d.name for d in REFUSED])
+def test_modelkiln_refuses_to_start(dep):
+    """Seldon serves a class that lacks its SERVICE_TYPE's method; modelkiln stops at once
+    with the reason (see intentional.py)."""
+    argv = [sys.executable, "-m", "python_runtime", dep.model, "--service-type",
+            dep.service_type, "--http-port", "0", "--metrics-port", "0"]
+    done = subprocess.run(argv, cwd=str(MODELS_DIR), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 1, done.stderr.decode()
+    assert ("ERROR: " + dep.refused_by_modelkiln) in done.stderr.decode()
+
+
+def test_readme_lists_every_intentional_difference():
+    from .intentional import REASONS
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [reason for reason in REASONS if reason not in readme]
+    assert not missing, "README.md does not list these intentional differences: %s" % missing
+    used = {d.reason for d in INTENTIONAL_DIFFERENCES.values()}
+    assert used <= set(REASONS), "intentional.py uses a reason missing from REASONS"
