@@ -7,6 +7,7 @@ only when a ``Metrics`` is created (it must see ``PROMETHEUS_MULTIPROC_DIR`` fir
 """
 
 import json
+import logging
 import math
 import os
 import threading
@@ -154,13 +155,23 @@ class Metrics(object):
 
 
 def mark_worker_dead(multiprocess_dir: str, pid: int) -> None:
-    """Drop a dead worker's live gauges (its counters and histograms still count)."""
+    """Drop a dead worker's live gauges (its counters and histograms still count).
+
+    gunicorn < 22 calls this from its SIGCHLD handler, which can re-enter while it runs:
+    ``prepare_master`` imports what it needs beforehand, and nothing may escape from here.
+    """
     from prometheus_client import multiprocess
 
     try:
         multiprocess.mark_process_dead(pid, multiprocess_dir)
-    except TypeError:  # very old prometheus_client: (pid, path) positional only
-        multiprocess.mark_process_dead(pid, path=multiprocess_dir)
+    except Exception:  # a failed clean-up must never take the master down
+        logging.getLogger("modelkiln").warning(
+            "could not clear metrics of worker %d", pid, exc_info=True)
+
+
+def prepare_master() -> None:
+    """Import the multiprocess helpers in the master before any worker can exit."""
+    import prometheus_client.multiprocess  # noqa: F401
 
 
 def clean_multiprocess_dir(path: str) -> None:

@@ -18,7 +18,8 @@ from . import __version__
 from .component import Component, check_service_type
 from .http import LoadState, MetricsApp, create_app, run_load
 from .loader import construct, import_user_class, parse_parameters
-from .metrics import Metrics, clean_multiprocess_dir, mark_worker_dead, set_multiprocess_dir
+from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
+                      set_multiprocess_dir)
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("modelkiln")
@@ -88,14 +89,17 @@ def run_gunicorn(settings: Settings, component: Component, multiprocess_dir: str
     app = create_app(settings, component, metrics, state)
     options = gunicorn_options(settings)
 
-    def post_fork(server: Any, worker: Any) -> None:
+    def post_worker_init(worker: Any) -> None:
+        # After the worker has installed its signal handlers: a SIGTERM that arrives while
+        # load() starts is then handled, not lost.
         run_load(component, state)
         tune_gc()
 
     def child_exit(server: Any, worker: Any) -> None:
         mark_worker_dead(multiprocess_dir, worker.pid)
 
-    options.update(post_fork=post_fork, child_exit=child_exit)
+    prepare_master()
+    options.update(post_worker_init=post_worker_init, child_exit=child_exit)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

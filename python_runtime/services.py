@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from .codecs.message import build_meta, decode_message, describe, encode_payload, protobuf_shaped
+from .codecs.message import build_meta, check_meta, decode_message, describe, encode_payload, protobuf_shaped
 from .component import Component, validate_metrics
 from .errors import BadDataError, NotImplementedByModel
 from .response import Response, unpack
@@ -196,9 +196,9 @@ class Services(object):
         truth, _ = _feedback_data(parts["truth"])
         routing = None
         response = parts["response"]
-        if response and isinstance(response.get("meta"), dict):
-            routes = response["meta"].get("routing") or {}
-            routing = routes.get(self.feedback_unit)
+        if response and response.get("meta") is not None:
+            check_meta(response["meta"])
+            routing = (response["meta"].get("routing") or {}).get(self.feedback_unit)
         if endpoint.high is None:
             result = None
         else:

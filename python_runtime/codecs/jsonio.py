@@ -62,6 +62,8 @@ def _stdlib_loads(data: bytes) -> Any:
         )
     except ValueError as exc:
         raise BadDataError("invalid JSON: %s" % exc) from exc
+    except RecursionError as exc:
+        raise BadDataError("invalid JSON: nested too deeply") from exc
 
 
 def loads(data: bytes) -> Any:

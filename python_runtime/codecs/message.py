@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from ..errors import BadDataError
-from .tensors import CODECS, NDARRAY, TENSOR, decode_data
+from .tensors import CODECS, NDARRAY, TENSOR, TFTENSOR, decode_data
 
 PAYLOAD_KEYS = ("data", "jsonData", "strData", "binData")
 # numpy dtype kinds that are numbers (np.issubdtype(dtype, np.number), ~10x cheaper).
@@ -40,6 +40,25 @@ def describe(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+# meta field -> (type it must have, how to say it)
+_META_TYPES = (("tags", dict, "an object"), ("routing", dict, "an object"),
+               ("requestPath", dict, "an object"), ("metrics", list, "a list"))
+
+
+def check_meta(meta: Any) -> None:
+    """400 unless ``meta`` and the fields the server merges have the right types."""
+    if not isinstance(meta, dict):
+        raise BadDataError('"meta" must be an object, got %s' % type(meta).__name__)
+    for key, kind, spelled in _META_TYPES:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise BadDataError('"meta.%s" must be %s, got %s' % (key, spelled, describe(value)))
+    for metric in meta.get("metrics") or ():
+        if not isinstance(metric, dict):
+            raise BadDataError('each of "meta.metrics" must be an object, got %s'
+                               % describe(metric))
+
+
 def decode_message(raw: Any) -> Message:
     """Split a request message into features, names and meta; 400 when it is not one."""
     if not isinstance(raw, dict):
@@ -48,8 +67,8 @@ def decode_message(raw: Any) -> Message:
             % (type(raw).__name__, describe(raw))
         )
     meta = raw.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        raise BadDataError('"meta" must be an object, got %s' % type(meta).__name__)
+    if meta is not None:
+        check_meta(meta)
     if "data" in raw:
         datadef = raw["data"]
         codec, features = decode_data(datadef)
@@ -108,7 +127,9 @@ def encode_payload(
     numeric = array.dtype.kind in NUMERIC_KINDS
     request_data = request_raw.get("data")
     codec = NDARRAY
-    if numeric:
+    if isinstance(request_data, dict) and "tftensor" in request_data and array.dtype.kind in "OS":
+        codec = TFTENSOR  # bytes from a DT_STRING tftensor go back the same way
+    elif numeric:
         if request_data is None or not isinstance(request_data, dict):
             codec = TENSOR
         else:
@@ -133,11 +154,8 @@ def build_meta(
     """Response ``meta``: request tags, then each dict of ``tags`` merged in order;
     request metrics then ``metrics``; the request's ``puid``; ``requestPath``."""
     meta = {}  # type: Dict[str, Any]
-    if request_meta:
-        request_tags = request_meta.get("tags") or {}
-        if not isinstance(request_tags, dict):
-            raise BadDataError('"meta.tags" must be an object, got %s' % describe(request_tags))
-        merged_tags = dict(request_tags)
+    if request_meta:  # already checked by check_meta
+        merged_tags = dict(request_meta.get("tags") or {})
         all_metrics = list(request_meta.get("metrics") or [])
         path = request_meta.get("requestPath") or {}
     else:

@@ -5,6 +5,7 @@ TensorFlow's TensorProto in protobuf-JSON form, handled without TensorFlow.
 """
 
 import base64
+import binascii
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -99,25 +100,31 @@ class TfTensorCodec(object):
         if not isinstance(value, dict):
             raise BadDataError("data.tftensor must be a TensorProto JSON object")
         name = value.get("dtype", "DT_FLOAT")
-        if name not in _TF_TYPES:
-            raise BadDataError("data.tftensor.dtype %r is not supported" % (name,))
+        if not isinstance(name, str) or name not in _TF_TYPES:
+            raise BadDataError("data.tftensor.dtype %r is not supported (use one of %s)"
+                               % (name, ", ".join(sorted(_TF_TYPES))))
         dtype, field = _TF_TYPES[name]
         shape = self._shape(value)
         size = int(np.prod(shape)) if shape else 1
+        values = value.get(field, [])
+        if not isinstance(values, list):
+            raise BadDataError("data.tftensor.%s must be a list" % field)
         try:
             if "tensorContent" in value and dtype is not object:
                 raw = base64.b64decode(value["tensorContent"])
                 flat = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
             elif dtype is object:
-                flat = np.array(
-                    [base64.b64decode(v) for v in value.get(field, [])], dtype=object
-                )
+                flat = np.empty(len(values), dtype=object)
+                flat[:] = [base64.b64decode(v, validate=True) for v in values]
             elif name == "DT_HALF":
-                flat = np.array(value.get(field, []), dtype=np.uint16).view(np.float16)
+                flat = np.array(values, dtype=np.uint16).view(np.float16)
             else:
-                flat = np.array([self._number(v) for v in value.get(field, [])], dtype=dtype)
-        except (TypeError, ValueError) as exc:
-            raise BadDataError("data.tftensor values cannot be read: %s" % exc) from exc
+                number = float if np.dtype(dtype).kind == "f" else int
+                flat = np.array([number(v) if isinstance(v, str) else v for v in values],
+                                dtype=dtype)
+        except (TypeError, ValueError, OverflowError, binascii.Error) as exc:
+            raise BadDataError("data.tftensor values cannot be read as %s: %s" % (name, exc)
+                               ) from exc
         if flat.size == 1 and size > 1:
             flat = np.full(size, flat[0], dtype=flat.dtype)  # TensorProto repeats a lone value
         if flat.size != size:
@@ -127,24 +134,29 @@ class TfTensorCodec(object):
         return flat.reshape(shape)
 
     @staticmethod
-    def _number(value: Any) -> Any:
-        # int64/uint64 are strings in protobuf JSON.
-        return int(value) if isinstance(value, str) else value
-
-    @staticmethod
     def _shape(value: Dict[str, Any]) -> Tuple[int, ...]:
-        dims = value.get("tensorShape", {}).get("dim", [])
+        # Sizes are strings in protobuf JSON (int64).
         try:
-            return tuple(int(d.get("size", 0)) for d in dims)
+            dims = value.get("tensorShape", {}).get("dim", [])
+            shape = tuple(int(d.get("size", 0)) for d in dims)
         except (AttributeError, TypeError, ValueError) as exc:
-            raise BadDataError("data.tftensor.tensorShape is malformed") from exc
+            raise BadDataError('data.tftensor.tensorShape must look like {"dim": [{"size": '
+                               '"2"}, ...]}') from exc
+        if any(d < 0 for d in shape):
+            raise BadDataError("data.tftensor.tensorShape has a negative size")
+        return shape
 
     def encode(self, array: np.ndarray) -> Dict[str, Any]:
+        dims = {"dim": [{"size": str(d)} for d in array.shape]}
+        if array.dtype.kind in "OSU":  # strings and bytes: DT_STRING, base64 per element
+            items = [v if isinstance(v, bytes) else str(v).encode("utf-8") for v in array.flat]
+            return {"dtype": "DT_STRING", "tensorShape": dims,
+                    "stringVal": [base64.b64encode(v).decode("ascii") for v in items]}
         name = _TF_BY_DTYPE.get(array.dtype)
         if name is None:
             array = array.astype(np.float64)
             name = "DT_DOUBLE"
-        out = {"dtype": name, "tensorShape": {"dim": [{"size": str(d)} for d in array.shape]}}
+        out = {"dtype": name, "tensorShape": dims}
         little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
         out["tensorContent"] = base64.b64encode(little.tobytes()).decode("ascii")
         return out

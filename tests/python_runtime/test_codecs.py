@@ -29,6 +29,7 @@ def t_names(array):
     (b'{"a": "\xff\xfe"}', "UTF-8"),
     (b'[1, 2', "invalid JSON"),
     (b'{"a": 1,}', "invalid JSON"),
+    (b"[" * 100000 + b"1234567890123456789" + b"]" * 100000, "nested too deeply"),
 ])
 def test_json_rejects_with_reason(raw, fragment):
     with pytest.raises(BadDataError) as info:
@@ -96,6 +97,23 @@ def test_tftensor_value_lists():
     assert TFTENSOR.decode(lone).tolist() == [7, 7, 7]
 
 
+def test_tftensor_strings_from_protobuf_json():
+    value = {"dtype": "DT_DOUBLE", "tensorShape": {"dim": [{"size": "2"}]},
+             "doubleVal": ["1.5", "NaN"]}
+    decoded = TFTENSOR.decode(value)
+    assert decoded[0] == 1.5 and np.isnan(decoded[1])
+
+
+def test_tftensor_dt_string_round_trip():
+    value = {"dtype": "DT_STRING", "tensorShape": {"dim": [{"size": "2"}]},
+             "stringVal": ["YWJj", "eHl6"]}
+    decoded = TFTENSOR.decode(value)
+    assert decoded.tolist() == [b"abc", b"xyz"]
+    assert TFTENSOR.encode(decoded) == value
+    answer = encode_payload(decoded, {"data": {"tftensor": value}}, t_names)
+    assert answer["data"]["tftensor"] == value
+
+
 @pytest.mark.parametrize("datadef, fragment", [
     ([1, 2], '"data" must be an object'),
     ({"ndarray": "abc"}, "must be a (nested) list"),
@@ -109,6 +127,12 @@ def test_tftensor_value_lists():
     ({"tftensor": {"dtype": "DT_FLOAT", "tensorShape": {"dim": [{"size": "3"}]},
                    "floatVal": [1, 2]}}, "has 2 values"),
     ({"ndarry": [[1]]}, "ndarry"),
+    ({"tftensor": {"dtype": ["DT_FLOAT"]}}, "is not supported"),
+    ({"tftensor": {"dtype": "DT_FLOAT", "tensorShape": 5}}, "tensorShape must look like"),
+    ({"tftensor": {"dtype": "DT_INT8", "tensorShape": {"dim": [{"size": "1"}]},
+                   "intVal": [1000]}}, "cannot be read as DT_INT8"),
+    ({"tftensor": {"dtype": "DT_STRING", "tensorShape": {"dim": [{"size": "1"}]},
+                   "stringVal": ["%%%"]}}, "cannot be read as DT_STRING"),
 ])
 def test_bad_data_definitions(datadef, fragment):
     with pytest.raises(BadDataError) as info:
@@ -148,6 +172,11 @@ def test_decode_message(raw, kind, check):
     ({"strData": 5}, '"strData" must be a string'),
     ({"binData": "not base64!"}, "not valid base64"),
     ({"data": {"ndarray": [1], "names": "a"}}, "list of strings"),
+    ({"strData": "a", "meta": {"tags": [1]}}, '"meta.tags" must be an object'),
+    ({"strData": "a", "meta": {"metrics": 5}}, '"meta.metrics" must be a list'),
+    ({"strData": "a", "meta": {"metrics": [5]}}, 'each of "meta.metrics"'),
+    ({"strData": "a", "meta": {"requestPath": "ab"}}, '"meta.requestPath" must be an object'),
+    ({"strData": "a", "meta": {"routing": [1]}}, '"meta.routing" must be an object'),
 ])
 def test_decode_message_errors(raw, fragment):
     with pytest.raises(BadDataError) as info:

@@ -1,0 +1,3 @@
+"""Raises while being imported."""
+
+raise RuntimeError("RaisesOnImport refuses to import: missing secret sauce")
