@@ -115,6 +115,16 @@ def _stdlib_dumps(obj: Any) -> bytes:
     return text.encode("utf-8")
 
 
+def writes_array_as_list(array: Any) -> bool:
+    """True when ``dumps`` writes this numpy array exactly as ``array.tolist()`` would be
+    written, without building the list: orjson does so for C-contiguous integer, bool and
+    float64 arrays (float32 would come out in its own shorter spelling)."""
+    if _orjson is None or not array.flags.c_contiguous:
+        return False
+    kind = array.dtype.kind
+    return kind in "iub" or (kind == "f" and array.dtype.itemsize == 8)
+
+
 if _orjson is not None:
     _OPTIONS = _orjson.OPT_SERIALIZE_NUMPY | _orjson.OPT_NON_STR_KEYS
 

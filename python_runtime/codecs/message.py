@@ -138,7 +138,7 @@ def encode_payload(
                     codec = CODECS[key]
                     break
     if codec is NDARRAY:
-        encoded = as_list if as_list is not None else array.tolist()
+        encoded = as_list if as_list is not None else codec.encode(array)
     else:
         encoded = codec.encode(array)
     return {"data": {codec.key: encoded, "names": names_for(array)}}
@@ -180,6 +180,8 @@ def build_meta(
 
 
 def _floats(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, bool) or not isinstance(value, (int, list)):
         return value
     if isinstance(value, int):
@@ -202,7 +204,7 @@ def protobuf_shaped(answer: Dict[str, Any]) -> Dict[str, Any]:
             shaped[key] = _floats(value)
         elif key == "tensor":
             tensor = {"shape": value["shape"]}
-            if value["values"]:
+            if len(value["values"]):
                 tensor["values"] = _floats(value["values"])
             shaped[key] = tensor
         else:

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from ..errors import BadDataError
+from . import jsonio
 
 
 def _has_nested_list(array: np.ndarray) -> bool:
@@ -41,8 +42,9 @@ class NdarrayCodec(object):
             raise BadDataError("data.ndarray is ragged: every row must have the same length")
         return array
 
-    def encode(self, array: np.ndarray) -> List[Any]:
-        return array.tolist()
+    def encode(self, array: np.ndarray) -> Any:
+        """The nested list, or the array itself where the JSON writer spells it the same."""
+        return array if jsonio.writes_array_as_list(array) else array.tolist()
 
 
 class TensorCodec(object):
@@ -69,7 +71,9 @@ class TensorCodec(object):
             ) from exc
 
     def encode(self, array: np.ndarray) -> Dict[str, Any]:
-        return {"values": array.ravel().tolist(), "shape": list(array.shape)}
+        flat = array.ravel()
+        values = flat if jsonio.writes_array_as_list(flat) else flat.tolist()
+        return {"values": values, "shape": list(array.shape)}
 
 
 # TensorFlow DataType names -> (numpy dtype, name of the repeated *_val field in JSON).
