@@ -1,0 +1,249 @@
+"""Summaries, the results table, the target checks and RESULTS.md."""
+import statistics
+
+SERVER_ORDER = ["modelkiln", "seldon", "bare"]
+SMALL = ["small-ndarray", "small-tensor"]
+LARGE = ["1000x4-ndarray", "1000x4-tensor"]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+class Cell:
+    """All repeats of one (workers, concurrency, payload, server)."""
+
+    def __init__(self):
+        self.samples = []
+        self.check_failures = []
+
+    @property
+    def rps(self):
+        return median([s.rps for s in self.samples])
+
+    @property
+    def spread(self):
+        if len(self.samples) < 2:
+            return ""
+        rs = [s.rps for s in self.samples]
+        return "%.0f–%.0f" % (min(rs), max(rs))
+
+    @property
+    def p50(self):
+        return median([s.p50_ms for s in self.samples])
+
+    @property
+    def p99(self):
+        return median([s.p99_ms for s in self.samples])
+
+    @property
+    def cpu(self):
+        return median([s.cpu_ms_per_req for s in self.samples if s.cpu_ms_per_req is not None])
+
+    @property
+    def errors(self):
+        return sum(s.errors for s in self.samples) + len(self.check_failures)
+
+    @property
+    def requests(self):
+        return sum(s.requests for s in self.samples)
+
+
+def background_text(shares, ncpu):
+    if not shares:
+        return "background load: not measured"
+    s = sorted(shares)
+    return ("background load from other processes during the measured runs: median %.0f%%, "
+            "90th percentile %.0f%%, max %.0f%% of the machine's %d CPUs"
+            % (100 * median(s), 100 * s[int(0.9 * (len(s) - 1))], 100 * s[-1], ncpu))
+
+
+def fmt(x, spec="%.0f", none="—"):
+    return none if x is None else spec % x
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def md_table(header, rows, align=None):
+    """A markdown table padded so it also reads well on a terminal."""
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    align = align or ["l"] * len(header)
+
+    def line(cells):
+        out = []
+        for c, w, a in zip(cells, widths, align):
+            out.append(c.rjust(w) if a == "r" else c.ljust(w))
+        return "| " + " | ".join(out) + " |"
+
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if a == "r" else ("-" * (w + 2)) for w, a in zip(widths, align)) + "|"
+    return "\n".join([line(header), sep] + [line(r) for r in rows])
+
+
+def throughput_table(cells, row_keys, servers):
+    header = ["workers", "conc", "payload", "server", "req/s", "min–max", "p50 ms", "p99 ms",
+              "srv CPU ms/req", "errors", "mk/seldon", "mk/bare", "CPU seldon/mk", "CPU bare/mk"]
+    align = ["l", "r", "l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"]
+    rows = []
+    for (w, c, p) in row_keys:
+        mk = cells.get((w, c, p, "modelkiln"))
+        for s in servers:
+            cell = cells.get((w, c, p, s))
+            if cell is None:
+                continue
+            r_seldon = r_bare = c_seldon = c_bare = ""
+            if s == "modelkiln":
+                r_seldon = fmt(ratio(mk.rps, _rps(cells, (w, c, p, "seldon"))), "%.2fx", "")
+                r_bare = fmt(ratio(mk.rps, _rps(cells, (w, c, p, "bare"))), "%.2fx", "")
+                c_seldon = fmt(ratio(_cpu(cells, (w, c, p, "seldon")), mk.cpu), "%.2fx", "")
+                c_bare = fmt(ratio(_cpu(cells, (w, c, p, "bare")), mk.cpu), "%.2fx", "")
+            rows.append([
+                "%dx1" % w, c, p, s, fmt(cell.rps), cell.spread, fmt(cell.p50, "%.2f"),
+                fmt(cell.p99, "%.2f"), fmt(cell.cpu, "%.3f"), cell.errors, r_seldon, r_bare, c_seldon, c_bare,
+            ])
+    return md_table(header, rows, align)
+
+
+def _rps(cells, key):
+    c = cells.get(key)
+    return c.rps if c else None
+
+
+def _cpu(cells, key):
+    c = cells.get(key)
+    return c.cpu if c else None
+
+
+def process_table(memory, startup, servers, workers_list):
+    header = ["server", "workers", "processes", "RSS MiB (sum)", "PSS MiB (sum)",
+              "RSS MiB after bench", "start→ready s (median)", "starts"]
+    align = ["l", "r", "r", "r", "r", "r", "r", "r"]
+    rows = []
+    for s in servers:
+        for w in workers_list:
+            m = memory.get((s, w))
+            if not m:
+                continue
+            st = startup.get((s, w), [])
+            rows.append([
+                s, "%dx1" % w, m["procs"], "%.1f" % (m["rss_kib"] / 1024), "%.1f" % (m["pss_kib"] / 1024),
+                fmt(m.get("rss_after_kib") and m["rss_after_kib"] / 1024, "%.1f"),
+                fmt(median(st), "%.2f"), len(st),
+            ])
+    return md_table(header, rows, align)
+
+
+class Check:
+    def __init__(self, where, value, threshold, op=">=", info=False, note="", extra=""):
+        self.where = where
+        self.extra = extra
+        self.value = value
+        self.threshold = threshold
+        self.op = op
+        self.info = info
+        self.note = note
+
+    @property
+    def status(self):
+        if self.value is None:
+            return "n/a"
+        if self.info:
+            return "info"
+        if self.note.startswith("errors"):
+            return "FAIL"
+        ok = self.value >= self.threshold if self.op == ">=" else self.value <= self.threshold
+        return "PASS" if ok else "FAIL"
+
+
+def evaluate(cells, memory, startup):
+    """[(target title, [Check])] from this run's numbers."""
+    def cell_rps(w, c, p, s):
+        return _rps(cells, (w, c, p, s))
+
+    def cpu_extra(w, c, p, peer):
+        r = ratio(_cpu(cells, (w, c, p, peer)), _cpu(cells, (w, c, p, "modelkiln")))
+        return "" if r is None else "server CPU per request %s/modelkiln = %.2fx" % (peer, r)
+
+    def mk_note(w, c, p):
+        cell = cells.get((w, c, p, "modelkiln"))
+        return "errors in modelkiln run" if cell and cell.errors else ""
+
+    targets = []
+    checks = []
+    for p in SMALL:
+        for c in (1, 8, 64):
+            note = mk_note(1, c, p)
+            mk = cell_rps(1, c, p, "modelkiln")
+            checks.append(Check("%s c=%d: modelkiln/seldon" % (p, c),
+                                ratio(mk, cell_rps(1, c, p, "seldon")), 2.5, info=(c == 1), note=note,
+                                extra=cpu_extra(1, c, p, "seldon")))
+            checks.append(Check("%s c=%d: modelkiln/bare" % (p, c),
+                                ratio(mk, cell_rps(1, c, p, "bare")), 0.70, info=(c == 1), note=note,
+                                extra=cpu_extra(1, c, p, "bare")))
+    targets.append(("small requests, 1 worker: modelkiln ≥ 2.5x seldon and ≥ 0.70x bare WSGI req/s "
+                    "(c=8, c=64; c=1 shown)", checks))
+
+    checks = []
+    for p in LARGE:
+        for c in (1, 8, 64):
+            checks.append(Check("%s 1x1 c=%d: modelkiln/seldon" % (p, c),
+                                ratio(cell_rps(1, c, p, "modelkiln"), cell_rps(1, c, p, "seldon")), 4.0,
+                                info=(c == 1), note=mk_note(1, c, p), extra=cpu_extra(1, c, p, "seldon")))
+        for c in (8, 64):
+            checks.append(Check("%s 2x1 c=%d: modelkiln/seldon" % (p, c),
+                                ratio(cell_rps(2, c, p, "modelkiln"), cell_rps(2, c, p, "seldon")), 4.0,
+                                info=True))
+    targets.append(("1000x4 ndarray and tensor: modelkiln ≥ 4x seldon req/s (1 worker, c=8, c=64; "
+                    "others shown)", checks))
+
+    targets.append(("modelkiln 2 workers ≥ 1.7x its 1-worker req/s (small-ndarray, c=64)", [
+        Check("small-ndarray c=64: modelkiln 2x1 / 1x1",
+              ratio(cell_rps(2, 64, "small-ndarray", "modelkiln"), cell_rps(1, 64, "small-ndarray", "modelkiln")),
+              1.7, note=mk_note(2, 64, "small-ndarray")),
+        Check("small-ndarray c=64: seldon 2x1 / 1x1",
+              ratio(cell_rps(2, 64, "small-ndarray", "seldon"), cell_rps(1, 64, "small-ndarray", "seldon")),
+              1.7, info=True),
+        Check("small-ndarray c=64: bare 2x1 / 1x1",
+              ratio(cell_rps(2, 64, "small-ndarray", "bare"), cell_rps(1, 64, "small-ndarray", "bare")),
+              1.7, info=True),
+    ]))
+
+    def rss(s, w):
+        m = memory.get((s, w))
+        return m["rss_kib"] if m else None
+
+    targets.append(("modelkiln total RSS ≤ 0.40x seldon's at 1 worker", [
+        Check("RSS 1x1: modelkiln/seldon", ratio(rss("modelkiln", 1), rss("seldon", 1)), 0.40, op="<="),
+        Check("RSS 2x1: modelkiln/seldon", ratio(rss("modelkiln", 2), rss("seldon", 2)), 0.40, op="<=", info=True),
+    ]))
+
+    mk_start = median(startup.get(("modelkiln", 1), []))
+    se_start = median(startup.get(("seldon", 1), []))
+    targets.append(("modelkiln start-to-ready ≤ seldon's (median, 1 worker)", [
+        Check("start→ready 1x1: modelkiln/seldon", ratio(mk_start, se_start), 1.0, op="<="),
+    ]))
+    return targets
+
+
+def targets_text(targets):
+    lines = []
+    for title, checks in targets:
+        graded = [c.status for c in checks if not c.info]
+        if any(s == "FAIL" for s in graded):
+            overall = "FAIL"
+        elif graded and all(s == "PASS" for s in graded):
+            overall = "PASS"
+        else:
+            overall = "n/a"
+        lines.append("- **%s** — %s" % (overall, title))
+        for c in checks:
+            if c.info and c.value is None:
+                continue  # an informational row this run did not measure
+            want = "%s %.2f" % ("≥" if c.op == ">=" else "≤", c.threshold)
+            tail = "".join("; " + t for t in (c.note, c.extra) if t)
+            lines.append("    - %-5s %s = %s (want %s)%s" % (c.status, c.where, fmt(c.value, "%.3fx", "—"), want, tail))
+    return "\n".join(lines)

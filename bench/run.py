@@ -1,0 +1,331 @@
+"""modelkiln vs seldon-core 1.18 vs a bare WSGI callable, driven by wrk on loopback.
+
+    .venv/bin/python bench/run.py            # full run (~23 min on 2 cores), writes bench/RESULTS.md
+    .venv/bin/python bench/run.py --quick    # ~3 min smoke run
+    .venv/bin/python bench/run.py --servers seldon,bare --no-write
+
+See bench/README.md for what each row means.
+"""
+import argparse
+import atexit
+import datetime
+import os
+import platform
+import resource
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import payloads as payloads_mod  # noqa: E402
+import report  # noqa: E402
+import servers as srv  # noqa: E402
+import wrk  # noqa: E402
+
+PROFILES = {
+    # c=1 runs at 1 worker only: one connection keeps one worker busy, so a 2-worker c=1
+    # row measures the same thing again. 60 cells x 3 repeats x 7 s ~ 21 min of load.
+    "full": dict(duration=7, repeat=3, concurrency=[1, 8, 64], workers=[1, 2], starts=5, warmup=1),
+    "quick": dict(duration=2, repeat=1, concurrency=[8, 64], workers=[1, 2], starts=2, warmup=1),
+}
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short smoke run: 1 repeat, 2 s, c=8 and 64 only")
+    ap.add_argument("--servers", default="modelkiln,seldon,bare",
+                    help="comma list of modelkiln, seldon, bare (default: all three)")
+    ap.add_argument("--duration", type=int, help="seconds per wrk run (full: 7, quick: 2)")
+    ap.add_argument("--repeat", type=int, help="repeats of each row; the median is reported (full: 3)")
+    ap.add_argument("--concurrency", help="comma list of wrk connection counts (full: 1,8,64)")
+    ap.add_argument("--workers", help="comma list of gunicorn worker counts (default: 1,2)")
+    ap.add_argument("--payloads", help="comma list of payload names (default: all four)")
+    ap.add_argument("--starts", type=int, help="extra cold starts per server for start→ready (full: 5)")
+    ap.add_argument("--warmup", type=int, help="seconds of warm-up load per payload after each start")
+    ap.add_argument("--python", default=os.path.join(srv.REPO_DIR, ".venv", "bin", "python"),
+                    help="interpreter for modelkiln and the bare WSGI app (default: <repo>/.venv)")
+    ap.add_argument("--seldon-venv",
+                    default=os.environ.get("MODELKILN_SELDON_VENV", os.path.join(srv.REPO_DIR, ".venv-seldon")),
+                    help="virtualenv with seldon-core 1.18 (env MODELKILN_SELDON_VENV, default <repo>/.venv-seldon)")
+    ap.add_argument("--output", default=os.path.join(srv.BENCH_DIR, "RESULTS.md"), help="results file")
+    ap.add_argument("--no-write", action="store_true", help="do not write the results file")
+    args = ap.parse_args(argv)
+    prof = PROFILES["quick" if args.quick else "full"]
+    for key in ("duration", "repeat", "starts", "warmup"):
+        if getattr(args, key) is None:
+            setattr(args, key, prof[key])
+    ints = lambda s: [int(x) for x in s.split(",") if x.strip()]  # noqa: E731
+    args.concurrency = ints(args.concurrency) if args.concurrency else prof["concurrency"]
+    args.workers = ints(args.workers) if args.workers else prof["workers"]
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    bad = [s for s in args.servers if s not in report.SERVER_ORDER]
+    if bad:
+        ap.error("unknown server(s): %s" % ", ".join(bad))
+    args.servers = [s for s in report.SERVER_ORDER if s in args.servers]
+    names = [p.name for p in payloads_mod.all_payloads()]
+    args.payloads = [p.strip() for p in args.payloads.split(",")] if args.payloads else names
+    if any(p not in names for p in args.payloads):
+        ap.error("payloads are: %s" % ", ".join(names))
+    if args.duration < 1 or args.repeat < 1:
+        ap.error("--duration and --repeat must be >= 1")
+    return args
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def row_keys(args):
+    keys = []
+    for w in args.workers:
+        for c in args.concurrency:
+            if c == 1 and w > 1 and 1 in args.workers:
+                continue
+            for p in args.payloads:
+                keys.append((w, c, p))
+    return keys
+
+
+def preflight(args, kinds):
+    if not wrk.find_wrk():
+        sys.exit("wrk is not on PATH: apt-get install wrk")
+    for s in args.servers:
+        exe = kinds[s].exe
+        if not os.access(exe, os.X_OK):
+            hint = "make seldon-venv, or set MODELKILN_SELDON_VENV" if s == "seldon" else "make venv"
+            sys.exit("%s: %s not found (%s)" % (s, exe, hint))
+    if "modelkiln" in args.servers:
+        r = subprocess.run([args.python, "-c", "import python_runtime"], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("modelkiln: `%s -m python_runtime` is not importable:\n%s" % (args.python, r.stderr[-2000:]))
+
+
+def versions_of(python, modules):
+    """'Python 3.11.7, gunicorn 20.1.0, ...' for the interpreter that runs a server."""
+    code = ("import importlib.metadata as m, platform\n"
+            "out = ['Python ' + platform.python_version()]\n"
+            "for mod in %r:\n"
+            "    try: out.append(mod + ' ' + m.version(mod))\n"
+            "    except m.PackageNotFoundError: pass\n"
+            "print(', '.join(out))" % (list(modules),))
+    r = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else "?"
+
+
+NCPU = os.cpu_count() or 1
+
+
+def children_cpu():
+    """CPU seconds of this harness's reaped children (each finished wrk run lands here)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def check_answer(server, path, payload):
+    """One request with this body; None if it is a 200 with a sane answer, else the reason."""
+    try:
+        status, raw = server.post(path, payload.body)
+    except OSError as e:
+        return "request failed: %s" % e
+    return payload.check(status, raw)
+
+
+def start_ready(kind, workers, logdir):
+    server = srv.Server(kind, workers, logdir).start()
+    secs = server.wait_ready()
+    return server, secs
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    kinds = srv.server_kinds(args.python, args.seldon_venv)
+    preflight(args, kinds)
+
+    # Ctrl-C and SIGTERM end the run through the finally below; atexit is the last net.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    atexit.register(srv.stop_all)
+
+    tmp = tempfile.mkdtemp(prefix="modelkiln-bench-")
+    payload_list = [p for p in payloads_mod.all_payloads() if p.name in args.payloads]
+    scripts = {}
+    for p in payload_list:
+        scripts[p.name] = wrk.write_script(tmp, p.name, p.body, srv.PREDICT_PATH)
+    keys = row_keys(args)
+    n_runs = len(keys) * len(args.servers) * args.repeat
+    eta = (n_runs * (args.duration + 0.3)
+           + len(args.workers) * len(args.servers) * (len(payload_list) * (args.warmup + 0.2) + 2)
+           + args.starts * len(args.servers) * 1.5)
+    started = time.time()
+    log("modelkiln bench: servers %s, workers %s, concurrency %s, %d payloads, %d s x %d repeats "
+        "-> %d wrk runs, about %.0f min. Logs in %s"
+        % (",".join(args.servers), args.workers, args.concurrency, len(payload_list), args.duration,
+           args.repeat, n_runs, eta / 60, tmp))
+    loadavg_before = open("/proc/loadavg").read().split()[:3]
+
+    cells = {}
+    memory = {}
+    startup = {}
+    problems = []
+    background = []  # per wrk run: share of the machine's CPU used by other processes
+    try:
+        # 1. start -> ready, interleaved cold starts at 1 worker
+        if args.starts:
+            log("\n== start -> ready (%d starts each, 1 worker)" % args.starts)
+        for i in range(args.starts):
+            for s in args.servers:
+                server, secs = start_ready(kinds[s], 1, tmp)
+                server.stop()
+                startup.setdefault((s, 1), []).append(secs)
+                log("  %-9s start %d: %.2f s" % (s, i + 1, secs))
+
+        # 2. load, per worker count: all servers up side by side, rows interleaved
+        for w in args.workers:
+            log("\n== %d worker(s)" % w)
+            running = {}
+            for s in args.servers:
+                server, secs = start_ready(kinds[s], w, tmp)
+                running[s] = server
+                startup.setdefault((s, w), []).append(secs)
+                log("  %-9s ready in %.2f s on port %d" % (s, secs, server.port))
+            for s, server in running.items():
+                for p in payload_list:
+                    why = check_answer(server, srv.PREDICT_PATH, p)
+                    if why:
+                        raise RuntimeError("%s %dx1 answers %s wrongly: %s" % (s, w, p.name, why))
+                    if args.warmup:
+                        wrk.run("http://%s:%d%s" % (srv.HOST, server.port, srv.PREDICT_PATH),
+                                scripts[p.name], 8, args.warmup)
+                memory[(s, w)] = server.memory()
+                m = memory[(s, w)]
+                log("  %-9s after warm-up: %d processes, RSS %.1f MiB, PSS %.1f MiB"
+                    % (s, m["procs"], m["rss_kib"] / 1024, m["pss_kib"] / 1024))
+            wkeys = [k for k in keys if k[0] == w]
+            order = list(args.servers)
+            for r in range(args.repeat):
+                for (_, c, pname) in wkeys:
+                    p = next(x for x in payload_list if x.name == pname)
+                    line = []
+                    for s in order:
+                        cell = cells.setdefault((w, c, pname, s), report.Cell())
+                        server = running[s]
+                        why = check_answer(server, srv.PREDICT_PATH, p)
+                        if why:
+                            cell.check_failures.append(why)
+                            problems.append("%s %dx1 c=%d %s: %s" % (s, w, c, pname, why))
+                            line.append("%s FAILED CHECK" % s)
+                            continue
+                        cpu0, busy0, kids0 = server.cpu_seconds(), srv.machine_busy_seconds(), children_cpu()
+                        res = wrk.run("http://%s:%d%s" % (srv.HOST, server.port, srv.PREDICT_PATH),
+                                      scripts[pname], c, args.duration)
+                        cpu1, busy1, kids1 = server.cpu_seconds(), srv.machine_busy_seconds(), children_cpu()
+                        if res.requests:
+                            res.cpu_ms_per_req = (cpu1 - cpu0) * 1000 / res.requests
+                        # CPU used by anything but this server and wrk, as a share of the machine
+                        other = (busy1 - busy0) - (cpu1 - cpu0) - (kids1 - kids0)
+                        background.append(max(0.0, other) / (res.duration_s * NCPU))
+                        cell.samples.append(res)
+                        if res.errors:
+                            problems.append("%s %dx1 c=%d %s: %d status errors, %d socket errors"
+                                            % (s, w, c, pname, res.status_errors, res.socket_errors))
+                        line.append("%s %.0f%s" % (s, res.rps, " (%d err)" % res.errors if res.errors else ""))
+                    log("  [%d/%d] %dx1 c=%-2d %-14s %s" % (r + 1, args.repeat, w, c, pname, "  ".join(line)))
+                    if server.proc.poll() is not None:
+                        raise RuntimeError("%s died:\n%s" % (s, server.log_tail()))
+                order = order[1:] + order[:1]  # rotate who goes first on the next repeat
+            for s, server in running.items():
+                memory[(s, w)]["rss_after_kib"] = server.memory()["rss_kib"]
+                server.stop()
+    except KeyboardInterrupt:
+        log("\ninterrupted: stopping servers (logs kept in %s)" % tmp)
+        return 130
+    except (srv.ServerError, wrk.WrkError, RuntimeError) as e:
+        log("\nerror: %s\n(server logs kept in %s)" % (e, tmp))
+        return 1
+    finally:
+        srv.stop_all()
+    if problems:
+        log("server logs kept in %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    elapsed = time.time() - started
+    targets = report.evaluate(cells, memory, startup)
+    throughput = report.throughput_table(cells, keys, args.servers)
+    procs = report.process_table(memory, startup, args.servers, args.workers)
+    targets_md = report.targets_text(targets)
+    noise = report.background_text(background, NCPU)
+    log("\n" + throughput + "\n\n" + procs + "\n\n" + noise + "\n\nTargets:\n" + targets_md)
+    if problems:
+        log("\nErrors:\n" + "\n".join("- " + x for x in problems))
+    log("\n(%.1f min)" % (elapsed / 60))
+
+    if not args.no_write:
+        exe = sys.executable
+        if exe.startswith(srv.REPO_DIR + os.sep):
+            exe = os.path.relpath(exe, srv.REPO_DIR)
+        words = [exe, os.path.relpath(os.path.abspath(__file__), srv.REPO_DIR)] + argv
+        if os.environ.get("MODELKILN_SELDON_VENV"):
+            words.insert(0, "MODELKILN_SELDON_VENV=" + os.environ["MODELKILN_SELDON_VENV"])
+        cmd = " ".join(shlex.quote(a) if not a.startswith("MODELKILN_") else a for a in words)
+        versions = []
+        if "modelkiln" in args.servers or "bare" in args.servers:
+            versions.append("modelkiln and bare WSGI: %s"
+                            % versions_of(args.python, ["modelkiln", "gunicorn", "flask", "numpy", "orjson"]))
+        if "seldon" in args.servers:
+            versions.append("seldon: %s" % versions_of(os.path.join(args.seldon_venv, "bin", "python"),
+                                                        ["seldon-core", "gunicorn", "flask", "numpy"]))
+        md = render_results(args, cmd, elapsed, loadavg_before, versions, throughput, procs, targets_md,
+                            problems, noise)
+        with open(args.output, "w") as f:
+            f.write(md)
+        log("wrote %s" % args.output)
+    return 0
+
+
+def render_results(args, cmd, elapsed, loadavg_before, versions, throughput, procs, targets_md,
+                            problems, noise):
+    loadavg_after = open("/proc/loadavg").read().split()[:3]
+    out = [
+        "# modelkiln benchmark results%s" % (" (quick smoke run)" if args.quick else ""),
+        "",
+        "Generated by `bench/run.py`; see `bench/README.md` for what each row means.",
+        "",
+        "- date: %s" % datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "- command: `%s` (from the repository root)" % cmd,
+        "- machine: %d CPUs (nproc), %s, Python %s (harness)"
+        % (os.cpu_count(), platform.platform(), platform.python_version()),
+    ] + ["- %s" % v for v in versions] + [
+        "- load: wrk `-t min(2,c) -c c -d %ds --latency` on 127.0.0.1, %d repeat(s) per row, servers "
+        "interleaved, median req/s reported; %d s warm-up per payload after each start"
+        % (args.duration, args.repeat, args.warmup),
+        "- load average before / after: %s / %s; run took %.1f min"
+        % (" ".join(loadavg_before), " ".join(loadavg_after), elapsed / 60),
+        "- " + noise,
+        "",
+        "## Targets",
+        "",
+        targets_md,
+        "",
+        "## Throughput and latency",
+        "",
+        throughput,
+        "",
+        "## Processes, memory, start-up",
+        "",
+        procs,
+        "",
+    ]
+    if problems:
+        out += ["## Errors", ""] + ["- " + p for p in problems] + [""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Starting, probing, measuring and stopping the servers under test.
+
+Every server runs in its own session (process group); stop() and stop_all() kill
+the whole group, so nothing is left behind on errors or Ctrl-C.
+"""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+MODEL_DIR = os.path.join(BENCH_DIR, "model")
+MODEL_CLASS = "IrisSoftmax"
+PREDICT_PATH = "/api/v1.0/predictions"
+HOST = "127.0.0.1"
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class ServerKind:
+    """How to launch one of the three stacks."""
+
+    def __init__(self, name, exe, build_cmd, ready_path, cwd, nports):
+        self.name = name
+        self.exe = exe
+        self.build_cmd = build_cmd
+        self.ready_path = ready_path
+        self.cwd = cwd
+        self.nports = nports
+
+    def command(self, workers, ports):
+        return self.build_cmd(workers, ports)
+
+
+def server_kinds(python, seldon_venv):
+    seldon_exe = os.path.join(seldon_venv, "bin", "seldon-core-microservice")
+
+    def modelkiln(workers, ports):
+        http_port, metrics_port = ports
+        return [
+            python, "-m", "python_runtime", MODEL_CLASS, "--service-type", "MODEL",
+            "--workers", str(workers), "--threads", "1",
+            "--http-port", str(http_port), "--metrics-port", str(metrics_port),
+        ]
+
+    def seldon(workers, ports):
+        http_port, metrics_port, grpc_port = ports
+        return [
+            seldon_exe, MODEL_CLASS, "--service-type", "MODEL",
+            "--workers", str(workers), "--threads", "1",
+            "--http-port", str(http_port), "--metrics-port", str(metrics_port),
+            "--grpc-port", str(grpc_port),
+        ]
+
+    def bare(workers, ports):
+        (http_port,) = ports
+        return [
+            python, "-m", "gunicorn", "--worker-class", "sync",
+            "--workers", str(workers), "--threads", "1",
+            "--bind", "%s:%d" % (HOST, http_port), "--chdir", BENCH_DIR,
+            "bare_wsgi:application",
+        ]
+
+    return {
+        "modelkiln": ServerKind("modelkiln", python, modelkiln, "/ready", MODEL_DIR, 2),
+        "seldon": ServerKind("seldon", seldon_exe, seldon, "/health/status", MODEL_DIR, 3),
+        "bare": ServerKind("bare", python, bare, "/", BENCH_DIR, 1),
+    }
+
+
+def free_ports(n):
+    socks, ports = [], []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind((HOST, 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def http_request(port, method, path, body=None, timeout=30.0):
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+# ---- /proc helpers ---------------------------------------------------------------
+
+def _stat_fields(pid):
+    """Fields of /proc/PID/stat after the command name (index 0 = state)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def process_tree(root):
+    """root and all its live descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ppid = int(_stat_fields(int(entry))[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if os.path.exists("/proc/%d" % pid):
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+    return tree
+
+
+def _start_time(pid):
+    try:
+        return int(_stat_fields(pid)[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def rss_kib(pid):
+    try:
+        return int(_stat_fields(pid)[21]) * PAGE_KIB
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_ticks(pid):
+    """utime + stime + cutime + cstime of one process, in clock ticks."""
+    try:
+        f = _stat_fields(pid)
+        return int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def machine_busy_seconds():
+    """CPU seconds all CPUs spent not idle since boot (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+    busy = sum(v[:8]) - idle  # user nice system idle iowait irq softirq steal
+    return busy / CLK_TCK
+
+
+# ---- one running server -------------------------------------------------------------
+
+_LIVE = []
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+class Server:
+    def __init__(self, kind, workers, logdir):
+        self.kind = kind
+        self.workers = workers
+        self.logpath = os.path.join(logdir, "%s-w%d-%d.log" % (kind.name, workers, time.time_ns()))
+        self.proc = None
+        self.port = None
+        self.started_at = None
+
+    @property
+    def name(self):
+        return self.kind.name
+
+    def start(self):
+        ports = free_ports(self.kind.nports)
+        self.port = ports[0]
+        cmd = self.kind.command(self.workers, ports)
+        self._log = open(self.logpath, "wb")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.kind.cwd, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        _LIVE.append(self)
+        return self
+
+    def wait_ready(self, timeout=90.0):
+        """Poll the readiness path; return seconds from process start to the first 200."""
+        deadline = self.started_at + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError("%s exited with %s before ready:\n%s"
+                                  % (self.name, self.proc.returncode, self.log_tail()))
+            try:
+                status, _ = http_request(self.port, "GET", self.kind.ready_path, timeout=5)
+                if status == 200:
+                    return time.monotonic() - self.started_at
+            except OSError:
+                pass
+            time.sleep(0.005)
+        raise ServerError("%s not ready after %.0f s:\n%s" % (self.name, timeout, self.log_tail()))
+
+    def post(self, path, body, timeout=30.0):
+        return http_request(self.port, "POST", path, body=body, timeout=timeout)
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.logpath, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            return "\n".join(lines[-n:])
+        except OSError:
+            return "(no log)"
+
+    # measurements over the whole process tree
+    def pids(self):
+        return process_tree(self.proc.pid)
+
+    def memory(self):
+        pids = self.pids()
+        return {
+            "procs": len(pids),
+            "rss_kib": sum(rss_kib(p) for p in pids),
+            "pss_kib": sum(pss_kib(p) for p in pids),
+        }
+
+    def cpu_seconds(self):
+        return sum(cpu_ticks(p) for p in self.pids()) / CLK_TCK
+
+    def stop(self, grace=8.0):
+        if self.proc is None:
+            return
+        tree = [(p, _start_time(p)) for p in self.pids()]
+        pgid = self.proc.pid
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        # descendants that left the group (same start time => still the same process)
+        for pid, started in tree:
+            if started is not None and _start_time(pid) == started:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+        self.proc = None
+        if self in _LIVE:
+            _LIVE.remove(self)
+
+
+def stop_all():
+    for server in list(_LIVE):
+        try:
+            server.stop(grace=3.0)
+        except Exception as e:  # keep going: every group must die
+            print("warning: stopping %s: %s" % (server.name, e))
