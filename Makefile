@@ -7,7 +7,17 @@ SELDON_VENV ?= .venv-seldon
 OLDPINS_VENV ?= .venv-oldpins
 PYTEST_ARGS ?=
 
-.PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins demo bench docs clean
+.PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
+	base-py311 local-base-py311 image-py311 images hadolint engine ruff
+
+# Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
+DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
+export DOCKER_API_VERSION ?= 1.41
+BASE_PY311 ?= python:3.11-slim
+LOCAL_BASE_PY311 ?= modelkiln-local/python311-base:bookworm
+CA_BUNDLE ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt))
+BUILD_SECRETS = $(if $(CA_BUNDLE),--secret id=ca_bundle$(comma)src=$(CA_BUNDLE)) --secret id=pip_conf,src=.build/pip.conf
+comma := ,
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,10 +49,13 @@ oldpins-venv: $(OLDPINS_VENV)/.installed ## the oldest supported Flask/Werkzeug/
 vermin: venv ## python_runtime and builder stay Python 3.6 compatible
 	$(VENV)/bin/vermin --no-tips --violations -t=3.6- --backport dataclasses python_runtime builder
 
-lint: vermin
+ruff: venv ## pyflakes-level checks (unused names, undefined names, syntax)
+	$(VENV)/bin/ruff check --select F,E9 python_runtime builder tests bench
+
+lint: vermin hadolint ruff ## 3.6 compatibility check, Dockerfile lint, pyflakes checks
 
 test-runtime: venv
-	$(PY) -m pytest tests/python_runtime $(PYTEST_ARGS)
+	$(PY) -m pytest tests/python_runtime tests/builder $(PYTEST_ARGS)
 
 test-compat: venv seldon-venv
 	$(PY) -m pytest tests/compat $(PYTEST_ARGS)
@@ -50,9 +63,12 @@ test-compat: venv seldon-venv
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime $(PYTEST_ARGS)
 
-test: lint test-runtime test-compat test-oldpins ## every test: 3.6 check, runtime, seldon differential, oldest pins
+test-images: venv image-py311 ## build every template and test app with modelkiln build and test the images
+	$(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-demo: venv ## serve templates/model-template-app and send it a prediction
+test: lint test-runtime test-compat test-oldpins test-images ## every test (needs a Docker engine for test-images)
+
+demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m builder.demo
 
 bench: venv seldon-venv ## modelkiln vs seldon-core vs bare WSGI with wrk; writes bench/RESULTS.md
@@ -60,6 +76,58 @@ bench: venv seldon-venv ## modelkiln vs seldon-core vs bare WSGI with wrk; write
 
 docs: venv ## regenerate the settings table in README.md
 	$(PY) -m python_runtime.settings --update-readme README.md
+	$(PY) -m builder.settings --update-readme README.md
+
+# A Docker engine on this machine: installs docker.io (and debootstrap) and starts dockerd when
+# none answers. Needs root, as installing packages does.
+engine: ## make sure a Docker engine runs here (installs docker.io and starts dockerd if needed)
+	@if ! [ -x /usr/bin/docker ] || ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then \
+		echo "---> apt-get install docker.io debootstrap"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null; \
+	fi
+	@if ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "---> starting dockerd (log: /tmp/modelkiln-dockerd.log)"; \
+		nohup dockerd >/tmp/modelkiln-dockerd.log 2>&1 & \
+		for i in $$(seq 1 60); do $(DOCKER) info >/dev/null 2>&1 && break; sleep 1; done; \
+		$(DOCKER) info >/dev/null 2>&1 || { tail -30 /tmp/modelkiln-dockerd.log; exit 1; }; \
+	fi
+	@echo "---> docker engine $$($(DOCKER) version --format '{{.Server.Version}}')"
+
+.build/pip.conf: pyproject.toml
+	@mkdir -p .build
+	$(PYTHON) -m builder.hostconfig pip-conf > $@
+
+# The public base when the engine has it or can pull it; otherwise a local Debian with python3
+# (debootstrap from this machine's apt mirror, then docker import).
+.build/base-py311: | .build/pip.conf engine
+	@if $(DOCKER) image inspect $(BASE_PY311) >/dev/null 2>&1 || $(DOCKER) pull $(BASE_PY311) >/dev/null 2>&1; then \
+		echo "---> base image $(BASE_PY311)"; echo $(BASE_PY311) > $@; \
+	else \
+		echo "---> $(BASE_PY311) cannot be pulled: building $(LOCAL_BASE_PY311) locally"; \
+		$(MAKE) --no-print-directory local-base-py311 && echo $(LOCAL_BASE_PY311) > $@; \
+	fi
+
+base-py311: .build/base-py311 ## the base image for image-py311
+
+local-base-py311: ## a minimal Debian 12 + python3 base image, built with debootstrap
+	@command -v debootstrap >/dev/null || { echo "ERROR: debootstrap is missing: apt-get install debootstrap"; exit 1; }
+	@set -eu; mirror=$$($(PYTHON) -m builder.hostconfig apt-mirror); rootfs=$$(mktemp -d); \
+	trap 'rm -rf "$$rootfs"' EXIT; \
+	echo "---> debootstrap bookworm from $$mirror"; \
+	debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates,passwd \
+		bookworm "$$rootfs" "$$mirror" > .build/debootstrap.log 2>&1 || { tail -20 .build/debootstrap.log; exit 1; }; \
+	rm -rf "$$rootfs"/var/cache/apt/archives/*.deb "$$rootfs"/var/lib/apt/lists/*; \
+	echo "---> docker import $(LOCAL_BASE_PY311)"; \
+	tar -C "$$rootfs" -c . | $(DOCKER) import -c 'ENV LANG=C.UTF-8' -c 'CMD ["python3"]' - $(LOCAL_BASE_PY311) >/dev/null
+
+image-py311: .build/base-py311 .build/pip.conf ## the default builder image modelkiln/python311
+	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
+		--build-arg BASE_IMAGE=$$(cat .build/base-py311) -f Dockerfile.py311 -t modelkiln/python311 .
+
+images: image-py311 hadolint ## every builder image that can be built here (py36/py38-cuda: lint only)
+
+hadolint: venv ## lint the Dockerfiles
+	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda
 
 clean:
-	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) build *.egg-info
+	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) build .build *.egg-info

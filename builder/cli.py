@@ -1,5 +1,7 @@
-"""The ``modelkiln`` command: ``serve`` runs a model locally; build commands join it later."""
+"""The ``modelkiln`` command: ``serve`` (run a model locally), ``build`` (s2i build with the
+local Docker engine) and ``test-image`` (run an app image against its examples)."""
 
+import argparse
 import sys
 from typing import List, Optional
 
@@ -7,8 +9,54 @@ USAGE = """usage: modelkiln COMMAND [options]
 
 commands:
   serve MODEL_NAME|APP_DIR [options]   serve a model class as a REST microservice
-                                       (modelkiln serve --help for the options)
+  build SOURCE BUILDER TAG [options]   build an app image from SOURCE with an s2i builder
+  test-image TAG --app DIR             run TAG and check the answers to DIR/examples.json
+
+modelkiln COMMAND --help shows the options of a command.
 """
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelkiln build",
+        description="Build an app image from SOURCE with an s2i builder image (s2i semantics, "
+                    "no s2i binary needed).")
+    parser.add_argument("source", help="app folder or git URL")
+    parser.add_argument("builder", help="builder image, e.g. modelkiln/python311")
+    parser.add_argument("tag", help="name:tag of the image to build")
+    parser.add_argument("-r", "--ref", help="git branch, tag or commit to build")
+    parser.add_argument("--context-dir", default="", help="sub-folder of SOURCE to build")
+    parser.add_argument("--copy", action="store_true",
+                        help="build a local folder as it is on disk, not its committed content")
+    parser.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="build environment (after .s2i/environment and --env-file)")
+    parser.add_argument("-E", "--env-file", action="append", default=[], metavar="FILE",
+                        help="KEY=VALUE lines (after .s2i/environment)")
+    parser.add_argument("-i", "--inject", action="append", default=[], metavar="SRC:DST",
+                        help="file or folder present at DST during assemble only")
+    parser.add_argument("--ca-bundle", metavar="FILE",
+                        help="CA certificates pip trusts during assemble (TLS-inspecting "
+                             "proxies); never stored in the image")
+    parser.add_argument("--pip-conf", metavar="FILE",
+                        help="pip.conf used during assemble (index credentials); never stored")
+    parser.add_argument("--incremental", action="store_true",
+                        help="reuse the installed packages of the existing TAG")
+    parser.add_argument("--network", help="network of the build container (e.g. host)")
+    parser.add_argument("--as-dockerfile", metavar="PATH",
+                        help="write a Dockerfile (and its context) instead of building")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not echo assemble output")
+    return parser
+
+
+def test_image_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelkiln test-image",
+                                     description="Run an app image and check its examples.")
+    parser.add_argument("tag")
+    parser.add_argument("--app", required=True, help="app folder holding examples.json")
+    parser.add_argument("--user", help="UID to run as (default: a random non-root UID)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds to wait for /ready (default 120)")
+    return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -21,6 +69,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         from python_runtime.cli import main as serve_main
 
         return serve_main(rest)
+    if command == "build":
+        from .build import BuildOptions
+        from .build import main as build_main
+
+        ns = build_parser().parse_args(rest)
+        return build_main(BuildOptions(
+            ns.source, ns.builder, ns.tag, ref=ns.ref, context_dir=ns.context_dir,
+            copy=ns.copy, env=ns.env, env_files=ns.env_file, inject=ns.inject,
+            incremental=ns.incremental, network=ns.network, as_dockerfile=ns.as_dockerfile,
+            ca_bundle=ns.ca_bundle, pip_conf=ns.pip_conf, quiet=ns.quiet))
+    if command == "test-image":
+        from .testimage import main as test_main
+
+        ns = test_image_parser().parse_args(rest)
+        return test_main(ns.tag, ns.app, ns.user, ns.timeout)
     sys.stderr.write("modelkiln: unknown command %r\n%s" % (command, USAGE))
     return 2
 

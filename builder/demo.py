@@ -1,75 +1,53 @@
-"""``make demo``: serve templates/model-template-app, send it a prediction, print the answer.
-
-Runs the microservice locally (no Docker); the image-based demo arrives with the builder image.
-"""
+"""``make demo``: build templates/model-template-app with the default builder image, run the
+app image, send it a prediction, print the answer, and clean up (container and image)."""
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from typing import Any, Optional, Tuple
+from typing import Any
+
+from .build import BuildError, BuildOptions, run_build
+from .engine import EngineError, connect, docker_errors
+from .source import SourceError
+from .testimage import TestImageError, request, wait_ready
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "templates", "model-template-app")
+BUILDER = os.environ.get("MODELKILN_BUILDER", "modelkiln/python311")
+TAG = "modelkiln-demo/model-template-app:latest"
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 REQUEST = {"data": {"names": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
                     "ndarray": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def fetch(url: str, body: Optional[bytes] = None) -> Tuple[int, Any]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+def demo(client: Any) -> int:
+    started = time.time()
+    run_build(BuildOptions(APP, BUILDER, TAG, copy=True,
+                           ca_bundle=HOST_CA if os.path.isfile(HOST_CA) else None))
+    print("---> build took %.1f s; starting %s" % (time.time() - started, TAG), flush=True)
+    container = client.containers.run(TAG, detach=True, ports={"9000/tcp": ("127.0.0.1", None)})
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
-
-
-def wait_ready(base: str, process: "subprocess.Popen[bytes]", timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("the server exited with code %s before it was ready"
-                             % process.returncode)
-        try:
-            if fetch(base + "/ready")[0] == 200:
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server was not ready after %.0f s" % timeout)
-
-
-def main() -> int:
-    http_port, metrics_port = free_port(), free_port()
-    base = "http://127.0.0.1:%d" % http_port
-    command = [sys.executable, "-m", "python_runtime", APP, "--host", "127.0.0.1",
-               "--http-port", str(http_port), "--metrics-port", str(metrics_port)]
-    print("---> serving %s on %s" % (os.path.relpath(APP, ROOT), base), flush=True)
-    process = subprocess.Popen(command, cwd=ROOT)
-    try:
-        wait_ready(base, process)
+        container.reload()
+        base = "http://127.0.0.1:%s" % container.ports["9000/tcp"][0]["HostPort"]
+        wait_ready(base, container, 60)
         print("---> POST %s/api/v1.0/predictions\n%s" % (base, json.dumps(REQUEST)), flush=True)
-        status, answer = fetch(base + "/api/v1.0/predictions", json.dumps(REQUEST).encode())
+        status, answer = request(base, {"path": "/api/v1.0/predictions", "body": REQUEST})
         print("---> HTTP %d\n%s" % (status, json.dumps(answer, indent=2)), flush=True)
         return 0 if status == 200 else 1
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        print("---> server stopped (exit code %s)" % process.returncode, flush=True)
+        container.stop(timeout=30)
+        container.remove(force=True)
+        client.images.remove(TAG, force=True)
+        print("---> removed the demo container and image", flush=True)
+
+
+def main() -> int:
+    try:
+        return demo(connect())
+    except (BuildError, EngineError, SourceError, TestImageError) + docker_errors() as exc:
+        print("ERROR: %s" % exc, file=sys.stderr, flush=True)
+        return 1
 
 
 if __name__ == "__main__":

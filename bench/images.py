@@ -1,0 +1,90 @@
+"""Image measurements: sizes of the base, builder and app images; a clean app build versus an
+incremental rebuild; time from `docker run` to /ready. Prints a markdown section.
+
+    .venv/bin/python bench/images.py [--app test_apps/requirements-txt] [--runs 3]
+
+Needs the engine and modelkiln/python311 (make image-py311). Runs builds of its own tags only.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from builder.engine import connect  # noqa: E402
+
+CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def build(app, tag, *extra):
+    command = [sys.executable, "-m", "builder.cli", "build", app, "modelkiln/python311", tag,
+               "--quiet"] + (["--ca-bundle", CA] if os.path.exists(CA) else []) + list(extra)
+    started = time.time()
+    subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    return time.time() - started
+
+
+def start_to_ready(client, tag):
+    started = time.time()
+    container = client.containers.run(tag, detach=True, ports={"9000/tcp": ("127.0.0.1", None)})
+    try:
+        while True:
+            container.reload()
+            ports = container.ports.get("9000/tcp")
+            if ports:
+                try:
+                    url = "http://127.0.0.1:%s/ready" % ports[0]["HostPort"]
+                    with urllib.request.urlopen(url, timeout=1) as response:
+                        if response.status == 200:
+                            return time.time() - started
+                except OSError:
+                    pass
+            if time.time() - started > 60:
+                raise SystemExit("%s not ready after 60 s" % tag)
+            time.sleep(0.05)
+    finally:
+        container.remove(force=True)
+
+
+def mib(client, tag):
+    return client.images.get(tag).attrs["Size"] / 1048576.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--app", default="test_apps/requirements-txt")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    client = connect()
+    base = open(os.path.join(REPO, ".build", "base-py311")).read().strip()
+    template = "modelkiln-bench/model-template-app:latest"
+    build("templates/model-template-app", template)
+    tag = "modelkiln-bench/incremental:latest"
+    clean, incremental = [], []
+    for _ in range(args.runs):
+        try:
+            client.images.remove(tag, force=True)
+        except Exception:
+            pass
+        clean.append(build(args.app, tag))
+        incremental.append(build(args.app, tag, "--incremental"))
+    ready = [start_to_ready(client, template) for _ in range(args.runs)]
+    c, i = statistics.median(clean), statistics.median(incremental)
+    print("| image | size MiB |\n|---|---|")
+    for name in (base, "modelkiln/python311", template):
+        print("| %s | %.0f |" % (name, mib(client, name)))
+    print("\n| measure (median of %d) | seconds |\n|---|---|" % args.runs)
+    print("| clean build of %s | %.1f |" % (args.app, c))
+    print("| incremental rebuild | %.1f (%.0f%% of clean) |" % (i, 100 * i / c))
+    print("| docker run to /ready (model template) | %.2f |" % statistics.median(ready))
+    print("\ncommand: .venv/bin/python bench/images.py --app %s --runs %d" % (args.app, args.runs))
+
+
+if __name__ == "__main__":
+    main()

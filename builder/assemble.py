@@ -1,0 +1,205 @@
+"""``assemble``: turn the source in /tmp/src into a runnable app, inside the builder image.
+
+Layout in the image: the runtime (python_runtime and its libraries) lives in its own virtualenv
+(/opt/modelkiln); the app's dependencies go into the app virtualenv (/opt/app-root), which sees
+the runtime through a .pth file. So the app's installed packages are exactly what
+``save-artifacts`` carries to the next incremental build, and no pip cache is ever written.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from . import settings as paths
+from .settings import BuildSettings, BuildSettingsError
+
+
+class AssembleError(Exception):
+    """The build cannot go on; the message says why and what to change."""
+
+
+def step(message: str) -> float:
+    print("---> %s" % message, flush=True)
+    return time.time()
+
+
+def done(started: float) -> None:
+    print("     done in %.1f s" % (time.time() - started), flush=True)
+
+
+def site_packages(prefix: str) -> str:
+    return os.path.join(prefix, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+
+
+def copy_tree(source: str, target: str) -> None:
+    """Merge ``source`` into ``target`` (copytree's dirs_exist_ok needs Python 3.8)."""
+    for base, dirs, files in os.walk(source):
+        rel = os.path.relpath(base, source)
+        out = os.path.normpath(os.path.join(target, rel))
+        os.makedirs(out, exist_ok=True)
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(base, d))]:
+            shutil.copy2(os.path.join(base, name), os.path.join(out, name), follow_symlinks=False)
+
+
+def restore_artifacts(artifacts: str, target: str) -> bool:
+    """Put the previous image's installed packages back (incremental builds). s2i and
+    ``modelkiln build`` both unpack the save-artifacts stream into /tmp/artifacts."""
+    if not os.path.isdir(artifacts) or not os.listdir(artifacts):
+        return False
+    started = step("Restoring installed packages from the previous image")
+    copy_tree(artifacts, target)
+    done(started)
+    return True
+
+
+def copy_source(source: str, app_dir: str) -> None:
+    started = step("Copying the application source to %s" % app_dir)
+    if not os.path.isdir(source):
+        raise AssembleError("no source in %s: the build tool did not upload the app" % source)
+    os.makedirs(app_dir, exist_ok=True)
+    for name in os.listdir(source):
+        if name == ".git":
+            continue
+        src, dst = os.path.join(source, name), os.path.join(app_dir, name)
+        if os.path.isdir(src) and not os.path.islink(src):
+            copy_tree(src, dst)
+        else:
+            shutil.copy2(src, dst, follow_symlinks=False)
+    done(started)
+
+
+def pip_environment(settings: BuildSettings) -> Dict[str, str]:
+    """pip's environment for this build only: nothing here is written to disk."""
+    env = dict(os.environ)
+    env["PIP_NO_CACHE_DIR"] = "1"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_INPUT"] = "1"
+    if os.path.isfile(paths.CA_BUNDLE):
+        env["PIP_CERT"] = paths.CA_BUNDLE
+        env["SSL_CERT_FILE"] = paths.CA_BUNDLE
+        env["REQUESTS_CA_BUNDLE"] = paths.CA_BUNDLE
+    if os.path.isfile(paths.PIP_CONF):
+        env["PIP_CONFIG_FILE"] = paths.PIP_CONF  # credentials come only from here
+    return env
+
+
+def pip_options(settings: BuildSettings) -> List[str]:
+    options = []  # type: List[str]
+    if os.path.isdir(paths.WHEEL_DIR) and os.listdir(paths.WHEEL_DIR):
+        options += ["--find-links", paths.WHEEL_DIR]
+    for link in (settings.pip_find_links or "").split():
+        options += ["--find-links", link]
+    if settings.pip_index_url:
+        options += ["--index-url", settings.pip_index_url]
+    for url in (settings.extra_index_url or "").split():
+        options += ["--extra-index-url", url]
+    for host in (settings.pip_trusted_host or "").split():
+        options += ["--trusted-host", host]
+    return options
+
+
+def run_pip(python: str, args: List[str], env: Dict[str, str], what: str) -> None:
+    command = [python, "-m", "pip", "install"] + args
+    print("     $ pip install %s" % " ".join(args), flush=True)
+    result = subprocess.run(command, env=env)
+    if result.returncode != 0:
+        raise AssembleError(
+            "installing %s failed (pip exited with %d); the pip output above names the "
+            "package it could not get or build" % (what, result.returncode))
+
+
+def install_dependencies(settings: BuildSettings, app_dir: str, python: str) -> List[str]:
+    """Install every dependency source present; returns what was installed."""
+    env = pip_environment(settings)
+    options = pip_options(settings)
+    installed = []
+    requirements = os.path.join(app_dir, settings.requirements_file)
+    if settings.disable_requirements:
+        print("---> %s: skipped (DISABLE_REQUIREMENTS_PROCESSING)" % settings.requirements_file)
+    elif os.path.isfile(requirements):
+        started = step("Installing %s" % settings.requirements_file)
+        run_pip(python, options + ["-r", requirements], env, settings.requirements_file)
+        installed.append(settings.requirements_file)
+        done(started)
+    elif settings.requirements_file != "requirements.txt":
+        raise AssembleError("REQUIREMENTS_FILE=%s, but there is no such file in the app"
+                            % settings.requirements_file)
+    has_setup = any(os.path.isfile(os.path.join(app_dir, n)) for n in ("setup.py", "setup.cfg"))
+    has_pyproject = os.path.isfile(os.path.join(app_dir, "pyproject.toml"))
+    wanted = ((has_setup and not settings.disable_setup_py)
+              or (has_pyproject and not settings.disable_pyproject))
+    if wanted:
+        label = "setup.py" if has_setup else "pyproject.toml"
+        started = step("Installing the app's own package (%s)" % label)
+        run_pip(python, options + [app_dir], env, "the app package from %s" % label)
+        installed.append(label)
+        done(started)
+    elif has_setup or has_pyproject:
+        print("---> package metadata present but skipped (DISABLE_*_PROCESSING)")
+    return installed
+
+
+def check_model(python: str, settings: BuildSettings, app_dir: str) -> None:
+    started = step("Checking that %s imports and implements SERVICE_TYPE %s"
+                   % (settings.model_name, settings.service_type))
+    result = subprocess.run(
+        [python, "-m", "builder.importcheck", settings.model_name, settings.service_type,
+         app_dir])
+    if result.returncode != 0:
+        raise AssembleError("MODEL_NAME=%s cannot be served (see the reason above); set "
+                            "DISABLE_IMPORT_CHECK=true only if importing it needs hardware "
+                            "that the build lacks" % settings.model_name)
+    done(started)
+
+
+def fix_permissions(root: str) -> None:
+    """Group 0 gets the owner's rights, so any UID in group 0 (OpenShift) can run the app."""
+    started = step("Fixing permissions for arbitrary user ids")
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(base, name)
+            if os.path.islink(path):
+                continue
+            try:
+                mode = os.stat(path).st_mode
+                os.chmod(path, mode | ((mode & 0o700) >> 3))
+            except OSError:
+                pass
+    done(started)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    total = time.time()
+    try:
+        settings = BuildSettings.load()
+    except BuildSettingsError as exc:
+        print("ERROR: %s" % exc, file=sys.stderr, flush=True)
+        return 1
+    if settings.persistence is not None:
+        print("WARNING: PERSISTENCE is no longer supported and is ignored", flush=True)
+    print("---> modelkiln assemble: MODEL_NAME=%s SERVICE_TYPE=%s"
+          % (settings.model_name, settings.service_type), flush=True)
+    python = os.path.join(paths.APP_ROOT, "bin", "python")
+    try:
+        restore_artifacts(paths.ARTIFACTS_DIR, site_packages(paths.APP_ROOT))
+        copy_source(paths.SOURCE_DIR, paths.APP_DIR)
+        install_dependencies(settings, paths.APP_DIR, python)
+        if settings.disable_import_check:
+            print("---> import check skipped (DISABLE_IMPORT_CHECK)", flush=True)
+        else:
+            check_model(python, settings, paths.APP_DIR)
+        fix_permissions(paths.APP_ROOT)
+        for leftover in (paths.SOURCE_DIR, paths.ARTIFACTS_DIR):
+            shutil.rmtree(leftover, ignore_errors=True)  # not needed in the image
+    except AssembleError as exc:
+        print("ERROR: %s" % exc, file=sys.stderr, flush=True)
+        return 1
+    print("---> build finished in %.1f s" % (time.time() - total), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""``modelkiln build SOURCE BUILDER TAG``: s2i's build, with the local Docker engine.
+
+As s2i does it: create a container from the builder image running its ``assemble`` (as the
+image's user), upload ``src/`` (and ``artifacts/`` for incremental builds) under the
+destination folder, start it, then commit the container as the app image with ``CMD run``,
+the build environment, and ``io.openshift.s2i.build.*`` labels. Injected files are read-only
+bind mounts, so they exist during assemble and are in no layer of the result.
+"""
+
+import io
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from .engine import EngineError, bind_mount, connect, docker_errors, stream_output
+from .source import Source, SourceError, build_environment, prepare
+
+SCRIPTS_LABEL = "io.openshift.s2i.scripts-url"
+DESTINATION_LABEL = "io.openshift.s2i.destination"
+SECRETS_DIR = "/run/modelkiln"
+
+
+class BuildError(Exception):
+    """The build failed; the message says why and what to do."""
+
+
+class BuildOptions(object):
+    def __init__(self, source: str, builder: str, tag: str, ref: Optional[str] = None,
+                 context_dir: str = "", copy: bool = False, env: Optional[List[str]] = None,
+                 env_files: Optional[List[str]] = None, inject: Optional[List[str]] = None,
+                 incremental: bool = False, network: Optional[str] = None,
+                 as_dockerfile: Optional[str] = None, ca_bundle: Optional[str] = None,
+                 pip_conf: Optional[str] = None, quiet: bool = False) -> None:
+        self.source = source
+        self.builder = builder
+        self.tag = tag
+        self.ref = ref
+        self.context_dir = context_dir
+        self.copy = copy
+        self.env = env or []
+        self.env_files = env_files or []
+        self.inject = inject or []
+        self.incremental = incremental
+        self.network = network
+        self.as_dockerfile = as_dockerfile
+        self.ca_bundle = ca_bundle
+        self.pip_conf = pip_conf
+        self.quiet = quiet
+
+
+def say(message: str) -> None:
+    print("---> %s" % message, flush=True)
+
+
+def parse_injections(options: BuildOptions) -> List[Tuple[str, str]]:
+    """(host path, path in the build container) for --inject, --ca-bundle and --pip-conf."""
+    pairs = []
+    for spec in options.inject:
+        src, sep, dst = spec.rpartition(":")
+        if not sep or not src or not dst.startswith("/"):
+            raise BuildError("--inject %r must be SRC:DST with an absolute DST" % spec)
+        pairs.append((src, dst))
+    if options.ca_bundle:
+        pairs.append((options.ca_bundle, SECRETS_DIR + "/ca-bundle.crt"))
+    if options.pip_conf:
+        pairs.append((options.pip_conf, SECRETS_DIR + "/pip.conf"))
+    checked = []
+    for src, dst in pairs:
+        if not os.path.exists(src):
+            raise BuildError("injected file %s does not exist" % src)
+        checked.append((os.path.abspath(src), dst))
+    return checked
+
+
+def scripts_path(labels: Dict[str, str]) -> str:
+    url = labels.get(SCRIPTS_LABEL) or labels.get("io.s2i.scripts-url") or ""
+    if not url.startswith("image://"):
+        raise BuildError("builder image has no %s=image:///... label: is it an s2i builder?"
+                         % SCRIPTS_LABEL)
+    return url[len("image://"):].rstrip("/")
+
+
+def build_labels(options: BuildOptions, source: Source) -> Dict[str, str]:
+    labels = {
+        "io.openshift.s2i.build.image": options.builder,
+        "io.openshift.s2i.build.source-location": source.location,
+        "io.k8s.display-name": options.tag,
+    }
+    if source.context_dir:
+        labels["io.openshift.s2i.build.source-context-dir"] = source.context_dir
+    for key in ("id", "author", "date", "message", "ref"):
+        if source.commit.get(key):
+            labels["io.openshift.s2i.build.commit.%s" % key] = source.commit[key]
+    return labels
+
+
+def _add_tree(tar: tarfile.TarFile, root: str, arcname: str, uid: int) -> None:
+    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid, info.gid, info.uname, info.gname = uid, 0, "", ""
+        info.mode |= 0o060 if info.isfile() else 0o070  # group 0 may write, like the app dir
+        return info
+
+    tar.add(root, arcname=arcname, filter=owned)
+
+
+def upload_archive(source_root: str, artifacts: Optional[bytes], uid: int) -> bytes:
+    """The tar s2i streams: ``src/`` and, for incremental builds, the save-artifacts stream
+    unpacked under ``artifacts/``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        _add_tree(tar, source_root, "src", uid)
+        if artifacts is not None:
+            with tarfile.open(fileobj=io.BytesIO(artifacts)) as saved:
+                for member in saved.getmembers():
+                    name = os.path.normpath(member.name)
+                    if name.startswith("..") or os.path.isabs(name):
+                        raise BuildError("save-artifacts produced an unsafe path %r"
+                                         % member.name)
+                    data = saved.extractfile(member) if member.isfile() else None
+                    member.name = "artifacts" if name == "." else "artifacts/" + name
+                    member.uid, member.gid, member.uname, member.gname = uid, 0, "", ""
+                    tar.addfile(member, data)
+    return buffer.getvalue()
+
+
+def numeric_user(user: str) -> int:
+    name = (user or "").split(":", 1)[0]
+    if not name.isdigit():
+        raise BuildError("builder image USER %r is not numeric: s2i builders must run as a "
+                         "numeric non-root user (e.g. USER 1001)" % (user,))
+    return int(name)
+
+
+def save_artifacts(client: Any, tag: str, scripts: str, user: str) -> Optional[bytes]:
+    """Run the previous image's save-artifacts and capture its tar stream, or None."""
+    try:
+        client.images.get(tag)
+    except Exception:  # docker.errors.ImageNotFound: first build, nothing to reuse
+        say("no previous image %s: a clean build" % tag)
+        return None
+    say("saving artifacts from the previous %s" % tag)
+    container = client.containers.create(tag, command=[scripts + "/save-artifacts"], user=user)
+    try:
+        socket = container.attach(stdout=True, stderr=False, stream=True, logs=True)
+        container.start()
+        data = b"".join(socket)
+        status = container.wait().get("StatusCode", 1)
+    finally:
+        container.remove(force=True)
+    if status != 0:
+        raise BuildError("save-artifacts in %s exited with %d" % (tag, status))
+    say("artifacts: %.1f MiB" % (len(data) / 1048576.0))
+    return data
+
+
+def run_build(options: BuildOptions) -> str:
+    """Build the app image; returns its id. Raises BuildError/EngineError/SourceError."""
+    started = time.time()
+    injections = parse_injections(options)
+    workdir = tempfile.mkdtemp(prefix="modelkiln-build-")
+    try:
+        say("preparing source %s" % options.source)
+        source = prepare(options.source, workdir, options.ref, options.context_dir, options.copy)
+        env = build_environment(source.root, options.env_files, options.env)
+        if options.as_dockerfile:
+            from .dockerfile import write_dockerfile
+
+            write_dockerfile(options, source, env, injections)
+            return options.as_dockerfile
+        client = connect()
+        try:
+            builder = client.images.get(options.builder)
+        except Exception as exc:
+            raise BuildError("builder image %s is not in the local engine: build it (make "
+                             "image-py311) or pull it first" % options.builder) from exc
+        config = builder.attrs.get("Config") or {}
+        labels = dict(config.get("Labels") or {})
+        scripts = scripts_path(labels)
+        destination = labels.get(DESTINATION_LABEL, "/tmp")
+        user = config.get("User") or ""
+        uid = numeric_user(user)
+        artifacts = None
+        if options.incremental:
+            artifacts = save_artifacts(client, options.tag, scripts, user)
+        say("assembling with %s (user %s)" % (options.builder, user))
+        container = client.containers.create(
+            options.builder, command=[scripts + "/assemble"], user=user,
+            environment=env, network_mode=options.network,
+            # Mounts, not volumes: nothing of the injection may reach the image's config.
+            mounts=[bind_mount(src, dst) for src, dst in injections],
+        )
+        try:
+            container.put_archive(destination, upload_archive(source.root, artifacts, uid))
+            tail = stream_output(container, quiet=options.quiet)
+            status = container.wait().get("StatusCode", 1)
+            if status != 0:
+                raise BuildError("assemble failed (exit code %d); its last lines:\n%s"
+                                 % (status, "\n".join(tail)))
+            final_labels = dict(labels)
+            final_labels.update(build_labels(options, source))
+            final_env = list(config.get("Env") or [])
+            final_env += ["%s=%s" % item for item in env.items()]
+            repository, _, tag = options.tag.rpartition(":") if ":" in options.tag.rsplit(
+                "/", 1)[-1] else (options.tag, "", "latest")
+            image = container.commit(repository=repository, tag=tag, conf={
+                "Cmd": [scripts + "/run"], "Env": final_env, "Labels": final_labels,
+                "User": user, "Entrypoint": config.get("Entrypoint"),
+                "WorkingDir": config.get("WorkingDir") or "",
+                "ExposedPorts": config.get("ExposedPorts") or {},
+            })
+        finally:
+            container.remove(force=True)
+        say("built %s (%s) in %.1f s" % (options.tag, image.short_id, time.time() - started))
+        return image.id
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(options: BuildOptions) -> int:
+    try:
+        run_build(options)
+    except (BuildError, EngineError, SourceError) + docker_errors() as exc:
+        print("ERROR: %s" % exc, file=sys.stderr, flush=True)
+        return 1
+    return 0

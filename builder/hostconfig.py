@@ -1,0 +1,77 @@
+"""Read this machine's own apt and pip settings, for building base and builder images.
+
+``python -m builder.hostconfig apt-mirror`` prints the Debian mirror apt uses here;
+``python -m builder.hostconfig pip-conf`` prints a pip.conf with the index settings pip uses
+here (only http(s) locations: file paths do not exist inside a container). Nothing is
+hard-coded: a machine without such settings gets the tools' defaults.
+"""
+
+import glob
+import os
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+APT_SOURCES = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*"))
+
+
+def apt_mirror(paths: Optional[List[str]] = None) -> Optional[str]:
+    """The first Debian main-archive URI in apt's sources (one-line or deb822 format)."""
+    for path in paths or APT_SOURCES:
+        if not os.path.isfile(path) or path.endswith((".disabled", ".save")):
+            continue
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+        for line in lines:
+            words = line.split("#", 1)[0].split()
+            uri = None
+            if words[:1] == ["deb"]:
+                uri = next((w for w in words[1:] if "://" in w), None)
+            elif words[:1] == ["URIs:"] and len(words) > 1:
+                uri = words[1]
+            if uri and "security" not in uri and "debian" in uri:
+                return uri.rstrip("/")
+    return None
+
+
+def pip_settings() -> Dict[str, str]:
+    """index-url, extra-index-url and trusted-host as pip resolves them here."""
+    found = {}  # type: Dict[str, str]
+    for key in ("index-url", "extra-index-url", "trusted-host"):
+        env = os.environ.get("PIP_" + key.upper().replace("-", "_"))
+        value = env
+        if value is None:
+            result = subprocess.run([sys.executable, "-m", "pip", "config", "get",
+                                     "global." + key], stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, universal_newlines=True)
+            value = result.stdout.strip() if result.returncode == 0 else None
+        if value:
+            kept = [v for v in value.split() if key == "trusted-host"
+                    or v.startswith(("http://", "https://"))]
+            if kept:
+                found[key] = " ".join(kept)
+    return found
+
+
+def pip_conf() -> str:
+    settings = pip_settings()
+    return "[global]\n" + "".join("%s = %s\n" % item for item in sorted(settings.items()))
+
+
+def main(argv: List[str]) -> int:
+    if argv == ["apt-mirror"]:
+        mirror = apt_mirror()
+        if not mirror:
+            print("no Debian mirror found in apt's sources", file=sys.stderr)
+            return 1
+        print(mirror)
+        return 0
+    if argv == ["pip-conf"]:
+        sys.stdout.write(pip_conf())
+        return 0
+    print("usage: python -m builder.hostconfig apt-mirror|pip-conf", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,127 @@
+"""Build-time settings read by ``assemble`` inside the builder image.
+
+The one reader of ``os.environ`` for ``builder``'s in-image code. Every setting is declared
+once (name, environment variable, default, help); the README's build table is generated here.
+"""
+
+import os
+from typing import Any, Callable, Dict, Optional
+
+from python_runtime.settings import SERVICE_TYPES, parse_bool
+
+APP_ROOT = "/opt/app-root"
+APP_DIR = "/opt/app-root/src"
+SOURCE_DIR = "/tmp/src"
+ARTIFACTS_DIR = "/tmp/artifacts"
+WHEEL_DIR = "/whl"
+SECRETS_DIR = "/run/modelkiln"
+CA_BUNDLE = SECRETS_DIR + "/ca-bundle.crt"
+PIP_CONF = SECRETS_DIR + "/pip.conf"
+CACHE_DIR = APP_ROOT + "/.modelkiln-cache"
+
+
+class BuildSettingsError(ValueError):
+    """A build setting is missing or wrong; the message says how to fix it."""
+
+
+class BuildSetting(object):
+    def __init__(self, name: str, env: str, default: Any, parse: Callable[[str], Any],
+                 help: str) -> None:
+        self.name = name
+        self.env = env
+        self.default = default
+        self.parse = parse
+        self.help = help
+
+
+def _service_type(text: str) -> str:
+    value = text.strip().upper()
+    if value not in SERVICE_TYPES:
+        raise ValueError("must be one of %s" % ", ".join(SERVICE_TYPES))
+    return value
+
+
+BUILD_SETTINGS = (
+    BuildSetting("model_name", "MODEL_NAME", None, str,
+                 "Required: the class to serve, `Module` or `pkg.mod.Class`."),
+    BuildSetting("service_type", "SERVICE_TYPE", "MODEL", _service_type,
+                 "What the class implements; checked at build time."),
+    BuildSetting("requirements_file", "REQUIREMENTS_FILE", "requirements.txt", str,
+                 "Name of the pip requirements file in the app folder."),
+    BuildSetting("disable_requirements", "DISABLE_REQUIREMENTS_PROCESSING", False, parse_bool,
+                 "Skip the requirements file."),
+    BuildSetting("disable_setup_py", "DISABLE_SETUP_PY_PROCESSING", False, parse_bool,
+                 "Skip `pip install .` for setup.py / setup.cfg."),
+    BuildSetting("disable_pyproject", "DISABLE_PYPROJECT_TOML_PROCESSING", False, parse_bool,
+                 "Skip `pip install .` for pyproject.toml."),
+    BuildSetting("disable_import_check", "DISABLE_IMPORT_CHECK", False, parse_bool,
+                 "Skip importing MODEL_NAME at build time (for imports that need hardware)."),
+    BuildSetting("pip_index_url", "PIP_INDEX_URL", None, str, "Main package index."),
+    BuildSetting("extra_index_url", "EXTRA_INDEX_URL", None, str,
+                 "Extra package index(es), space separated."),
+    BuildSetting("pip_trusted_host", "PIP_TRUSTED_HOST", None, str,
+                 "Host(s) pip may reach without TLS verification, space separated."),
+    BuildSetting("pip_find_links", "PIP_FIND_LINKS", None, str,
+                 "Extra folder(s) or URL(s) of wheels; /whl is always searched first."),
+    BuildSetting("persistence", "PERSISTENCE", None, str,
+                 "Accepted for old apps; ignored with a warning."),
+    BuildSetting("api_type", "API_TYPE", None, str, "Accepted for old apps; unused."),
+)
+
+
+class BuildSettings(object):
+    def __init__(self, values: Dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    @classmethod
+    def load(cls, environ: Optional[Dict[str, str]] = None) -> "BuildSettings":
+        environ = dict(os.environ if environ is None else environ)
+        values = {}
+        for setting in BUILD_SETTINGS:
+            raw = environ.get(setting.env)
+            if raw is None or raw.strip() == "":
+                values[setting.name] = setting.default
+                continue
+            try:
+                values[setting.name] = setting.parse(raw)
+            except ValueError as exc:
+                raise BuildSettingsError("%s=%r is invalid: %s" % (setting.env, raw, exc)
+                                         ) from exc
+        if not values["model_name"]:
+            raise BuildSettingsError(
+                "MODEL_NAME is not set: add MODEL_NAME=<Module or pkg.mod.Class> to the app's "
+                ".s2i/environment (or pass -e MODEL_NAME=...)")
+        return cls(values)
+
+
+def markdown_table() -> str:
+    rows = ["| Build variable | Default | Meaning |", "|---|---|---|"]
+    for s in BUILD_SETTINGS:
+        default = "" if s.default is None else "`%s`" % s.default
+        rows.append("| `%s` | %s | %s |" % (s.env, default, s.help))
+    return "\n".join(rows) + "\n"
+
+
+README_BEGIN = "<!-- build-table:begin -->"
+README_END = "<!-- build-table:end -->"
+
+
+def update_readme(path: str) -> bool:
+    with open(path) as handle:
+        text = handle.read()
+    start = text.index(README_BEGIN) + len(README_BEGIN)
+    end = text.index(README_END)
+    new = text[:start] + "\n" + markdown_table() + text[end:]
+    if new != text:
+        with open(path, "w") as handle:
+            handle.write(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["--update-readme"]:
+        print("updated" if update_readme(sys.argv[2]) else "already current")
+    else:
+        sys.stdout.write(markdown_table())

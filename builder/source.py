@@ -1,0 +1,106 @@
+"""Prepare the source of a build the way s2i does.
+
+A git URL, or a local folder holding ``.git``, is cloned, so only committed content is built
+(``--copy`` takes a local folder as it is on disk); ``--ref`` checks out a branch, tag or
+commit; ``--context-dir`` builds a sub-folder. The environment comes from the context's
+``.s2i/environment``, then ``--env-file`` files, then ``-e`` values (later wins).
+"""
+
+import os
+import shutil
+import subprocess
+from typing import Dict, List, Optional, Sequence
+
+GIT_PREFIXES = ("git://", "git@", "ssh://", "http://", "https://", "file://")
+
+
+class SourceError(Exception):
+    """The source cannot be prepared; the message names the fix."""
+
+
+class Source(object):
+    def __init__(self, root: str, location: str, context_dir: str,
+                 commit: Dict[str, str]) -> None:
+        self.root = root            # the folder whose content goes to /tmp/src
+        self.location = location    # what the user gave
+        self.context_dir = context_dir
+        self.commit = commit        # id, author, date, message, ref (empty for plain folders)
+
+
+def _git(args: List[str], cwd: Optional[str] = None) -> str:
+    result = subprocess.run(["git"] + args, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    if result.returncode != 0:
+        raise SourceError("git %s failed: %s" % (" ".join(args), result.stderr.strip()))
+    return result.stdout.strip()
+
+
+def is_git_url(location: str) -> bool:
+    return location.startswith(GIT_PREFIXES) or location.endswith(".git")
+
+
+def _commit_info(repo: str, ref: Optional[str]) -> Dict[str, str]:
+    fields = _git(["log", "-1", "--format=%H%x00%an <%ae>%x00%aD%x00%s"], cwd=repo).split("\0")
+    info = dict(zip(("id", "author", "date", "message"), fields))
+    info["ref"] = ref or _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd=repo)
+    return info
+
+
+def prepare(location: str, workdir: str, ref: Optional[str] = None, context_dir: str = "",
+            copy: bool = False) -> Source:
+    """Materialise the build source in ``workdir``; returns where its context is."""
+    local = os.path.isdir(location)
+    target = os.path.join(workdir, "source")
+    commit = {}  # type: Dict[str, str]
+    if local and (copy or not os.path.isdir(os.path.join(location, ".git"))):
+        if ref:
+            raise SourceError("--ref needs a git repository; %s has no .git" % location)
+        shutil.copytree(location, target, symlinks=True,
+                        ignore=shutil.ignore_patterns(".git"))
+    elif local or is_git_url(location):
+        url = os.path.abspath(location) if local else location
+        if local and not _git(["rev-list", "-n", "1", "--all"], cwd=url):
+            raise SourceError("%s is an empty git repository: commit the app first, or pass "
+                              "--copy to build the files as they are" % location)
+        _git(["clone", "--quiet", url, target])
+        if ref:
+            _git(["checkout", "--quiet", ref], cwd=target)
+        commit = _commit_info(target, ref)
+        shutil.rmtree(os.path.join(target, ".git"), ignore_errors=True)
+    else:
+        raise SourceError("source %r is neither a folder nor a git URL" % location)
+    root = os.path.normpath(os.path.join(target, context_dir)) if context_dir else target
+    if not root.startswith(target) or not os.path.isdir(root):
+        raise SourceError("--context-dir %r is not a folder inside the source" % context_dir)
+    return Source(root, location, context_dir, commit)
+
+
+def read_env_file(path: str) -> Dict[str, str]:
+    """``KEY=VALUE`` lines (s2i's rules: # comments, surrounding blanks trimmed)."""
+    values = {}  # type: Dict[str, str]
+    with open(path) as handle:
+        for line in handle.read().splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def build_environment(source_root: str, env_files: Sequence[str], pairs: Sequence[str]
+                      ) -> Dict[str, str]:
+    env = {}  # type: Dict[str, str]
+    s2i_env = os.path.join(source_root, ".s2i", "environment")
+    if os.path.isfile(s2i_env):
+        env.update(read_env_file(s2i_env))
+    for path in env_files:
+        if not os.path.isfile(path):
+            raise SourceError("--env-file %s does not exist" % path)
+        env.update(read_env_file(path))
+    for pair in pairs:
+        if "=" not in pair:
+            raise SourceError("-e %r must be KEY=VALUE" % pair)
+        key, _, value = pair.partition("=")
+        env[key.strip()] = value
+    return env

@@ -1,0 +1,149 @@
+"""``modelkiln test-image TAG --app DIR``: run an app image and check its example answers.
+
+The app's ``examples.json`` lists requests and the answers they must get::
+
+    {"examples": [{"name": "predict", "path": "/api/v1.0/predictions",
+                   "body": {"data": {"ndarray": [[1, 2]]}},
+                   "status": 200, "response": {...}, "tolerance": 1e-9}]}
+
+``method`` defaults to POST (GET without a body), ``send`` to ``json`` (``form`` sends
+``json=<body>``). Numbers are compared exactly unless ``tolerance`` (relative) is given.
+The container runs as a non-root UID (random unless ``--user``), with its REST port published
+on 127.0.0.1 only; it is stopped with SIGTERM at the end and must exit 0.
+"""
+
+import json
+import math
+import os
+import random
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Dict, List, Optional, Tuple
+
+from .engine import EngineError, connect, docker_errors
+
+REST_PORT = "9000/tcp"
+
+
+class TestImageError(Exception):
+    pass
+
+
+def load_examples(app_dir: str) -> List[Dict[str, Any]]:
+    path = os.path.join(app_dir, "examples.json")
+    if not os.path.isfile(path):
+        raise TestImageError("%s has no examples.json to test with" % app_dir)
+    with open(path) as handle:
+        examples = json.load(handle).get("examples", [])
+    if not examples:
+        raise TestImageError("%s lists no examples" % path)
+    return examples
+
+
+def request(base: str, example: Dict[str, Any], timeout: float = 30.0) -> Tuple[int, Any]:
+    method = example.get("method", "POST" if "body" in example else "GET")
+    url = base + example["path"]
+    data = None
+    headers = {}
+    if "body" in example:
+        text = json.dumps(example["body"])
+        if example.get("send") == "form":
+            data = urllib.parse.urlencode({"json": text}).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            data = text.encode()
+            headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    text = raw.decode("utf-8", "replace")
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def matches(expected: Any, got: Any, tolerance: Optional[float]) -> bool:
+    if isinstance(expected, dict):
+        return (isinstance(got, dict) and set(expected) == set(got)
+                and all(matches(expected[k], got[k], tolerance) for k in expected))
+    if isinstance(expected, list):
+        return (isinstance(got, list) and len(expected) == len(got)
+                and all(matches(e, g, tolerance) for e, g in zip(expected, got)))
+    if tolerance and isinstance(expected, float) and isinstance(got, (int, float)):
+        return math.isclose(expected, got, rel_tol=tolerance, abs_tol=tolerance)
+    return type(expected) is type(got) and expected == got
+
+
+def wait_ready(base: str, container: Any, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        container.reload()
+        if container.status not in ("created", "running"):
+            raise TestImageError("the container stopped before it was ready:\n%s"
+                                 % container.logs(tail=40).decode("utf-8", "replace"))
+        try:
+            if request(base, {"path": "/ready"}, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TestImageError("not ready after %.0f s; last log lines:\n%s"
+                         % (timeout, container.logs(tail=40).decode("utf-8", "replace")))
+
+
+def run(tag: str, app_dir: str, user: Optional[str] = None, timeout: float = 120.0,
+        environment: Optional[Dict[str, str]] = None) -> int:
+    """Returns the number of failed checks (0: the image passed)."""
+    examples = load_examples(app_dir)
+    client = connect()
+    user = user or str(random.randint(10000, 60000))
+    print("---> starting %s as user %s" % (tag, user), flush=True)
+    container = client.containers.run(tag, detach=True, user=user, environment=environment,
+                                      ports={REST_PORT: ("127.0.0.1", None)})
+    failures = 0
+    try:
+        container.reload()
+        port = container.ports[REST_PORT][0]["HostPort"]
+        base = "http://127.0.0.1:%s" % port
+        started = time.time()
+        wait_ready(base, container, timeout)
+        print("---> ready in %.1f s on %s" % (time.time() - started, base), flush=True)
+        for example in examples:
+            name = example.get("name", example["path"])
+            status, body = request(base, example)
+            expected_status = example.get("status", 200)
+            ok = status == expected_status and (
+                "response" not in example
+                or matches(example["response"], body, example.get("tolerance")))
+            print("%s %s" % ("PASS" if ok else "FAIL", name), flush=True)
+            if not ok:
+                failures += 1
+                print("     expected %d %s\n     got      %d %s"
+                      % (expected_status, json.dumps(example.get("response")), status,
+                         json.dumps(body)), flush=True)
+        container.stop(timeout=30)
+        code = container.wait().get("StatusCode")
+        if code != 0:
+            failures += 1
+            print("FAIL SIGTERM: the server exited with %s instead of 0" % code, flush=True)
+        else:
+            print("PASS SIGTERM: clean exit", flush=True)
+    finally:
+        container.remove(force=True)
+    print("---> %s: %d example(s), %d failure(s)" % (tag, len(examples), failures), flush=True)
+    return failures
+
+
+def main(tag: str, app_dir: str, user: Optional[str], timeout: float) -> int:
+    try:
+        return 1 if run(tag, app_dir, user, timeout) else 0
+    except (TestImageError, EngineError) + docker_errors() as exc:
+        print("ERROR: %s" % exc, file=sys.stderr, flush=True)
+        return 1

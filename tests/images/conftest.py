@@ -1,0 +1,83 @@
+"""Image tests: every template and test app is built with ``modelkiln build`` into an app
+image and checked with ``modelkiln test-image``. Needs a Docker engine and the builder image
+(``make test-images`` builds it first); without them the tests fail, they do not skip."""
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILDER = os.environ.get("MODELKILN_TEST_BUILDER", "modelkiln/python311")
+CA_BUNDLE = os.environ.get("MODELKILN_TEST_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+PREFIX = "modelkiln-test/"
+
+
+def modelkiln(*args, timeout=1200):
+    """Run the modelkiln CLI; returns (exit code, combined output)."""
+    result = subprocess.run([sys.executable, "-m", "builder.cli"] + [str(a) for a in args],
+                            cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            timeout=timeout)
+    output = result.stdout.decode("utf-8", "replace")
+    return result.returncode, output
+
+
+def app_config(app: Path) -> dict:
+    path = app / "build.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@pytest.fixture(scope="session")
+def engine():
+    try:
+        import docker
+
+        client = docker.from_env(version="auto")
+        client.ping()
+    except Exception as exc:
+        pytest.fail("no Docker engine for the image tests (%s): start dockerd (.ci/run does)"
+                    % exc, pytrace=False)
+    try:
+        client.images.get(BUILDER)
+    except Exception:
+        pytest.fail("builder image %s is missing: run `make image-py311`" % BUILDER,
+                    pytrace=False)
+    return client
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory):
+    """Wheels of test_apps/_packages/*, built here: they exist on no public index."""
+    out = tmp_path_factory.mktemp("wheels")
+    packages = sorted((REPO / "test_apps" / "_packages").glob("*/"))
+    for package in packages:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                        "--no-build-isolation", "-w", str(out), str(package)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def private_index(wheelhouse, tmp_path_factory):
+    """A PEP 503 index of the test wheels on 127.0.0.1 (reached with --network host)."""
+    root = tmp_path_factory.mktemp("index")
+    simple = root / "simple"
+    for wheel in wheelhouse.glob("*.whl"):
+        project = wheel.name.split("-")[0].replace("_", "-").lower()
+        folder = simple / project
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(str(wheel), str(folder / wheel.name))
+        (folder / "index.html").write_text(
+            '<html><body><a href="%s">%s</a></body></html>\n' % (wheel.name, wheel.name))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d/simple/" % server.server_address[1]
+    server.shutdown()

@@ -1,0 +1,141 @@
+"""Build every template and test app into an image and check it (see conftest.py)."""
+
+import io
+import json
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import BUILDER, CA_BUNDLE, PREFIX, REPO, app_config, modelkiln
+
+APPS = sorted(p for p in (REPO / "templates").iterdir() if (p / ".s2i").is_dir() or
+              (p / "examples.json").exists()) + sorted(
+    p for p in (REPO / "test_apps").iterdir() if p.is_dir() and not p.name.startswith("_"))
+SECRET_TOKEN = "mk-test-credential-7f3a9c"
+
+
+def tag_for(app: Path) -> str:
+    return "%s%s-%s:ci" % (PREFIX, app.parent.name, app.name)
+
+
+def build(app: Path, tag: str, request, *extra) -> tuple:
+    config = app_config(app)
+    args = ["build", str(app), BUILDER, tag, "--ca-bundle", CA_BUNDLE] + list(extra)
+    for key, value in config.get("env", {}).items():
+        args += ["-e", "%s=%s" % (key, value)]
+    needs = config.get("needs")
+    if needs == "private-index":
+        index = request.getfixturevalue("private_index")
+        # The index URL carries a (fake) credential, passed only as an injected pip.conf.
+        conf = Path(tempfile.mkdtemp()) / "pip.conf"
+        conf.write_text("[global]\nindex-url = %s\n" % index.replace(
+            "http://", "http://builder:%s@" % SECRET_TOKEN))
+        args += ["--network", "host", "--pip-conf", str(conf)]
+    elif needs == "wheels":
+        wheels = request.getfixturevalue("wheelhouse")
+        args += ["--inject", "%s:/whl" % wheels, "--network", "none"]
+    started = time.time()
+    code, output = modelkiln(*args)
+    return code, output, time.time() - started
+
+
+def layer_tars(engine, tag: str, skip: int):
+    """(name, TarFile) of each layer of ``tag`` above its first ``skip`` layers."""
+    image = engine.images.get(tag)
+    buffer = tempfile.TemporaryFile()
+    for chunk in image.save(named=True):
+        buffer.write(chunk)
+    buffer.seek(0)
+    outer = tarfile.open(fileobj=buffer)
+    manifest = json.load(outer.extractfile("manifest.json"))[0]
+    for name in manifest["Layers"][skip:]:
+        yield name, tarfile.open(fileobj=io.BytesIO(outer.extractfile(name).read()))
+
+
+def assert_clean_layers(engine, tag: str, skip: int) -> None:
+    """No pip cache, no injected CA bundle or pip.conf, no credential in these layers."""
+    for name, layer in layer_tars(engine, tag, skip):
+        for member in layer.getmembers():
+            path = "/" + member.name.lstrip("./")
+            assert "/.cache/pip" not in path, "%s: pip cache %s" % (name, path)
+            if path.startswith("/run/modelkiln/") or path.startswith("/run/secrets/"):
+                assert member.size == 0, "%s: %s has content" % (name, path)
+            if member.isfile() and member.size < 50 * 1024 * 1024:
+                data = layer.extractfile(member).read()
+                assert SECRET_TOKEN.encode() not in data, "%s: credential in %s" % (name, path)
+
+
+@pytest.fixture(scope="session")
+def builder_layers(engine):
+    return len(engine.images.get(BUILDER).attrs["RootFS"]["Layers"])
+
+
+@pytest.mark.parametrize("app", APPS, ids=["%s/%s" % (p.parent.name, p.name) for p in APPS])
+def test_app_image(app, engine, builder_layers, request):
+    config = app_config(app)
+    tag = tag_for(app)
+    code, output, seconds = build(app, tag, request)
+    if config.get("must_fail"):
+        assert code != 0, "the build of %s should have failed:\n%s" % (app.name, output)
+        assert config["must_fail"] in output, output[-3000:]
+        assert "ERROR:" in output
+        return
+    assert code == 0, output[-5000:]
+    assert "---> built %s" % tag in output
+    labels = engine.images.get(tag).labels
+    assert labels["io.openshift.s2i.build.image"] == BUILDER
+    assert labels["io.openshift.s2i.build.source-location"] == str(app)
+    code, output = modelkiln("test-image", tag, "--app", str(app))
+    assert code == 0, output[-5000:]
+    assert "PASS SIGTERM" in output
+    assert_clean_layers(engine, tag, builder_layers)
+
+
+def test_builder_image_layers_are_clean(engine):
+    assert_clean_layers(engine, BUILDER, 0)
+    config = engine.images.get(BUILDER).attrs["Config"]
+    assert config["User"] == "1001"
+    assert config["Labels"]["io.openshift.s2i.scripts-url"] == "image:///usr/libexec/s2i"
+    assert config["Cmd"] == ["/usr/libexec/s2i/usage"]
+
+
+def test_incremental_rebuild_reuses_packages(engine, request, tmp_path):
+    app = REPO / "test_apps" / "requirements-txt"
+    tag = PREFIX + "incremental:ci"
+    try:
+        engine.images.remove(tag, force=True)
+    except Exception:
+        pass
+    code, clean_output, clean = build(app, tag, request)
+    assert code == 0, clean_output[-3000:]
+    assert "Downloading" in clean_output or "Collecting" in clean_output
+    code, output, incremental = build(app, tag, request, "--incremental")
+    assert code == 0, output[-3000:]
+    assert "Restoring installed packages from the previous image" in output
+    assert "Requirement already satisfied" in output
+    assert "Downloading" not in output, output[-3000:]
+    code, tested = modelkiln("test-image", tag, "--app", str(app))
+    assert code == 0, tested[-3000:]
+    print("clean build %.1f s, incremental %.1f s (%.0f%%)"
+          % (clean, incremental, 100.0 * incremental / clean))
+    (REPO / ".build").mkdir(exist_ok=True)
+    (REPO / ".build" / "incremental.json").write_text(json.dumps(
+        {"clean_s": round(clean, 1), "incremental_s": round(incremental, 1)}))
+
+
+def test_as_dockerfile_writes_a_buildable_description(tmp_path):
+    app = REPO / "templates" / "model-template-app"
+    target = tmp_path / "Dockerfile"
+    code, output = modelkiln("build", app, BUILDER, "x:1", "--as-dockerfile", target,
+                             "--inject", "%s:/run/modelkiln/ca-bundle.crt" % CA_BUNDLE)
+    assert code == 0, output
+    text = target.read_text()
+    assert text.startswith("FROM %s\n" % BUILDER)
+    assert "COPY --chown=1001:0 upload/src /tmp/src" in text
+    assert ("--mount=type=bind,source=upload/inject/0,target=/run/modelkiln/ca-bundle.crt"
+            in text)
+    assert 'CMD ["/usr/libexec/s2i/run"]' in text
+    assert (tmp_path / "upload" / "src" / "MyModel.py").exists()
