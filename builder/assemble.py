@@ -46,11 +46,20 @@ def copy_tree(source: str, target: str) -> None:
 
 def restore_artifacts(artifacts: str, target: str) -> bool:
     """Put the previous image's installed packages back (incremental builds). s2i and
-    ``modelkiln build`` both unpack the save-artifacts stream into /tmp/artifacts."""
+    ``modelkiln build`` both unpack the save-artifacts stream into /tmp/artifacts; entries are
+    moved, not copied (they are large, and /tmp/artifacts is dropped afterwards)."""
     if not os.path.isdir(artifacts) or not os.listdir(artifacts):
         return False
     started = step("Restoring installed packages from the previous image")
-    copy_tree(artifacts, target)
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(artifacts):
+        source, destination = os.path.join(artifacts, name), os.path.join(target, name)
+        if os.path.lexists(destination):
+            if os.path.isdir(source) and not os.path.islink(source):
+                copy_tree(source, destination)
+                continue
+            os.remove(destination)
+        shutil.move(source, destination)
     done(started)
     return True
 
@@ -88,8 +97,14 @@ def pip_environment(settings: BuildSettings) -> Dict[str, str]:
 
 def pip_options(settings: BuildSettings) -> List[str]:
     options = []  # type: List[str]
-    if os.path.isdir(paths.WHEEL_DIR) and os.listdir(paths.WHEEL_DIR):
-        options += ["--find-links", paths.WHEEL_DIR]
+    if os.path.isdir(paths.WHEEL_DIR):
+        try:
+            wheels = os.listdir(paths.WHEEL_DIR)
+        except OSError as exc:
+            raise AssembleError("cannot read the injected %s (%s): make it readable by the "
+                                "builder's user" % (paths.WHEEL_DIR, exc)) from exc
+        if wheels:
+            options += ["--find-links", paths.WHEEL_DIR]
     for link in (settings.pip_find_links or "").split():
         options += ["--find-links", link]
     if settings.pip_index_url:
@@ -156,7 +171,9 @@ def check_model(python: str, settings: BuildSettings, app_dir: str) -> None:
 
 
 def fix_permissions(root: str) -> None:
-    """Group 0 gets the owner's rights, so any UID in group 0 (OpenShift) can run the app."""
+    """Group 0 gets the owner's rights on the app folder, so any UID in group 0 (OpenShift)
+    can write there as the owner could. The virtualenvs only need to be readable, which
+    they are already, so they are not walked (they can hold many thousand files)."""
     started = step("Fixing permissions for arbitrary user ids")
     for base, dirs, files in os.walk(root):
         for name in dirs + files:
@@ -191,7 +208,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print("---> import check skipped (DISABLE_IMPORT_CHECK)", flush=True)
         else:
             check_model(python, settings, paths.APP_DIR)
-        fix_permissions(paths.APP_ROOT)
+        fix_permissions(paths.APP_DIR)
         for leftover in (paths.SOURCE_DIR, paths.ARTIFACTS_DIR):
             shutil.rmtree(leftover, ignore_errors=True)  # not needed in the image
     except AssembleError as exc:
