@@ -6,7 +6,7 @@ TensorFlow's TensorProto in protobuf-JSON form, handled without TensorFlow.
 
 import base64
 import binascii
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
