@@ -58,8 +58,10 @@ def wheelhouse(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheels")
     packages = sorted((REPO / "test_apps" / "_packages").glob("*/"))
     for package in packages:
+        copy = tmp_path_factory.mktemp("src") / package.name  # keep build output out of the repo
+        shutil.copytree(str(package), str(copy))
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                        "--no-build-isolation", "-w", str(out), str(package)], check=True)
+                        "--no-build-isolation", "-w", str(out), str(copy)], check=True)
     return out
 
 
