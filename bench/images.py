@@ -1,7 +1,7 @@
 """Image measurements: sizes of the base, builder and app images; a clean app build versus an
 incremental rebuild; time from `docker run` to /ready. Prints a markdown section.
 
-    .venv/bin/python bench/images.py [--app test_apps/requirements-txt] [--runs 3]
+    .venv/bin/python bench/images.py [--app bench/apps/heavy-deps] [--runs 3] [--write]
 
 Needs the engine and modelkiln/python311 (make image-py311). Runs builds of its own tags only.
 """
@@ -20,6 +20,7 @@ sys.path.insert(0, REPO)
 from builder.engine import connect  # noqa: E402
 
 CA = "/etc/ssl/certs/ca-certificates.crt"
+IMAGES_MARK = "<!-- images:begin -->"
 
 
 def build(app, tag, *extra):
@@ -58,8 +59,9 @@ def mib(client, tag):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--app", default="test_apps/requirements-txt")
+    ap.add_argument("--app", default="bench/apps/heavy-deps")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--write", action="store_true", help="put the section into bench/RESULTS.md")
     args = ap.parse_args()
     client = connect()
     base = open(os.path.join(REPO, ".build", "base-py311")).read().strip()
@@ -76,14 +78,27 @@ def main():
         incremental.append(build(args.app, tag, "--incremental"))
     ready = [start_to_ready(client, template) for _ in range(args.runs)]
     c, i = statistics.median(clean), statistics.median(incremental)
-    print("| image | size MiB |\n|---|---|")
+    lines = [IMAGES_MARK, "## Images", "",
+             "- date: %s UTC" % time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+             "- command: `.venv/bin/python bench/images.py --app %s --runs %d`"
+             % (args.app, args.runs), "", "| image | size MiB |", "|---|---|"]
     for name in (base, "modelkiln/python311", template):
-        print("| %s | %.0f |" % (name, mib(client, name)))
-    print("\n| measure (median of %d) | seconds |\n|---|---|" % args.runs)
-    print("| clean build of %s | %.1f |" % (args.app, c))
-    print("| incremental rebuild | %.1f (%.0f%% of clean) |" % (i, 100 * i / c))
-    print("| docker run to /ready (model template) | %.2f |" % statistics.median(ready))
-    print("\ncommand: .venv/bin/python bench/images.py --app %s --runs %d" % (args.app, args.runs))
+        lines.append("| %s | %.0f |" % (name, mib(client, name)))
+    lines += ["", "| measure (median of %d) | seconds |" % args.runs, "|---|---|",
+              "| clean build of %s | %.1f |" % (args.app, c),
+              "| incremental rebuild | %.1f (%.0f%% of clean) |" % (i, 100 * i / c),
+              "| docker run to /ready (model template) | %.2f |" % statistics.median(ready)]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        path = os.path.join(REPO, "bench", "RESULTS.md")
+        with open(path) as f:
+            results = f.read()
+        if IMAGES_MARK in results:
+            results = results[:results.index(IMAGES_MARK)].rstrip("\n") + "\n"
+        with open(path, "w") as f:
+            f.write(results + "\n" + text)
+        print("wrote %s" % path)
 
 
 if __name__ == "__main__":

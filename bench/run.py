@@ -283,10 +283,24 @@ def main(argv=None):
                                                         ["seldon-core", "gunicorn", "flask", "numpy"]))
         md = render_results(args, cmd, elapsed, loadavg_before, versions, throughput, procs, targets_md,
                             problems, noise)
+        md += kept_section(args.output)
         with open(args.output, "w") as f:
             f.write(md)
         log("wrote %s" % args.output)
     return 0
+
+
+IMAGES_MARK = "<!-- images:begin -->"
+
+
+def kept_section(path):
+    """The image measurements (bench/images.py) at the end of an existing results file."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    return "\n" + text[text.index(IMAGES_MARK):] if IMAGES_MARK in text else ""
 
 
 def render_results(args, cmd, elapsed, loadavg_before, versions, throughput, procs, targets_md,
