@@ -105,23 +105,13 @@ def markdown_table() -> str:
 README_BEGIN = "<!-- build-table:begin -->"
 README_END = "<!-- build-table:end -->"
 
-
-def update_readme(path: str) -> bool:
-    with open(path) as handle:
-        text = handle.read()
-    start = text.index(README_BEGIN) + len(README_BEGIN)
-    end = text.index(README_END)
-    new = text[:start] + "\n" + markdown_table() + text[end:]
-    if new != text:
-        with open(path, "w") as handle:
-            handle.write(new)
-    return new != text
-
-
 if __name__ == "__main__":
     import sys
 
+    from python_runtime.settings import update_readme
+
     if sys.argv[1:2] == ["--update-readme"]:
-        print("updated" if update_readme(sys.argv[2]) else "already current")
+        changed = update_readme(sys.argv[2], markdown_table(), README_BEGIN, README_END)
+        print("updated" if changed else "already current")
     else:
         sys.stdout.write(markdown_table())

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional, Sequence
 
+from python_runtime.settings import read_env_file
+
 GIT_PREFIXES = ("git://", "git@", "ssh://", "http://", "https://", "file://")
 
 
@@ -73,19 +75,6 @@ def prepare(location: str, workdir: str, ref: Optional[str] = None, context_dir:
     if not root.startswith(target) or not os.path.isdir(root):
         raise SourceError("--context-dir %r is not a folder inside the source" % context_dir)
     return Source(root, location, context_dir, commit)
-
-
-def read_env_file(path: str) -> Dict[str, str]:
-    """``KEY=VALUE`` lines (s2i's rules: # comments, surrounding blanks trimmed)."""
-    values = {}  # type: Dict[str, str]
-    with open(path) as handle:
-        for line in handle.read().splitlines():
-            line = line.strip()
-            if not line or line.startswith("#") or "=" not in line:
-                continue
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
 
 
 def build_environment(source_root: str, env_files: Sequence[str], pairs: Sequence[str]

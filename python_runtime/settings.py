@@ -266,9 +266,9 @@ class Settings(object):
         return cls(values, app_dir)
 
 
-def read_s2i_environment(app_dir: str) -> Dict[str, str]:
-    """``KEY=VALUE`` lines of the app's ``.s2i/environment`` (s2i's rules: # comments, trimmed)."""
-    path = os.path.join(app_dir, ".s2i", "environment")
+def read_env_file(path: str) -> Dict[str, str]:
+    """``KEY=VALUE`` lines with s2i's rules: # comments and malformed lines are skipped,
+    keys and values trimmed. A missing file reads as empty."""
     result = {}
     try:
         with open(path, "r") as handle:
@@ -282,6 +282,11 @@ def read_s2i_environment(app_dir: str) -> Dict[str, str]:
         key, _, value = line.partition("=")
         result[key.strip()] = value.strip()
     return result
+
+
+def read_s2i_environment(app_dir: str) -> Dict[str, str]:
+    """The app's ``.s2i/environment``."""
+    return read_env_file(os.path.join(app_dir, ".s2i", "environment"))
 
 
 def rest_timeout_from_annotations(path: str) -> Optional[float]:
@@ -348,13 +353,14 @@ README_BEGIN = "<!-- settings-table:begin -->"
 README_END = "<!-- settings-table:end -->"
 
 
-def update_readme(path: str) -> bool:
-    """Rewrite the generated table between the markers; True when the file changed."""
+def update_readme(path: str, table: str = "", begin: str = README_BEGIN,
+                  end: str = README_END) -> bool:
+    """Rewrite the generated table between ``begin`` and ``end``; True when it changed."""
     with open(path, "r") as handle:
         text = handle.read()
-    start = text.index(README_BEGIN) + len(README_BEGIN)
-    end = text.index(README_END)
-    new = text[:start] + "\n" + markdown_table() + text[end:]
+    start = text.index(begin) + len(begin)
+    stop = text.index(end)
+    new = text[:start] + "\n" + (table or markdown_table()) + text[stop:]
     if new != text:
         with open(path, "w") as handle:
             handle.write(new)
