@@ -1,7 +1,12 @@
 """Build every template and test app into an image and check it (see conftest.py)."""
 
+import functools
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -139,3 +144,41 @@ def test_as_dockerfile_writes_a_buildable_description(tmp_path):
             in text)
     assert 'CMD ["/usr/libexec/s2i/run"]' in text
     assert (tmp_path / "upload" / "src" / "MyModel.py").exists()
+
+
+def test_git_source_builds_committed_content_with_commit_labels(engine, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(str(REPO / "templates" / "model-template-app"), str(repo / "app"))
+    run = functools.partial(subprocess.run, cwd=str(repo), check=True, stdout=subprocess.DEVNULL)
+    run(["git", "init", "-q"])
+    run(["git", "add", "-A"])
+    run(["git", "-c", "user.name=Kiln Test", "-c", "user.email=kiln@example.com", "commit",
+         "-q", "-m", "add the model"])
+    (repo / "app" / "MyModel.py").write_text("raise RuntimeError('uncommitted edit')\n")
+    tag = PREFIX + "git-source:ci"
+    code, output = modelkiln("build", repo, BUILDER, tag, "--context-dir", "app",
+                             "--ca-bundle", CA_BUNDLE, "-q")
+    assert code == 0, output[-3000:]  # the broken edit is not committed, so it is not built
+    labels = engine.images.get(tag).labels
+    assert labels["io.openshift.s2i.build.commit.message"] == "add the model"
+    assert labels["io.openshift.s2i.build.commit.author"] == "Kiln Test <kiln@example.com>"
+    assert len(labels["io.openshift.s2i.build.commit.id"]) == 40
+    assert labels["io.openshift.s2i.build.source-context-dir"] == "app"
+
+
+def test_missing_builder_image_is_a_clear_error(engine):
+    code, output = modelkiln("build", REPO / "templates" / "model-template-app",
+                             "modelkiln/no-such-builder:0", PREFIX + "never:ci")
+    assert code == 1
+    assert "ERROR: builder image modelkiln/no-such-builder:0 is not in the local engine" in output
+
+
+def test_unreachable_engine_is_a_clear_error(tmp_path):
+    env = dict(os.environ, DOCKER_HOST="unix://%s/nothing.sock" % tmp_path)
+    result = subprocess.run([sys.executable, "-m", "builder.cli", "build",
+                             str(REPO / "templates" / "model-template-app"), BUILDER, "x:1"],
+                            cwd=str(REPO), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=120)
+    output = result.stdout.decode()
+    assert result.returncode == 1
+    assert "ERROR: cannot reach a Docker engine" in output and "start dockerd" in output
