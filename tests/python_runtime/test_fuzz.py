@@ -369,6 +369,14 @@ def post_json(server, route, value):
                                headers={"Content-Type": "application/json"})
 
 
+def post_and_check(server, route, value):
+    """POST one message; the answer must be well formed, and a 200 must echo the input."""
+    answer = post_json(server, route, value)
+    body = check_answer(answer, route, value)
+    if answer.status_code == 200:
+        check_echo(route, value, body)
+
+
 @pytest.mark.usefixtures("healthy_after")
 def test_arbitrary_json_values(server):
     start = server.log_size()
@@ -381,10 +389,7 @@ def test_arbitrary_json_values(server):
     @example(route="/predict", value={"data": {"ndarray": [[1.5, float("nan")]]}})
     @example(route="/predict", value={"jsonData": 1 << 64})
     def run(route, value):
-        answer = post_json(server, route, value)
-        body = check_answer(answer, route, value)
-        if answer.status_code == 200:
-            check_echo(route, value, body)
+        post_and_check(server, route, value)
 
     run()
     assert_no_traceback(server, start)
@@ -403,11 +408,7 @@ def test_structured_but_wrong_messages(server):
     @example(route_body=("/send-feedback", {"request": {"data": {"ndarray": [[1]]}},
                                            "reward": 1}))
     def run(route_body):
-        route, value = route_body
-        answer = post_json(server, route, value)
-        body = check_answer(answer, route, value)
-        if answer.status_code == 200:
-            check_echo(route, value, body)
+        post_and_check(server, *route_body)
 
     run()
     assert_no_traceback(server, start)
