@@ -30,10 +30,6 @@ def done(started: float) -> None:
     print("     done in %.1f s" % (time.time() - started), flush=True)
 
 
-def site_packages(prefix: str) -> str:
-    return os.path.join(prefix, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
-
-
 def copy_tree(source: str, target: str) -> None:
     """Merge ``source`` into ``target`` (copytree's dirs_exist_ok needs Python 3.8)."""
     for base, dirs, files in os.walk(source):
@@ -44,22 +40,31 @@ def copy_tree(source: str, target: str) -> None:
             shutil.copy2(os.path.join(base, name), os.path.join(out, name), follow_symlinks=False)
 
 
+def merge_move(source: str, target: str) -> None:
+    """Move ``source``'s entries into ``target``, descending only where both have a folder."""
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(source):
+        src, dst = os.path.join(source, name), os.path.join(target, name)
+        if os.path.isdir(dst) and not os.path.islink(dst) and os.path.isdir(src) \
+                and not os.path.islink(src):
+            merge_move(src, dst)
+            continue
+        if os.path.lexists(dst):
+            if os.path.isdir(dst) and not os.path.islink(dst):
+                shutil.rmtree(dst)
+            else:
+                os.remove(dst)
+        shutil.move(src, dst)
+
+
 def restore_artifacts(artifacts: str, target: str) -> bool:
-    """Put the previous image's installed packages back (incremental builds). s2i and
-    ``modelkiln build`` both unpack the save-artifacts stream into /tmp/artifacts; entries are
-    moved, not copied (they are large, and /tmp/artifacts is dropped afterwards)."""
+    """Put the previous image's installed packages and conda environment back (incremental
+    builds). s2i and ``modelkiln build`` both unpack the save-artifacts stream (paths
+    relative to /opt/app-root) into /tmp/artifacts; entries are moved, not copied."""
     if not os.path.isdir(artifacts) or not os.listdir(artifacts):
         return False
     started = step("Restoring installed packages from the previous image")
-    os.makedirs(target, exist_ok=True)
-    for name in os.listdir(artifacts):
-        source, destination = os.path.join(artifacts, name), os.path.join(target, name)
-        if os.path.lexists(destination):
-            if os.path.isdir(source) and not os.path.islink(source):
-                copy_tree(source, destination)
-                continue
-            os.remove(destination)
-        shutil.move(source, destination)
+    merge_move(artifacts, target)
     done(started)
     return True
 
@@ -124,6 +129,48 @@ def run_pip(python: str, args: List[str], env: Dict[str, str], what: str) -> Non
         raise AssembleError(
             "installing %s failed (pip exited with %d); the pip output above names the "
             "package it could not get or build" % (what, result.returncode))
+
+
+def install_conda(settings: BuildSettings, app_dir: str, python: str) -> str:
+    """Build the conda environment when the app has one; returns the Python that serves."""
+    from . import conda
+
+    path = conda.find_environment_file(app_dir, settings.environment_file)
+    if path is None:
+        return python
+    label = os.path.basename(path)
+    if settings.disable_conda:
+        print("---> %s: skipped (DISABLE_CONDA_PROCESSING)" % label, flush=True)
+        return python
+    started = step("Building conda environment %s from %s" % (settings.conda_env_name, label))
+    try:
+        spec = conda.read_environment(path)
+        prefix = conda.env_prefix(settings.conda_env_name)
+        _, _, has_python = conda.build_environment(
+            spec, prefix, settings.conda_channel_alias,
+            conda.mirrors_from(settings.conda_channel_mirrors))
+    except conda.CondaError as exc:
+        raise AssembleError(str(exc)) from exc
+    done(started)
+    env = pip_environment(settings)
+    if has_python:
+        # The environment's interpreter serves: give it the runtime and its libraries.
+        python = os.path.join(prefix, "bin", "python")
+        started = step("Installing the modelkiln runtime into the environment's Python")
+        run_pip(python, pip_options(settings) + ["-r", "/opt/modelkiln/requirements.txt"], env,
+                "the runtime's libraries")
+        site = subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.strip()
+        with open(os.path.join(site, "modelkiln-runtime.pth"), "w") as handle:
+            handle.write("/opt/modelkiln/src\n")
+        done(started)
+    if spec.pip:
+        started = step("Installing the pip: section of %s" % label)
+        run_pip(python, pip_options(settings) + spec.pip, env, "the pip: section of " + label)
+        done(started)
+    conda.write_activation(prefix, settings.conda_env_name, python)
+    return python
 
 
 def install_dependencies(settings: BuildSettings, app_dir: str, python: str) -> List[str]:
@@ -201,8 +248,9 @@ def main(argv: Optional[List[str]] = None) -> int:
           % (settings.model_name, settings.service_type), flush=True)
     python = os.path.join(paths.APP_ROOT, "bin", "python")
     try:
-        restore_artifacts(paths.ARTIFACTS_DIR, site_packages(paths.APP_ROOT))
+        restore_artifacts(paths.ARTIFACTS_DIR, paths.APP_ROOT)
         copy_source(paths.SOURCE_DIR, paths.APP_DIR)
+        python = install_conda(settings, paths.APP_DIR, python)
         install_dependencies(settings, paths.APP_DIR, python)
         if settings.disable_import_check:
             print("---> import check skipped (DISABLE_IMPORT_CHECK)", flush=True)

@@ -145,6 +145,9 @@ def serve(settings: Settings) -> int:
         log.warning("PERSISTENCE is no longer supported and is ignored")
     log.info("modelkiln %s: %s as %s from %s", __version__, settings.model_name,
              settings.service_type, settings.app_dir)
+    if settings.conda_prefix:
+        log.info("conda environment %s (%s), Python %s", settings.conda_env or "?",
+                 settings.conda_prefix, sys.executable)
     os.chdir(settings.app_dir)
     component = load_component(settings)
     if settings.debug:

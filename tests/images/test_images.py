@@ -18,7 +18,8 @@ from .conftest import BUILDER, CA_BUNDLE, PREFIX, REPO, app_config, modelkiln
 
 APPS = sorted(p for p in (REPO / "templates").iterdir() if (p / ".s2i").is_dir() or
               (p / "examples.json").exists()) + sorted(
-    p for p in (REPO / "test_apps").iterdir() if p.is_dir() and not p.name.startswith("_"))
+    p for p in (REPO / "test_apps").iterdir()
+    if p.is_dir() and not p.name.startswith(("_", "conda-")))  # conda-*: see test_conda.py
 SECRET_TOKEN = "mk-test-credential-7f3a9c"
 
 
