@@ -1,0 +1,3 @@
+class MyModel(object):
+    def predict(self, X, features_names=None):
+        return X

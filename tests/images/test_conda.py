@@ -1,0 +1,173 @@
+"""Image tests of environment.yml support: every ``test_apps/conda-*`` app is built against a
+local conda channel that this module builds itself (see conda_channel.py) and injects at
+``/kiln-channel``, so no outside conda channel is needed. Needs a Docker engine and the
+builder image, like test_images.py (which leaves the conda-* apps to this module)."""
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conda_channel import CHANNEL_MOUNT, build_channel
+from .conftest import BUILDER, CA_BUNDLE, PREFIX, REPO, app_config, modelkiln
+from .test_images import assert_clean_layers, layer_tars
+
+APPS = sorted(p for p in (REPO / "test_apps").glob("conda-*") if p.is_dir())
+ENV_PREFIX = "/opt/app-root/conda-envs/microservice"
+
+# What the solver must pick from the test channel for each app that builds (name, version).
+# kiln-tool pulls in the newest kiln-data (2.0.0) unless the app pins it.
+EXPECTED_PACKAGES = {
+    "conda-no-python": [("kiln-data", "2.0.0"), ("kiln-tool", "1.0.0"), ("libkiln", "1.0.0")],
+    "conda-pip-section": [("kiln-data", "1.0.0")],
+    "conda-with-requirements-and-setup": [("kiln-data", "2.0.0"), ("kiln-tool", "1.0.0")],
+    "conda-incremental": [("kiln-data", "2.0.0"), ("kiln-tool", "1.0.0"), ("libkiln", "1.0.0")],
+}
+
+
+@pytest.fixture(scope="session")
+def conda_channel(tmp_path_factory):
+    """The local test channel (kiln-data, kiln-tool, libkiln), built once per session."""
+    return build_channel(tmp_path_factory.mktemp("conda"))
+
+
+@pytest.fixture(scope="session")
+def builder_layers(engine):
+    return len(engine.images.get(BUILDER).attrs["RootFS"]["Layers"])
+
+
+def tag_for(app: Path) -> str:
+    return "%s%s-%s:ci" % (PREFIX, app.parent.name, app.name)
+
+
+def build(app: Path, tag: str, channel: str, *extra) -> tuple:
+    config = app_config(app)
+    assert config.get("needs") == "conda-channel", "%s/build.json: needs" % app.name
+    args = ["build", str(app), BUILDER, tag, "--ca-bundle", CA_BUNDLE,
+            "--inject", "%s:%s" % (channel, CHANNEL_MOUNT)] + list(extra)
+    for key, value in config.get("env", {}).items():
+        args += ["-e", "%s=%s" % (key, value)]
+    started = time.time()
+    code, output = modelkiln(*args)
+    return code, output, time.time() - started
+
+
+def clean_build_line(app: Path) -> str:
+    return "---> conda: %d package(s) to install, 0 already present" % len(
+        EXPECTED_PACKAGES[app.name])
+
+
+def assert_conda_layers(engine, tag: str, skip: int, packages) -> None:
+    """The env is in the image with exactly the expected packages; no package archive, no
+    package cache and nothing of the injected channel is."""
+    records = set()
+    for name, layer in layer_tars(engine, tag, skip):
+        for member in layer.getmembers():
+            path = "/" + member.name.lstrip("./")
+            if member.isfile():
+                assert not path.endswith((".tar.bz2", ".conda")), "%s: archive %s" % (name, path)
+                assert "modelkiln-conda-cache" not in path, "%s: conda cache %s" % (name, path)
+                assert not path.startswith(CHANNEL_MOUNT + "/"), "%s: channel %s" % (name, path)
+            if path.startswith(ENV_PREFIX + "/conda-meta/") and path.endswith(".json"):
+                records.add(os.path.basename(path))
+    expected = {"%s-%s-0.json" % package for package in packages}
+    assert expected <= records, "conda-meta of %s holds %s" % (tag, sorted(records))
+    others = {r for r in records if r.startswith(("kiln-", "libkiln-"))} - expected
+    assert not others, "unexpected packages in %s: %s" % (tag, sorted(others))
+
+
+@pytest.mark.parametrize("app", [a for a in APPS if not app_config(a).get("incremental")],
+                         ids=[a.name for a in APPS if not app_config(a).get("incremental")])
+def test_conda_app_image(app, engine, builder_layers, conda_channel):
+    config = app_config(app)
+    tag = tag_for(app)
+    code, output, _ = build(app, tag, conda_channel)
+    if config.get("must_fail"):
+        assert code != 0, "the build of %s should have failed:\n%s" % (app.name, output)
+        assert config["must_fail"] in output, output[-3000:]
+        assert "ERROR:" in output
+        return
+    assert code == 0, output[-5000:]
+    assert "---> built %s" % tag in output
+    assert clean_build_line(app) in output, output[-3000:]
+    code, tested = modelkiln("test-image", tag, "--app", str(app))
+    assert code == 0, tested[-5000:]
+    assert "PASS SIGTERM" in tested
+    assert_clean_layers(engine, tag, builder_layers)
+    assert_conda_layers(engine, tag, builder_layers, EXPECTED_PACKAGES[app.name])
+
+
+@pytest.mark.parametrize("app", [a for a in APPS if app_config(a).get("incremental")],
+                         ids=[a.name for a in APPS if app_config(a).get("incremental")])
+def test_conda_incremental_rebuild(app, engine, builder_layers, conda_channel):
+    tag = tag_for(app)
+    try:
+        engine.images.remove(tag, force=True)
+    except Exception:
+        pass
+    count = len(EXPECTED_PACKAGES[app.name])
+    code, output, clean = build(app, tag, conda_channel)
+    assert code == 0, output[-5000:]
+    assert clean_build_line(app) in output, output[-3000:]
+    code, output, incremental = build(app, tag, conda_channel, "--incremental")
+    assert code == 0, output[-5000:]
+    assert ("---> conda: 0 package(s) to install, %d already present" % count
+            in output), output[-3000:]
+    assert "Downloading" not in output, output[-3000:]
+    code, tested = modelkiln("test-image", tag, "--app", str(app))
+    assert code == 0, tested[-5000:]
+    assert "PASS SIGTERM" in tested
+    assert_clean_layers(engine, tag, builder_layers)
+    assert_conda_layers(engine, tag, builder_layers, EXPECTED_PACKAGES[app.name])
+    print("conda app: clean build %.1f s, incremental %.1f s" % (clean, incremental))
+
+
+# Checks of the fixtures themselves; they need no Docker engine.
+
+def test_channel_packages_install_and_work(conda_channel, tmp_path):
+    """The channel solves and installs with rattler outside any image, and its tool, data
+    file and library work from the installed prefix."""
+    import rattler
+
+    prefix = tmp_path / "env"
+
+    async def install():
+        records = await rattler.solve(["file://" + conda_channel], ["kiln-tool", "libkiln"],
+                                      platforms=["linux-64", "noarch"])
+        await rattler.install(records, str(prefix), cache_dir=str(tmp_path / "cache"),
+                              show_progress=False)
+        return sorted((r.name.normalized, str(r.version)) for r in records)
+
+    assert asyncio.run(install()) == EXPECTED_PACKAGES["conda-no-python"]
+    values = json.loads((prefix / "share" / "kiln" / "values.json").read_text())
+    assert values["version"] == "2.0.0"
+    tool = subprocess.run([str(prefix / "bin" / "kiln-tool"), "7"], stdout=subprocess.PIPE,
+                          check=True)
+    assert tool.stdout == b"kiln-tool: 7 squared is 49\n"
+    import ctypes
+
+    lib = ctypes.CDLL(str(prefix / "lib" / "libkiln.so"))
+    lib.kiln_scale.restype = ctypes.c_double
+    lib.kiln_scale.argtypes = [ctypes.c_double]
+    assert lib.kiln_scale(2.0) == 7.0
+
+
+def test_channel_has_both_kiln_data_versions(conda_channel):
+    repodata = json.loads(Path(conda_channel, "noarch", "repodata.json").read_text())
+    versions = sorted(p["version"] for p in repodata["packages"].values()
+                      if p["name"] == "kiln-data")
+    assert versions == ["1.0.0", "2.0.0"]
+
+
+def test_malformed_app_fails_on_line_3():
+    """conda-fail-malformed's must_fail fragment names line 3: keep the file that way."""
+    import yaml
+
+    text = (REPO / "test_apps" / "conda-fail-malformed" / "environment.yml").read_text()
+    with pytest.raises(yaml.MarkedYAMLError) as caught:
+        yaml.safe_load(text)
+    assert caught.value.problem_mark.line + 1 == 3
