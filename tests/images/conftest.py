@@ -53,6 +53,26 @@ def engine():
 
 
 @pytest.fixture(scope="session")
+def builder_layers(engine):
+    """How many layers the builder image has: app layers are the ones above them."""
+    return len(engine.images.get(BUILDER).attrs["RootFS"]["Layers"])
+
+
+def assert_failed_as_expected(app: Path, config: dict, code: int, output: str) -> None:
+    """A must-fail app: the build failed, with its expected message on an ERROR line."""
+    assert code != 0, "the build of %s should have failed:\n%s" % (app.name, output)
+    assert config["must_fail"] in output, output[-3000:]
+    assert "ERROR:" in output
+
+
+def assert_examples_pass(tag: str, app: Path) -> None:
+    """test-image answers every example right and the server exits cleanly on SIGTERM."""
+    code, output = modelkiln("test-image", tag, "--app", str(app))
+    assert code == 0, output[-5000:]
+    assert "PASS SIGTERM" in output
+
+
+@pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory):
     """Wheels of test_apps/_packages/*, built here: they exist on no public index."""
     out = tmp_path_factory.mktemp("wheels")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from .conda_channel import CHANNEL_MOUNT, build_channel
-from .conftest import BUILDER, CA_BUNDLE, PREFIX, REPO, app_config, modelkiln
+from .conftest import (BUILDER, CA_BUNDLE, PREFIX, REPO, app_config, assert_examples_pass,
+                       assert_failed_as_expected, modelkiln)
 from .test_images import assert_clean_layers, layer_tars
 
 APPS = sorted(p for p in (REPO / "test_apps").glob("conda-*") if p.is_dir())
@@ -33,11 +34,6 @@ EXPECTED_PACKAGES = {
 def conda_channel(tmp_path_factory):
     """The local test channel (kiln-data, kiln-tool, libkiln), built once per session."""
     return build_channel(tmp_path_factory.mktemp("conda"))
-
-
-@pytest.fixture(scope="session")
-def builder_layers(engine):
-    return len(engine.images.get(BUILDER).attrs["RootFS"]["Layers"])
 
 
 def tag_for(app: Path) -> str:
@@ -87,16 +83,12 @@ def test_conda_app_image(app, engine, builder_layers, conda_channel):
     tag = tag_for(app)
     code, output, _ = build(app, tag, conda_channel)
     if config.get("must_fail"):
-        assert code != 0, "the build of %s should have failed:\n%s" % (app.name, output)
-        assert config["must_fail"] in output, output[-3000:]
-        assert "ERROR:" in output
+        assert_failed_as_expected(app, config, code, output)
         return
     assert code == 0, output[-5000:]
     assert "---> built %s" % tag in output
     assert clean_build_line(app) in output, output[-3000:]
-    code, tested = modelkiln("test-image", tag, "--app", str(app))
-    assert code == 0, tested[-5000:]
-    assert "PASS SIGTERM" in tested
+    assert_examples_pass(tag, app)
     assert_clean_layers(engine, tag, builder_layers)
     assert_conda_layers(engine, tag, builder_layers, EXPECTED_PACKAGES[app.name])
 
@@ -118,9 +110,7 @@ def test_conda_incremental_rebuild(app, engine, builder_layers, conda_channel):
     assert ("---> conda: 0 package(s) to install, %d already present" % count
             in output), output[-3000:]
     assert "Downloading" not in output, output[-3000:]
-    code, tested = modelkiln("test-image", tag, "--app", str(app))
-    assert code == 0, tested[-5000:]
-    assert "PASS SIGTERM" in tested
+    assert_examples_pass(tag, app)
     assert_clean_layers(engine, tag, builder_layers)
     assert_conda_layers(engine, tag, builder_layers, EXPECTED_PACKAGES[app.name])
     print("conda app: clean build %.1f s, incremental %.1f s" % (clean, incremental))
