@@ -135,7 +135,15 @@ def test_tftensor_dt_string_round_trip():
     ({"tftensor": {"dtype": ["DT_FLOAT"]}}, "is not supported"),
     ({"tftensor": {"dtype": "DT_FLOAT", "tensorShape": 5}}, "tensorShape must look like"),
     ({"tftensor": {"dtype": "DT_INT8", "tensorShape": {"dim": [{"size": "1"}]},
-                   "intVal": [1000]}}, "cannot be read as DT_INT8"),
+                   "intVal": [1000]}}, "cannot be read as DT_INT8: 1000 is out of range"),
+    ({"tftensor": {"dtype": "DT_UINT8", "tensorShape": {"dim": [{"size": "2"}]},
+                   "intVal": [3, -1]}}, "cannot be read as DT_UINT8: -1 is out of range"),
+    ({"tftensor": {"dtype": "DT_INT16", "tensorShape": {"dim": [{"size": "1"}]},
+                   "intVal": ["40000"]}}, "cannot be read as DT_INT16: 40000 is out of range"),
+    ({"tftensor": {"dtype": "DT_HALF", "tensorShape": {"dim": [{"size": "1"}]},
+                   "halfVal": [70000]}}, "cannot be read as DT_HALF: 70000 is out of range"),
+    ({"tftensor": {"dtype": "DT_UINT64", "tensorShape": {"dim": [{"size": "1"}]},
+                   "uint64Val": [str(2 ** 64)]}}, "cannot be read as DT_UINT64"),
     ({"tftensor": {"dtype": "DT_STRING", "tensorShape": {"dim": [{"size": "1"}]},
                    "stringVal": ["%%%"]}}, "cannot be read as DT_STRING"),
 ])
@@ -257,3 +265,17 @@ def test_protobuf_shaped_feedback_answers():
     shaped = protobuf_shaped({"data": {"ndarray": [[7, True, "x"]], "names": ["t:0"]}})
     assert shaped == {"data": {"ndarray": [[7.0, True, "x"]], "names": ["t:0"]}}
     assert type(shaped["data"]["ndarray"][0][0]) is float
+
+
+@pytest.mark.parametrize("name,field,values,dtype", [
+    ("DT_INT8", "intVal", [-128, 127], np.int8),
+    ("DT_UINT8", "intVal", [0, "255"], np.uint8),
+    ("DT_UINT64", "uint64Val", ["18446744073709551615", 0], np.uint64),
+    ("DT_INT64", "int64Val", ["-9223372036854775808", 1], np.int64),
+])
+def test_tftensor_integers_at_their_bounds_are_kept(name, field, values, dtype):
+    """The range check refuses only what the dtype cannot hold, on numpy 1.x as on 2.x."""
+    _, array = decode_data({"tftensor": {"dtype": name, field: values,
+                                         "tensorShape": {"dim": [{"size": "2"}]}}})
+    assert array.dtype == dtype
+    assert array.tolist() == [int(v) for v in values]
