@@ -76,23 +76,38 @@ def parse_injections(options: BuildOptions) -> List[Tuple[str, str]]:
     return checked
 
 
+def copy_readable(src: str, copy: str) -> None:
+    """Copy a file or folder so that any user can read it (the builder's non-root user must,
+    whatever the modes on this machine)."""
+    os.makedirs(os.path.dirname(copy), exist_ok=True)
+    if os.path.isdir(src):
+        shutil.copytree(src, copy)
+        for base, dirs, files in os.walk(copy):
+            os.chmod(base, 0o755)
+            for name in files:
+                os.chmod(os.path.join(base, name), 0o644)
+    else:
+        shutil.copyfile(src, copy)
+        os.chmod(copy, 0o644)
+
+
 def stage_injections(injections: List[Tuple[str, str]], workdir: str) -> List[Tuple[str, str]]:
-    """Copies of the injected files, readable by any user: the builder's non-root user must
-    read them whatever their modes on this machine (they are bind-mounted read-only)."""
+    """Readable copies of the injected files, as (copy, mount target) pairs; they are
+    bind-mounted read-only. Files bound for /run/modelkiln share one folder mount there: a
+    file mount leaves a 0-byte stub of itself in the committed image, a folder the builder
+    image already has leaves nothing."""
     staged = []
+    secrets = os.path.join(workdir, "secrets")
     for index, (src, dst) in enumerate(injections):
-        copy = os.path.join(workdir, "inject", str(index))
-        os.makedirs(os.path.dirname(copy), exist_ok=True)
-        if os.path.isdir(src):
-            shutil.copytree(src, copy)
-            for base, dirs, files in os.walk(copy):
-                os.chmod(base, 0o755)
-                for name in files:
-                    os.chmod(os.path.join(base, name), 0o644)
+        if os.path.dirname(dst.rstrip("/")) == SECRETS_DIR:
+            copy_readable(src, os.path.join(secrets, os.path.basename(dst.rstrip("/"))))
         else:
-            shutil.copyfile(src, copy)
-            os.chmod(copy, 0o644)
-        staged.append((copy, dst))
+            copy = os.path.join(workdir, "inject", str(index))
+            copy_readable(src, copy)
+            staged.append((copy, dst))
+    if os.path.isdir(secrets):
+        os.chmod(secrets, 0o755)
+        staged.append((secrets, SECRETS_DIR))
     os.chmod(workdir, 0o755)
     return staged
 

@@ -22,7 +22,7 @@ def _quote(value: str) -> str:
 
 def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
                      injections: List[Tuple[str, str]]) -> None:
-    from .build import build_labels
+    from .build import build_labels, copy_readable
 
     path = os.path.abspath(options.as_dockerfile)
     folder = os.path.dirname(path)
@@ -50,9 +50,7 @@ def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
     mounts = []
     for index, (src, dst) in enumerate(injections):
         name = "inject/%d" % index
-        target = os.path.join(upload, name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copy2(src, target)
+        copy_readable(src, os.path.join(upload, name))
         mounts.append("--mount=type=bind,source=upload/%s,target=%s" % (name, dst))
     lines.append("RUN %s%s/assemble && rm -rf /tmp/src /tmp/artifacts"
                  % ("".join(m + " " for m in mounts), DEFAULT_SCRIPTS))

@@ -63,12 +63,14 @@ def layer_tars(engine, tag: str, skip: int):
 
 
 def assert_clean_layers(engine, tag: str, skip: int) -> None:
-    """No pip cache, no injected CA bundle or pip.conf, no credential in these layers."""
+    """No pip cache, no injected CA bundle or pip.conf (not even an empty stub, which a later
+    build would take for one), no credential in these layers."""
     for name, layer in layer_tars(engine, tag, skip):
         for member in layer.getmembers():
             path = "/" + member.name.lstrip("./")
             assert "/.cache/pip" not in path, "%s: pip cache %s" % (name, path)
-            if path.startswith("/run/modelkiln/") or path.startswith("/run/secrets/"):
+            assert not path.startswith("/run/modelkiln/"), "%s: %s is left" % (name, path)
+            if path.startswith("/run/secrets/"):
                 assert member.size == 0, "%s: %s has content" % (name, path)
             if member.isfile() and member.size < 50 * 1024 * 1024:
                 data = layer.extractfile(member).read()
