@@ -8,13 +8,16 @@ OLDPINS_VENV ?= .venv-oldpins
 PYTEST_ARGS ?=
 
 .PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
-	base-py311 local-base-py311 image-py311 images hadolint engine ruff
+	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
+	base-py36 local-base-py36 image-py36 test-py36 test-images-py36
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
 export DOCKER_API_VERSION ?= 1.41
 BASE_PY311 ?= python:3.11-slim
 LOCAL_BASE_PY311 ?= modelkiln-local/python311-base:bookworm
+BASE_PY36 ?= python:3.6-slim
+LOCAL_BASE_PY36 ?= modelkiln-local/python36-base:3.6.13
 CA_BUNDLE ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt))
 BUILD_SECRETS = $(if $(CA_BUNDLE),--secret id=ca_bundle$(comma)src=$(CA_BUNDLE)) --secret id=pip_conf,src=.build/pip.conf
 comma := ,
@@ -66,7 +69,16 @@ test-oldpins: oldpins-venv
 test-images: venv image-py311 ## build every template and test app with modelkiln build and test the images
 	$(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-compat test-oldpins test-images ## every test (needs a Docker engine for test-images)
+test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, inside the py36 builder image
+	DOCKER_BUILDKIT=1 $(DOCKER) build -q $(BUILD_SECRETS) -f tests/py36.Dockerfile -t modelkiln-test/py36-runtime . >/dev/null
+	$(DOCKER) run --rm -v $(CURDIR):/repo:ro -w /repo -e PYTHONDONTWRITEBYTECODE=1 \
+		-e HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis modelkiln-test/py36-runtime \
+		/opt/modelkiln/bin/python -m pytest tests/python_runtime $(PYTEST_ARGS)
+
+test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
+	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
+
+test: lint test-runtime test-compat test-oldpins test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m builder.demo
@@ -124,10 +136,27 @@ image-py311: .build/base-py311 .build/pip.conf ## the default builder image mode
 	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
 		--build-arg BASE_IMAGE=$$(cat .build/base-py311) -f Dockerfile.py311 -t modelkiln/python311 .
 
-images: image-py311 hadolint ## every builder image that can be built here (py36/py38-cuda: lint only)
+# The py36 builder: on python:3.6-slim when the engine has it or can pull it; otherwise on a
+# stand-in built from CPython 3.6.13 and OpenSSL 1.1.1 sources (cached, see standins/README.md).
+base-py36: | .build/pip.conf engine
+	@if $(DOCKER) image inspect $(BASE_PY36) >/dev/null 2>&1 || $(DOCKER) pull $(BASE_PY36) >/dev/null 2>&1; then \
+		echo "---> base image $(BASE_PY36)"; echo $(BASE_PY36) > .build/base-py36; \
+	else \
+		echo "---> $(BASE_PY36) cannot be pulled: using the local stand-in $(LOCAL_BASE_PY36)"; \
+		$(MAKE) --no-print-directory local-base-py36 && echo $(LOCAL_BASE_PY36) > .build/base-py36; \
+	fi
+
+local-base-py36: ## a python:3.6-slim stand-in built from ../shared/vendor and Debian's sources
+	DOCKER=$(DOCKER) bash standins/python36-base.sh $(LOCAL_BASE_PY36)
+
+image-py36: base-py36 .build/pip.conf ## the legacy builder image modelkiln/python36
+	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
+		--build-arg BASE_IMAGE=$$(cat .build/base-py36) -f Dockerfile.py36 -t modelkiln/python36 .
+
+images: image-py311 image-py36 hadolint ## every builder image that can be built here (py38-cuda: lint only)
 
 hadolint: venv ## lint the Dockerfiles
-	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda
+	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
 
 clean:
 	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) build .build *.egg-info

@@ -10,9 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from typing import Dict, List, Optional
 
+from . import conda, pins
 from . import settings as paths
 from .settings import BuildSettings, BuildSettingsError
 
@@ -91,11 +93,11 @@ def pip_environment(settings: BuildSettings) -> Dict[str, str]:
     env["PIP_NO_CACHE_DIR"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
-    if os.path.isfile(paths.CA_BUNDLE):
+    if paths.injected(paths.CA_BUNDLE):
         env["PIP_CERT"] = paths.CA_BUNDLE
         env["SSL_CERT_FILE"] = paths.CA_BUNDLE
         env["REQUESTS_CA_BUNDLE"] = paths.CA_BUNDLE
-    if os.path.isfile(paths.PIP_CONF):
+    if paths.injected(paths.PIP_CONF):
         env["PIP_CONFIG_FILE"] = paths.PIP_CONF  # credentials come only from here
     return env
 
@@ -133,8 +135,6 @@ def run_pip(python: str, args: List[str], env: Dict[str, str], what: str) -> Non
 
 def install_conda(settings: BuildSettings, app_dir: str, python: str) -> str:
     """Build the conda environment when the app has one; returns the Python that serves."""
-    from . import conda
-
     path = conda.find_environment_file(app_dir, settings.environment_file)
     if path is None:
         return python
@@ -146,31 +146,47 @@ def install_conda(settings: BuildSettings, app_dir: str, python: str) -> str:
     try:
         spec = conda.read_environment(path)
         prefix = conda.env_prefix(settings.conda_env_name)
-        _, _, has_python = conda.build_environment(
+        _, _, env_python = conda.build_environment(
             spec, prefix, settings.conda_channel_alias,
             conda.mirrors_from(settings.conda_channel_mirrors))
     except conda.CondaError as exc:
         raise AssembleError(str(exc)) from exc
     done(started)
     env = pip_environment(settings)
-    if has_python:
-        # The environment's interpreter serves: give it the runtime and its libraries.
+    if env_python is not None:
         python = os.path.join(prefix, "bin", "python")
-        started = step("Installing the modelkiln runtime into the environment's Python")
-        run_pip(python, pip_options(settings) + ["-r", "/opt/modelkiln/requirements.txt"], env,
-                "the runtime's libraries")
-        site = subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.strip()
-        with open(os.path.join(site, "modelkiln-runtime.pth"), "w") as handle:
-            handle.write("/opt/modelkiln/src\n")
-        done(started)
+        install_runtime(python, pins.parse_version(env_python), settings, env)
     if spec.pip:
         started = step("Installing the pip: section of %s" % label)
         run_pip(python, pip_options(settings) + spec.pip, env, "the pip: section of " + label)
         done(started)
     conda.write_activation(prefix, settings.conda_env_name, python)
     return python
+
+
+def install_runtime(python: str, version: pins.Version, settings: BuildSettings,
+                    env: Dict[str, str]) -> None:
+    """Make the runtime importable by an environment's own interpreter. A Python of the
+    builder image's own minor version reuses the image's runtime libraries (a .pth file, as
+    the app virtualenv does), so nothing is installed twice; any other gets the pinned stack
+    that installs on it (builder/pins.py)."""
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.strip()
+    paths_in_pth = [paths.RUNTIME_SRC]  # type: List[str]
+    if version == tuple(sys.version_info[:2]):
+        print("---> the environment's Python %d.%d is the image's own: it uses the runtime "
+              "libraries already in the image" % version, flush=True)
+        paths_in_pth.append(sysconfig.get_paths()["purelib"])
+    else:
+        name = pins.pin_file(version)
+        started = step("Installing the modelkiln runtime for Python %d.%d (%s)"
+                       % (version + (name,)))
+        run_pip(python, pip_options(settings) + ["-r", os.path.join(pins.PINS_DIR, name)],
+                env, "the runtime's libraries")
+        done(started)
+    with open(os.path.join(site, "modelkiln-runtime.pth"), "w") as handle:
+        handle.write("".join(p + "\n" for p in paths_in_pth))
 
 
 def install_dependencies(settings: BuildSettings, app_dir: str, python: str) -> List[str]:
@@ -217,12 +233,13 @@ def check_model(python: str, settings: BuildSettings, app_dir: str) -> None:
     done(started)
 
 
-def fix_permissions(root: str) -> None:
-    """Group 0 gets the owner's rights on the app folder, so any UID in group 0 (OpenShift)
-    can write there as the owner could. The virtualenvs only need to be readable, which
-    they are already, so they are not walked (they can hold many thousand files)."""
+def fix_permissions(roots: List[str]) -> None:
+    """Group 0 gets the owner's rights on the app folder and the conda environments, so any
+    UID in group 0 (OpenShift) can use them as the owner could (the conda installer writes
+    some files, conda-meta among them, as 0600). The app virtualenv is written by pip with
+    readable modes already, so it is not walked (it can hold many thousand files)."""
     started = step("Fixing permissions for arbitrary user ids")
-    for base, dirs, files in os.walk(root):
+    for base, dirs, files in (entry for root in roots for entry in os.walk(root)):
         for name in dirs + files:
             path = os.path.join(base, name)
             if os.path.islink(path):
@@ -256,7 +273,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print("---> import check skipped (DISABLE_IMPORT_CHECK)", flush=True)
         else:
             check_model(python, settings, paths.APP_DIR)
-        fix_permissions(paths.APP_DIR)
+        fix_permissions([paths.APP_DIR] + [d for d in [conda.CONDA_ENVS] if os.path.isdir(d)])
         for leftover in (paths.SOURCE_DIR, paths.ARTIFACTS_DIR):
             shutil.rmtree(leftover, ignore_errors=True)  # not needed in the image
     except AssembleError as exc:

@@ -15,6 +15,7 @@ import os
 import shutil
 from typing import Any, Dict, List, Optional, Tuple
 
+from . import pins
 from . import settings as paths
 
 ENV_FILES = ("environment.yml", "environment.yaml", "conda.yml")
@@ -35,17 +36,6 @@ class EnvironmentSpec(object):
         self.channels = channels
         self.specs = specs
         self.pip = pip
-
-    @property
-    def has_python(self) -> bool:
-        return any(_spec_name(s) == "python" for s in self.specs)
-
-
-def _spec_name(spec: str) -> str:
-    name = spec.strip().split("::")[-1]
-    for stop in " =<>!~[":
-        name = name.split(stop, 1)[0]
-    return name.lower()
 
 
 def find_environment_file(app_dir: str, name: Optional[str]) -> Optional[str]:
@@ -120,17 +110,20 @@ def _client(mirrors: Dict[str, List[str]]) -> Any:
 
 
 def build_environment(spec: EnvironmentSpec, prefix: str, channel_alias: Optional[str],
-                      mirrors: Dict[str, List[str]]) -> Tuple[int, int, bool]:
-    """Solve and install; returns (installed now, already present, has python)."""
+                      mirrors: Dict[str, List[str]]) -> Tuple[int, int, Optional[str]]:
+    """Solve and install; returns (installed now, already present, version of the python
+    package the solution holds or None). Whether python is there is decided from the solved
+    packages, so a python pulled in by another package counts too. A python the runtime
+    cannot run on stops the build before anything is installed."""
     try:
         import rattler
     except ImportError as exc:
         raise CondaError(
             "%s found, but this builder image has no conda installer: build with "
             "modelkiln/python311, or remove the file" % os.path.basename(spec.path)) from exc
-    if os.path.isfile(AUTH_FILE):
+    if paths.injected(AUTH_FILE):
         os.environ["RATTLER_AUTH_FILE"] = AUTH_FILE  # credentials only from the injected file
-    if os.path.isfile(paths.CA_BUNDLE):
+    if paths.injected(paths.CA_BUNDLE):
         os.environ["SSL_CERT_FILE"] = paths.CA_BUNDLE
     config = rattler.ChannelConfig(channel_alias=channel_alias) if channel_alias else None
     channels = [rattler.Channel(c, config) if config else rattler.Channel(c)
@@ -139,11 +132,23 @@ def build_environment(spec: EnvironmentSpec, prefix: str, channel_alias: Optiona
     client = _client(mirrors)
     gateway = rattler.Gateway(cache_dir=CACHE_DIR, client=client)
 
-    async def solve_and_install() -> Tuple[int, int, bool]:
-        records = await rattler.solve(channels, spec.specs, gateway=gateway,
-                                      platforms=PLATFORMS, locked_packages=installed,
-                                      virtual_packages=rattler.VirtualPackage.detect(),
-                                      add_pip_as_python_dependency=True)
+    async def solve_and_install() -> Tuple[int, int, Optional[str]]:
+        try:
+            records = await rattler.solve(channels, spec.specs, gateway=gateway,
+                                          platforms=PLATFORMS, locked_packages=installed,
+                                          virtual_packages=rattler.VirtualPackage.detect(),
+                                          add_pip_as_python_dependency=True)
+        except Exception as exc:
+            raise CondaError("%s: %s%s" % (type(exc).__name__, exc,
+                                           await _pip_hint(gateway, channels, exc))) from exc
+        python = next((str(r.version) for r in records if r.name.normalized == "python"),
+                      None)
+        if python is not None:
+            try:
+                pins.pin_file(pins.parse_version(python))
+            except pins.UnsupportedPython as exc:
+                raise CondaError("%s resolves to python %s. %s"
+                                 % (os.path.basename(spec.path), python, exc)) from exc
         have = {_key(r) for r in installed}
         new = [r for r in records if _key(r) not in have]
         print("---> conda: %d package(s) to install, %d already present"
@@ -153,7 +158,6 @@ def build_environment(spec: EnvironmentSpec, prefix: str, channel_alias: Optiona
                   flush=True)
         await rattler.install(records, prefix, cache_dir=CACHE_DIR, installed_packages=installed,
                               show_progress=False, client=client)
-        python = any(r.name.normalized == "python" for r in records)
         return len(new), len(records) - len(new), python
 
     loop = asyncio.new_event_loop()
@@ -166,6 +170,22 @@ def build_environment(spec: EnvironmentSpec, prefix: str, channel_alias: Optiona
     finally:
         loop.close()
         shutil.rmtree(CACHE_DIR, ignore_errors=True)
+
+
+async def _pip_hint(gateway: Any, channels: List[Any], error: Exception) -> str:
+    """When a python could not be solved because no channel has pip, say so: conda's python
+    depends on pip, and modelkiln installs the runtime into the environment with it."""
+    if "pip" not in str(error):
+        return ""
+    try:
+        found = await gateway.query(channels, PLATFORMS, ["pip"], recursive=False)
+    except Exception:  # the hint is a courtesy: never hide the solver's own message
+        return ""
+    if any(found):  # one list of records per channel
+        return ""
+    return ("\nNone of the channels (%s) has a pip package, and conda's python needs one: "
+            "add a channel that carries pip (conda-forge does), or add pip to your channel"
+            % ", ".join(str(c.base_url) for c in channels))
 
 
 def write_activation(prefix: str, name: str, python: str) -> None:
@@ -186,7 +206,7 @@ def env_prefix(name: str) -> str:
 
 
 def mirrors_from(text: Optional[str]) -> Dict[str, List[str]]:
-    """CONDA_CHANNEL_MIRRORS: JSON {"https://conda.anaconda.org/conda-forge": ["https://..."]}."""
+    """CONDA_CHANNEL_MIRRORS: JSON {"https://channels.example.com/conda-forge": ["https://..."]}."""
     if not text:
         return {}
     try:

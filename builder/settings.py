@@ -17,7 +17,17 @@ WHEEL_DIR = "/whl"
 SECRETS_DIR = "/run/modelkiln"
 CA_BUNDLE = SECRETS_DIR + "/ca-bundle.crt"
 PIP_CONF = SECRETS_DIR + "/pip.conf"
-CACHE_DIR = APP_ROOT + "/.modelkiln-cache"
+RUNTIME_SRC = "/opt/modelkiln/src"
+
+
+def injected(path: str) -> bool:
+    """Whether an injected file is really there. An empty file is not: s2i truncates injected
+    files after assemble, and a file bind mount leaves a 0-byte stub in the committed image,
+    so a later build on top of such an image must not take the stub for a CA bundle."""
+    try:
+        return os.path.isfile(path) and os.path.getsize(path) > 0
+    except OSError:
+        return False
 
 
 class BuildSettingsError(ValueError):
@@ -121,8 +131,12 @@ if __name__ == "__main__":
 
     from python_runtime.settings import update_readme
 
+    from . import pins
+
+    tables = [(markdown_table(), README_BEGIN, README_END),
+              (pins.markdown_table(), pins.README_BEGIN, pins.README_END)]
     if sys.argv[1:2] == ["--update-readme"]:
-        changed = update_readme(sys.argv[2], markdown_table(), README_BEGIN, README_END)
-        print("updated" if changed else "already current")
+        changed = [update_readme(sys.argv[2], *table) for table in tables]
+        print("updated" if any(changed) else "already current")
     else:
-        sys.stdout.write(markdown_table())
+        sys.stdout.write("\n".join(table for table, _, _ in tables))

@@ -47,15 +47,20 @@ def test_injected_wheels_come_first(monkeypatch, tmp_path):
                                            "/wheels"]
 
 
-def test_ca_bundle_and_pip_conf_only_in_pip_environment(monkeypatch, tmp_path):
+def pip_environment_with(monkeypatch, tmp_path, ca_text, conf_text):
+    """pip_environment() with these contents in the injected CA bundle and pip.conf."""
     ca, conf = tmp_path / "ca.crt", tmp_path / "pip.conf"
-    ca.write_text("cert")
-    conf.write_text("[global]\n")
+    ca.write_text(ca_text)
+    conf.write_text(conf_text)
     monkeypatch.setattr(assemble.paths, "CA_BUNDLE", str(ca))
     monkeypatch.setattr(assemble.paths, "PIP_CONF", str(conf))
-    env = assemble.pip_environment(BuildSettings.load({"MODEL_NAME": "M"}))
-    assert env["PIP_CERT"] == str(ca)
-    assert env["PIP_CONFIG_FILE"] == str(conf)
+    return str(ca), str(conf), assemble.pip_environment(BuildSettings.load({"MODEL_NAME": "M"}))
+
+
+def test_ca_bundle_and_pip_conf_only_in_pip_environment(monkeypatch, tmp_path):
+    ca, conf, env = pip_environment_with(monkeypatch, tmp_path, "cert", "[global]\n")
+    assert env["PIP_CERT"] == ca
+    assert env["PIP_CONFIG_FILE"] == conf
     assert env["PIP_NO_CACHE_DIR"] == "1"
 
 
@@ -80,3 +85,51 @@ def test_readme_build_table_is_generated():
     readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
     with open(readme) as handle:
         assert markdown_table() in handle.read(), "README build table is stale: run make docs"
+
+
+def test_empty_injected_files_count_as_absent(monkeypatch, tmp_path):
+    """A 0-byte stub (what s2i leaves of an injected file, or a file mount in an image built
+    earlier) is not a CA bundle or a pip.conf: pip must not be pointed at it."""
+    ca, conf, env = pip_environment_with(monkeypatch, tmp_path, "", "")
+    for key in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CONFIG_FILE"):
+        assert env.get(key) not in (ca, conf), key
+
+
+def test_fix_permissions_gives_group_the_owner_rights(tmp_path):
+    meta = tmp_path / "env" / "conda-meta"
+    meta.mkdir(parents=True)
+    record = meta / "python-3.9.2-0.json"
+    record.write_text("{}")
+    record.chmod(0o600)
+    tool = tmp_path / "env" / "bin-tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o700)
+    assemble.fix_permissions([str(tmp_path / "env")])
+    assert record.stat().st_mode & 0o777 == 0o660
+    assert tool.stat().st_mode & 0o777 == 0o770
+
+
+def test_runtime_for_an_environment_python(monkeypatch, tmp_path):
+    """Another minor version gets its pin file installed; the image's own minor version
+    reuses the image's libraries through the .pth file and installs nothing."""
+    import sys
+    import sysconfig
+
+    site = tmp_path / "site"
+    site.mkdir()
+    calls = []
+    monkeypatch.setattr(assemble.subprocess, "run", lambda *a, **k: type(
+        "R", (), {"stdout": str(site) + "\n"})())
+    monkeypatch.setattr(assemble, "run_pip", lambda python, args, env, what: calls.append(args))
+    monkeypatch.setattr(assemble.paths, "WHEEL_DIR", str(tmp_path / "none"))
+    settings = BuildSettings.load({"MODEL_NAME": "M"})
+    pth = site / "modelkiln-runtime.pth"
+
+    assemble.install_runtime("/env/bin/python", (3, 9), settings, {})
+    assert calls == [["-r", "/opt/modelkiln/pins/runtime-py39.txt"]]
+    assert pth.read_text() == "/opt/modelkiln/src\n"
+
+    calls.clear()
+    assemble.install_runtime("/env/bin/python", tuple(sys.version_info[:2]), settings, {})
+    assert calls == []
+    assert pth.read_text() == "/opt/modelkiln/src\n%s\n" % sysconfig.get_paths()["purelib"]

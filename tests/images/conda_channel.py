@@ -4,10 +4,13 @@ outside channel is needed. Its packages are tiny but real conda packages (``.tar
 
 - ``kiln-data 1.0.0`` and ``2.0.0`` (noarch): ``share/kiln/values.json``;
 - ``kiln-tool 1.0.0`` (noarch, depends ``kiln-data >=1``): ``bin/kiln-tool``, a POSIX sh tool;
-- ``libkiln 1.0.0`` (linux-64): ``lib/libkiln.so``, compiled here with the host's C compiler.
+- ``libkiln 1.0.0`` (linux-64): ``lib/libkiln.so``, compiled here with the host's C compiler;
+- ``python`` 3.9.2 and 3.11.2 (linux-64) and ``pip`` (noarch: python), real ones built by
+  conda_python.py (compiled once with py-rattler-build, then taken from a cache).
 
-The archives are reproducible (fixed timestamps and owners), so building the channel twice
-gives the same bytes and the same sha256 in the repodata.
+The archives are reproducible (fixed timestamps and owners; python is copied from
+conda_python's cache), so building the channel twice gives the same bytes and the same sha256
+in the repodata.
 
 The test apps' environment.yml name the channel ``file:///kiln-channel``: the tests inject
 the directory returned by :func:`build_channel` there (``modelkiln build --inject
@@ -113,8 +116,9 @@ def compile_libkiln():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def build_channel(target_dir):
-    """Build and index the test channel in ``<target_dir>/channel``; returns that path."""
+def build_channel(target_dir, pythons=("3.9", "3.11")):
+    """Build and index the test channel in ``<target_dir>/channel``, with the python versions
+    ``pythons`` (none if empty) and pip; returns that path."""
     from rattler import index  # py-rattler (test extra)
 
     channel = os.path.join(str(target_dir), "channel")
@@ -127,6 +131,10 @@ def build_channel(target_dir):
                   depends=["kiln-data >=1"])
     build_package(channel, "libkiln", "1.0.0", {"lib/libkiln.so": (compile_libkiln(), 0o755)},
                   subdir="linux-64")
+    if pythons:
+        from .conda_python import build_python_packages
+
+        build_python_packages(channel, pythons)
     asyncio.run(index.index_fs(channel, force=True))
     return channel
 

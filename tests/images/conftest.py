@@ -30,8 +30,12 @@ def modelkiln(*args, timeout=1200):
 
 
 def app_config(app: Path) -> dict:
+    """The app's build.json; its ``builders`` entry for the builder under test (by name
+    without tag, e.g. ``modelkiln/python36``) overrides the rest."""
     path = app / "build.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    config = json.loads(path.read_text()) if path.exists() else {}
+    config.update(config.pop("builders", {}).get(BUILDER.split(":")[0], {}))
+    return config
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +54,16 @@ def engine():
         pytest.fail("builder image %s is missing: run `make image-py311`" % BUILDER,
                     pytrace=False)
     return client
+
+
+@pytest.fixture(scope="session")
+def builder_has_conda(engine):
+    """Whether the builder image ships the conda installer (py-rattler): only python311 does."""
+    output = engine.containers.run(BUILDER, ["/opt/modelkiln/bin/python", "-c",
+                                             "import importlib.util as u; "
+                                             "print(u.find_spec('rattler') is not None)"],
+                                   remove=True)
+    return output.strip() == b"True"
 
 
 @pytest.fixture(scope="session")

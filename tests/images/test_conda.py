@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from .conda_channel import CHANNEL_MOUNT, build_channel
+from .conda_python import PIPS
 from .conftest import (BUILDER, CA_BUNDLE, PREFIX, REPO, app_config, assert_examples_pass,
                        assert_failed_as_expected, modelkiln)
 from .test_images import assert_clean_layers, layer_tars
@@ -27,7 +28,13 @@ EXPECTED_PACKAGES = {
     "conda-pip-section": [("kiln-data", "1.0.0")],
     "conda-with-requirements-and-setup": [("kiln-data", "2.0.0"), ("kiln-tool", "1.0.0")],
     "conda-incremental": [("kiln-data", "2.0.0"), ("kiln-tool", "1.0.0"), ("libkiln", "1.0.0")],
+    # The solver adds pip to python; the newest pip in the channel fits both.
+    "conda-python39": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.9.2")],
+    "conda-python311": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.11.2")],
 }
+# Where an environment's own Python would hold a second copy of the runtime's libraries:
+# a Python of the builder image's own minor version must reuse the image's instead.
+NO_SECOND_RUNTIME = {"conda-python311": ENV_PREFIX + "/lib/python3.11/site-packages/numpy/"}
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +64,11 @@ def clean_build_line(app: Path) -> str:
         EXPECTED_PACKAGES[app.name])
 
 
-def assert_conda_layers(engine, tag: str, skip: int, packages) -> None:
-    """The env is in the image with exactly the expected packages; no package archive, no
-    package cache and nothing of the injected channel is."""
+def assert_conda_layers(engine, tag: str, skip: int, app: Path) -> None:
+    """The env is in the image with exactly the expected packages, readable by group 0 (any
+    UID on OpenShift); no package archive, no package cache, nothing of the injected channel
+    and, where the image's runtime serves, no second copy of it."""
+    packages = EXPECTED_PACKAGES[app.name]
     records = set()
     for name, layer in layer_tars(engine, tag, skip):
         for member in layer.getmembers():
@@ -68,20 +77,34 @@ def assert_conda_layers(engine, tag: str, skip: int, packages) -> None:
                 assert not path.endswith((".tar.bz2", ".conda")), "%s: archive %s" % (name, path)
                 assert "modelkiln-conda-cache" not in path, "%s: conda cache %s" % (name, path)
                 assert not path.startswith(CHANNEL_MOUNT + "/"), "%s: channel %s" % (name, path)
+            if path.startswith(ENV_PREFIX + "/") and not member.issym():
+                owner = (member.mode & 0o700) >> 3
+                assert member.mode & 0o070 == owner, "%s: %s is %o" % (name, path, member.mode)
+            if app.name in NO_SECOND_RUNTIME:
+                assert not path.startswith(NO_SECOND_RUNTIME[app.name]), path
             if path.startswith(ENV_PREFIX + "/conda-meta/") and path.endswith(".json"):
                 records.add(os.path.basename(path))
-    expected = {"%s-%s-0.json" % package for package in packages}
-    assert expected <= records, "conda-meta of %s holds %s" % (tag, sorted(records))
-    others = {r for r in records if r.startswith(("kiln-", "libkiln-"))} - expected
+    for package in packages:
+        assert any(r.startswith("%s-%s-" % package) for r in records), \
+            "%s-%s missing from conda-meta of %s: %s" % (package + (tag, sorted(records)))
+    others = {r for r in records if r.startswith(("kiln-", "libkiln-"))
+              and not any(r.startswith("%s-%s-" % p) for p in packages)}
     assert not others, "unexpected packages in %s: %s" % (tag, sorted(others))
+
+
+NO_INSTALLER = "environment.yml found, but this builder image has no conda installer"
 
 
 @pytest.mark.parametrize("app", [a for a in APPS if not app_config(a).get("incremental")],
                          ids=[a.name for a in APPS if not app_config(a).get("incremental")])
-def test_conda_app_image(app, engine, builder_layers, conda_channel):
+def test_conda_app_image(app, engine, builder_layers, builder_has_conda, conda_channel):
     config = app_config(app)
     tag = tag_for(app)
     code, output, _ = build(app, tag, conda_channel)
+    if not builder_has_conda and app.name != "conda-fail-malformed":
+        # The file is read (and a malformed one refused) before the installer is needed.
+        assert_failed_as_expected(app, dict(config, must_fail=NO_INSTALLER), code, output)
+        return
     if config.get("must_fail"):
         assert_failed_as_expected(app, config, code, output)
         return
@@ -90,13 +113,18 @@ def test_conda_app_image(app, engine, builder_layers, conda_channel):
     assert clean_build_line(app) in output, output[-3000:]
     assert_examples_pass(tag, app)
     assert_clean_layers(engine, tag, builder_layers)
-    assert_conda_layers(engine, tag, builder_layers, EXPECTED_PACKAGES[app.name])
+    assert_conda_layers(engine, tag, builder_layers, app)
 
 
 @pytest.mark.parametrize("app", [a for a in APPS if app_config(a).get("incremental")],
                          ids=[a.name for a in APPS if app_config(a).get("incremental")])
-def test_conda_incremental_rebuild(app, engine, builder_layers, conda_channel):
+def test_conda_incremental_rebuild(app, engine, builder_layers, builder_has_conda,
+                                   conda_channel):
     tag = tag_for(app)
+    if not builder_has_conda:
+        code, output, _ = build(app, tag, conda_channel)
+        assert_failed_as_expected(app, {"must_fail": NO_INSTALLER}, code, output)
+        return
     try:
         engine.images.remove(tag, force=True)
     except Exception:
@@ -112,7 +140,7 @@ def test_conda_incremental_rebuild(app, engine, builder_layers, conda_channel):
     assert "Downloading" not in output, output[-3000:]
     assert_examples_pass(tag, app)
     assert_clean_layers(engine, tag, builder_layers)
-    assert_conda_layers(engine, tag, builder_layers, EXPECTED_PACKAGES[app.name])
+    assert_conda_layers(engine, tag, builder_layers, app)
     print("conda app: clean build %.1f s, incremental %.1f s" % (clean, incremental))
 
 
@@ -144,6 +172,31 @@ def test_channel_packages_install_and_work(conda_channel, tmp_path):
     lib.kiln_scale.restype = ctypes.c_double
     lib.kiln_scale.argtypes = [ctypes.c_double]
     assert lib.kiln_scale(2.0) == 7.0
+
+
+@pytest.mark.parametrize("version,full", [("3.9", "3.9.2"), ("3.11", "3.11.2")])
+def test_channel_python_installs_and_runs(conda_channel, tmp_path, version, full):
+    """python=X.Y solves (with pip added, as builder/conda.py solves) and installs into a
+    prefix other than the build's; the interpreter, its C extensions and pip work there."""
+    import rattler
+
+    prefix = tmp_path / "env"
+
+    async def install():
+        records = await rattler.solve(["file://" + conda_channel], ["python=" + version],
+                                      platforms=["linux-64", "noarch"],
+                                      add_pip_as_python_dependency=True)
+        await rattler.install(records, str(prefix), cache_dir=str(tmp_path / "cache"),
+                              show_progress=False)
+
+    asyncio.run(install())
+    python = str(prefix / "bin" / "python")
+    code = "import sys, ssl, ctypes, sqlite3, json; print(sys.version.split()[0], sys.prefix)"
+    out = subprocess.run([python, "-c", code], stdout=subprocess.PIPE, check=True)
+    assert out.stdout.decode() == "%s %s\n" % (full, prefix)
+    out = subprocess.run([python, "-m", "pip", "--version"], stdout=subprocess.PIPE, check=True)
+    assert out.stdout.decode() == "pip %s from %s/lib/python%s/site-packages/pip (python %s)\n" % (
+        PIPS[-1], prefix, version, version)
 
 
 def test_channel_has_both_kiln_data_versions(conda_channel):
