@@ -69,10 +69,17 @@ def candidate_kind() -> str:
     return kind
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> List[int]:
+    """``count`` distinct free ports: every socket stays bound until all are picked (one at a
+    time, the kernel may hand out the same port twice)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _base_env() -> Dict[str, str]:
@@ -156,7 +163,7 @@ class Server:
 
 
 def seldon_server(dep: Deployment, label: str, log_dir: Path) -> Server:
-    http, metrics, grpc = free_port(), free_port(), free_port()
+    http, metrics, grpc = free_ports(3)
     # seldon 1.18 has no OUTPUT_TRANSFORMER choice; it ignores the type anyway.
     service_type = "TRANSFORMER" if dep.service_type == "OUTPUT_TRANSFORMER" else dep.service_type
     argv = [str(seldon_executable()), dep.model, "--service-type", service_type,
@@ -169,7 +176,7 @@ def seldon_server(dep: Deployment, label: str, log_dir: Path) -> Server:
 
 
 def modelkiln_server(dep: Deployment, label: str, log_dir: Path) -> Server:
-    http, metrics = free_port(), free_port()
+    http, metrics = free_ports(2)
     argv = [sys.executable, "-m", "python_runtime", dep.model, "--service-type", dep.service_type,
             "--http-port", str(http), "--metrics-port", str(metrics), "--workers", "1"]
     env = _base_env()
