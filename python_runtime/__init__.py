@@ -1,6 +1,7 @@
 """modelkiln's model microservice: the only package an app image needs.
 
-Imports run one way: settings -> errors -> codecs -> component -> services -> http -> server.
+Imports run one way: settings -> errors -> codecs -> component -> signature/context ->
+inference -> routes -> protocols -> openapi -> http -> server.
 Nothing here imports ``builder``, and importing a module has no side effects.
 """
 

@@ -10,16 +10,6 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .errors import BadMetricError, MethodMissing
 
-# endpoint -> (high-level method, raw method, deprecated REST-only raw method)
-ENDPOINT_METHODS = {
-    "predict": ("predict", "predict_raw", "predict_rest"),
-    "transform_input": ("transform_input", "transform_input_raw", "transform_input_rest"),
-    "transform_output": ("transform_output", "transform_output_raw", "transform_output_rest"),
-    "route": ("route", "route_raw", "route_rest"),
-    "aggregate": ("aggregate", "aggregate_raw", "aggregate_rest"),
-    "send_feedback": ("send_feedback", "send_feedback_raw", "send_feedback_rest"),
-}
-
 # What each SERVICE_TYPE needs from the class (any one of the names).
 REQUIRED_METHODS = {
     "MODEL": ("predict", "predict_raw", "predict_rest"),
@@ -61,15 +51,15 @@ def accepts_keyword(func: Callable[..., Any], keyword: str) -> Optional[bool]:
 
 
 class Endpoint(object):
-    """The user methods behind one route: ``raw`` wins over ``high``."""
+    """The user methods behind one operation: ``raw`` wins over ``high``. A raw method is
+    ``<name>_raw``, or Seldon's deprecated REST-only ``<name>_rest``, which wins over it."""
 
     __slots__ = ("name", "high", "raw", "takes_meta")
 
     def __init__(self, name: str, obj: Any) -> None:
-        high_name, raw_name, rest_name = ENDPOINT_METHODS[name]
         self.name = name
-        self.raw = user_method(obj, rest_name) or user_method(obj, raw_name)
-        self.high = user_method(obj, high_name)
+        self.raw = user_method(obj, name + "_rest") or user_method(obj, name + "_raw")
+        self.high = user_method(obj, name)
         self.takes_meta = accepts_keyword(self.high, "meta") if self.high else False
 
     @property
@@ -107,7 +97,7 @@ class Component(object):
     def __init__(self, obj: Any, service_type: str, single_threaded: bool = False) -> None:
         self.obj = obj
         self.service_type = service_type
-        self.endpoints = {name: Endpoint(name, obj) for name in ENDPOINT_METHODS}
+        self._endpoints = {}  # type: Dict[str, Endpoint]
         self.score = user_method(obj, "score")
         self.load = user_method(obj, "load")
         self.tags = user_method(obj, "tags")
@@ -116,6 +106,7 @@ class Component(object):
         self.health_status_raw = user_method(obj, "health_status_raw")
         self.init_metadata = user_method(obj, "init_metadata")
         self.feature_names = user_method(obj, "feature_names")
+        self.v2_raw = user_method(obj, "predict_v2_raw")  # opts in to whole V2 requests
         names = getattr(obj, "class_names", None)
         if callable(names):
             self.class_names = user_method(obj, "class_names")  # type: Any
@@ -123,6 +114,13 @@ class Component(object):
             self.class_names = list(names) if isinstance(names, (list, tuple)) else None
         # FLASK_SINGLE_THREADED: one call at a time into user code per worker.
         self.lock = threading.Lock() if single_threaded else None
+
+    def endpoint(self, name: str) -> Endpoint:
+        """The user's ``name`` / ``name_raw`` / ``name_rest`` methods, looked up once."""
+        found = self._endpoints.get(name)
+        if found is None:
+            found = self._endpoints[name] = Endpoint(name, self.obj)
+        return found
 
     def output_names(self, array: Any) -> List[str]:
         """Names of the output columns: class_names() or t:0, t:1, ... for 2-D answers."""

@@ -16,7 +16,8 @@ from typing import Any, Dict
 
 from . import __version__
 from .component import Component, check_service_type
-from .http import LoadState, MetricsApp, create_app, run_load
+from .context import LoadState
+from .http import MetricsApp, create_app, run_load
 from .loader import construct, import_user_class, parse_parameters
 from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
                       set_multiprocess_dir)

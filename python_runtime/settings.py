@@ -176,6 +176,11 @@ SETTINGS = (
             "Log level.", aliases=("LOG_LEVEL",)),
     Setting("max_request_size", "MODELKILN_MAX_REQUEST_SIZE", "--max-request-size", 100 << 20,
             _size, "Largest accepted request body (bytes, or 10k/100m/1g); larger gets 413."),
+    Setting("v2_model_name", "MODELKILN_V2_MODEL_NAME", "--v2-model-name", None, str,
+            "Model name in V2 paths (/v2/models/NAME); default: PREDICTIVE_UNIT_ID when set "
+            "(Seldon's graph node name), else the class name of MODEL_NAME."),
+    Setting("v2_model_version", "MODELKILN_V2_MODEL_VERSION", "--v2-model-version", None, str,
+            "Model version in V2 paths and answers; default: none (only unversioned paths)."),
     Setting("model_metadata", "MODEL_METADATA", None, None, str,
             "Model metadata as YAML or JSON; overrides init_metadata()."),
     Setting("persistence", "PERSISTENCE", "--persistence", False, parse_bool,

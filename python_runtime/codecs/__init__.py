@@ -1,5 +1,6 @@
-"""Payload codecs: JSON bytes <-> Python, SeldonMessage parts <-> numpy arrays.
+"""Payload codecs: JSON bytes <-> Python, message parts <-> numpy arrays.
 
-Depends only on ``errors``. Each data kind (``ndarray``, ``tensor``, ``tftensor``) is a small
-codec object that decodes a ``data`` definition to an array and encodes one back.
+Depends only on ``errors``. ``tensors``: the three Seldon ``data`` kinds (ndarray, tensor,
+tftensor); ``payloads``: the four SeldonMessage payload kinds behind one interface;
+``message``: whole SeldonMessages; ``v2``: Open Inference Protocol tensors, JSON and binary.
 """

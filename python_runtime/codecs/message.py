@@ -1,23 +1,15 @@
 """SeldonMessage: decode a request into its parts, encode a user result into a response.
 
-Rules follow Seldon's wrapper: a dict answer becomes ``jsonData``, bytes ``binData``
-(base64), str ``strData``; a numeric array keeps the request's ``data`` kind (``tensor``
-stays ``tensor``), a non-numeric one becomes ``ndarray``; with no ``data`` in the request a
-numeric array becomes ``tensor``.
+What each payload kind (data, jsonData, strData, binData) means is in ``payloads``; this
+module picks the codec, checks ``meta`` and builds the response's ``meta`` as Seldon does.
 """
 
-import base64
-import binascii
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
 from ..errors import BadDataError
-from .tensors import CODECS, NDARRAY, TENSOR, TFTENSOR, decode_data
-
-PAYLOAD_KEYS = ("data", "jsonData", "strData", "binData")
-# numpy dtype kinds that are numbers (np.issubdtype(dtype, np.number), ~10x cheaper).
-NUMERIC_KINDS = frozenset("iufc")
+from .payloads import DECODE_ORDER, PAYLOAD_KEYS, payload_for
 
 
 class Message(object):
@@ -69,29 +61,10 @@ def decode_message(raw: Any) -> Message:
     meta = raw.get("meta")
     if meta is not None:
         check_meta(meta)
-    if "data" in raw:
-        datadef = raw["data"]
-        codec, features = decode_data(datadef)
-        names = datadef.get("names", [])
-        if not isinstance(names, list):
-            raise BadDataError('"data.names" must be a list of strings')
-        return Message(raw, "data", features, names, meta, codec)
-    if "jsonData" in raw:
-        return Message(raw, "jsonData", raw["jsonData"], [], meta, None)
-    if "strData" in raw:
-        value = raw["strData"]
-        if not isinstance(value, str):
-            raise BadDataError('"strData" must be a string, got %s' % type(value).__name__)
-        return Message(raw, "strData", value, [], meta, None)
-    if "binData" in raw:
-        value = raw["binData"]
-        if not isinstance(value, (str, bytes)):
-            raise BadDataError('"binData" must be a base64 string')
-        try:
-            features = base64.b64decode(value)
-        except (binascii.Error, ValueError) as exc:
-            raise BadDataError('"binData" is not valid base64: %s' % exc) from exc
-        return Message(raw, "binData", features, [], meta, None)
+    for codec in DECODE_ORDER:
+        if codec.key in raw:
+            features, names, data_codec = codec.decode(raw[codec.key])
+            return Message(raw, codec.key, features, names, meta, data_codec)
     raise BadDataError(
         "Invalid request data type: the message has none of %s (keys: %s)"
         % (", ".join(PAYLOAD_KEYS), ", ".join(sorted(raw)) or "none")
@@ -104,44 +77,13 @@ def encode_payload(
     names_for: Callable[[np.ndarray], List[str]],
 ) -> Dict[str, Any]:
     """The payload part of a response for ``result`` (without ``meta``)."""
-    if isinstance(result, dict):
-        return {"jsonData": result}
-    if isinstance(result, (bytes, bytearray)):
-        return {"binData": base64.b64encode(result).decode("ascii")}
-    if isinstance(result, str):
-        return {"strData": result}
-    if isinstance(result, np.ndarray):
-        array = result
-        as_list = None
-    elif isinstance(result, list):
-        try:
-            array = np.array(result)
-        except ValueError:  # ragged answers are still valid ndarray JSON
-            array = np.array(result, dtype=object)
-        as_list = result
-    else:
+    codec = payload_for(result)
+    if codec is None:
         raise BadDataError(
             "Unknown data type returned as payload (must be list, numpy array, str, bytes "
             "or dict): %s" % describe(result)
         )
-    numeric = array.dtype.kind in NUMERIC_KINDS
-    request_data = request_raw.get("data")
-    codec = NDARRAY
-    if isinstance(request_data, dict) and "tftensor" in request_data and array.dtype.kind in "OS":
-        codec = TFTENSOR  # bytes from a DT_STRING tftensor go back the same way
-    elif numeric:
-        if request_data is None or not isinstance(request_data, dict):
-            codec = TENSOR
-        else:
-            for key in ("tensor", "tftensor"):
-                if key in request_data:
-                    codec = CODECS[key]
-                    break
-    if codec is NDARRAY:
-        encoded = as_list if as_list is not None else codec.encode(array)
-    else:
-        encoded = codec.encode(array)
-    return {"data": {codec.key: encoded, "names": names_for(array)}}
+    return codec.encode(result, request_raw, names_for)
 
 
 def build_meta(

@@ -95,7 +95,7 @@ _TF_TYPES = {
 _TF_BY_DTYPE = {np.dtype(t): name for name, (t, _) in _TF_TYPES.items() if t is not object}
 
 
-def _check_int_range(items: list, dtype: Any) -> None:
+def check_int_range(items: list, dtype: Any) -> None:
     """Raise OverflowError for integers the dtype cannot hold. numpy 2 does so by itself, but
     numpy 1.x (the py36 stack) silently wraps them (1000 as DT_INT8 becomes -24)."""
     try:
@@ -134,13 +134,13 @@ class TfTensorCodec(object):
                 flat = np.empty(len(values), dtype=object)
                 flat[:] = [base64.b64decode(v, validate=True) for v in values]
             elif name == "DT_HALF":
-                _check_int_range(values, np.uint16)
+                check_int_range(values, np.uint16)
                 flat = np.array(values, dtype=np.uint16).view(np.float16)
             else:
                 number = float if np.dtype(dtype).kind == "f" else int
                 items = [number(v) if isinstance(v, str) else v for v in values]
                 if np.dtype(dtype).kind in "iu":
-                    _check_int_range(items, dtype)
+                    check_int_range(items, dtype)
                 flat = np.array(items, dtype=dtype)
         except (TypeError, ValueError, OverflowError, binascii.Error) as exc:
             raise BadDataError("data.tftensor values cannot be read as %s: %s" % (name, exc)

@@ -432,8 +432,13 @@ def test_openapi_lists_served_routes(full):
     status, doc, _ = call(full, "GET", "/seldon.json")
     assert status == 200
     assert doc["openapi"].startswith("3.")
-    from python_runtime.http import ROUTES
-    assert set(doc["paths"]) == {path for path, _, _ in ROUTES}
+    served = {route.path for route in full.application.router.routes}
+    assert set(doc["paths"]) == served
+    assert {"/predict", "/api/v1.0/predictions", "/api/v0.1/feedback", "/aggregate",
+            "/health/status", "/ready", "/seldon.json"} <= served
+    operation_ids = [op["operationId"] for item in doc["paths"].values()
+                     for key, op in item.items() if key != "parameters"]
+    assert len(operation_ids) == len(set(operation_ids))
     assert set(doc["paths"]["/predict"]) == {"get", "post"}
     assert "requestBody" in doc["paths"]["/api/v1.0/predictions"]["post"]
 

@@ -1,41 +1,67 @@
-"""What each route does with a decoded request: call the user method, build the answer.
+"""Seldon Core v1 semantics: what each operation does with a decoded request message.
 
-Nothing here knows about HTTP; handlers take the request message (a dict, or raw bytes in
-payload pass-through) and return the response message.
+Nothing here knows about HTTP (or gRPC): an operation takes the request message (a dict, or
+the raw body in payload pass-through) and returns the response message. The protocol modules
+bind operations to routes.
 """
 
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from .codecs.message import build_meta, check_meta, decode_message, describe, encode_payload, protobuf_shaped
-from .component import Component, validate_metrics
-from .errors import BadDataError, NotImplementedByModel
-from .response import Response, unpack
+from ..codecs.message import (build_meta, check_meta, decode_message, describe, encode_payload,
+                              protobuf_shaped)
+from ..component import Component, validate_metrics
+from ..errors import BadDataError, NotImplementedByModel
+from ..response import Response, unpack
+from ..signature import Signature
 
-# Seldon's metric "method" label per endpoint.
 FEEDBACK_KEYS = frozenset(("request", "response", "reward", "truth"))
-METHOD_TAGS = {
-    "predict": "predict",
-    "transform_input": "inputtransform",
-    "transform_output": "outputtransform",
-    "route": "router",
-    "aggregate": "aggregate",
-    "send_feedback": "feedback",
-    "health": "health",
-}
 
 
-class Services(object):
-    """The user component behind every route, plus the metrics it reports."""
+class Operation(object):
+    """One Seldon operation: the user method it calls (``name``, ``name_raw``, ``name_rest``),
+    Seldon's metric ``method`` label for it, and how the API document describes it."""
+
+    __slots__ = ("name", "tag", "summary", "body")
+
+    def __init__(self, name: str, tag: str, summary: str, body: str) -> None:
+        self.name = name
+        self.tag = tag
+        self.summary = summary
+        self.body = body  # schema name of the request body
+
+
+PREDICT = Operation("predict", "predict", "Prediction from the model", "SeldonMessage")
+TRANSFORM_INPUT = Operation("transform_input", "inputtransform", "Transform the input",
+                            "SeldonMessage")
+TRANSFORM_OUTPUT = Operation("transform_output", "outputtransform", "Transform the output",
+                             "SeldonMessage")
+ROUTE = Operation("route", "router", "Choose a child branch", "SeldonMessage")
+AGGREGATE = Operation("aggregate", "aggregate", "Combine several messages", "SeldonMessageList")
+SEND_FEEDBACK = Operation("send_feedback", "feedback", "Send feedback", "Feedback")
+OPERATIONS = (PREDICT, TRANSFORM_INPUT, TRANSFORM_OUTPUT, ROUTE, AGGREGATE, SEND_FEEDBACK)
+SERVED_BY = {"MODEL": "predict", "TRANSFORMER": "transform_input",
+             "OUTLIER_DETECTOR": "transform_input", "OUTPUT_TRANSFORMER": "transform_output",
+             "ROUTER": "route"}
+HEALTH_TAG = "health"
+
+
+class SeldonCalls(object):
+    """The user component behind every Seldon operation, plus the metrics it reports."""
 
     def __init__(self, component: Component, metrics: Any, request_path: Dict[str, str],
-                 unit_id: Optional[str]) -> None:
+                 unit_id: Optional[str], signature: Optional[Signature] = None) -> None:
         self.component = component
+        self.signature = signature or Signature([], [])
+        # The declared inputs are those of the operation SERVICE_TYPE serves.
+        self.checked = SERVED_BY.get(component.service_type)
         self.metrics = metrics
         self.request_path = request_path
         self.feedback_unit = unit_id or "0"  # Seldon reads routing[PREDICTIVE_UNIT_ID or "0"]
-        self.endpoints = component.endpoints
+        self.endpoints = {op.name: component.endpoint(op.name) for op in OPERATIONS}
+        self.tags = {op.name: op.tag for op in OPERATIONS}
+        self.tags["health"] = HEALTH_TAG
 
     # -- shared answer building -------------------------------------------------------
 
@@ -46,7 +72,7 @@ class Services(object):
             metrics = metrics + validate_metrics(runtime_metrics)
         if not metrics:
             return metrics
-        tag = METHOD_TAGS[method]
+        tag = self.tags[method]
         if self.metrics is not None:
             self.metrics.record_custom(metrics, tag)
         # Seldon echoes tagged metrics with the method label added to their tags.
@@ -59,7 +85,7 @@ class Services(object):
             meta = response.get("meta")
             if isinstance(meta, dict) and meta.get("metrics") and self.metrics is not None:
                 self.metrics.record_custom(validate_metrics(meta["metrics"]),
-                                           METHOD_TAGS[method])
+                                           self.tags[method])
 
     def _answer(self, result: Any, request_raw: Dict[str, Any], meta: Optional[Dict[str, Any]],
                 method: str, names_for: Any = None, extra_metrics: Optional[List[Any]] = None
@@ -73,6 +99,12 @@ class Services(object):
                                     metrics, self.request_path)
         return answer
 
+    def _decode(self, request: Any, name: str) -> Any:
+        msg = decode_message(request)
+        if name == self.checked and msg.kind == "data":
+            self.signature.check_array(msg.features, "data")
+        return msg
+
     def _call_raw(self, name: str, request: Any) -> Any:
         response = self.endpoints[name].raw(request)
         self._raw_metrics(response, name)
@@ -84,7 +116,7 @@ class Services(object):
         endpoint = self.endpoints["predict"]
         if endpoint.raw is not None:
             return self._call_raw("predict", request)
-        msg = decode_message(request)
+        msg = self._decode(request, "predict")
         if endpoint.high is None:
             result = []  # type: Any
         else:
@@ -103,7 +135,7 @@ class Services(object):
         endpoint = self.endpoints[name]
         if endpoint.raw is not None:
             return self._call_raw(name, request)
-        msg = decode_message(request)
+        msg = self._decode(request, name)
         if endpoint.high is None:
             result = msg.features  # a missing transformer passes the payload through
         else:
@@ -112,7 +144,7 @@ class Services(object):
 
     def outlier_score(self, request: Any) -> Dict[str, Any]:
         """OUTLIER_DETECTOR: pass the request on; per-row scores go in meta.tags.outlierScore."""
-        msg = decode_message(request)
+        msg = self._decode(request, "transform_input")
         scores = self.component.score(msg.features, msg.names)
         scores = np.asarray(scores).tolist() if not isinstance(scores, list) else scores
         answer = self._answer(msg.features, msg.raw, msg.meta, "transform_input")
@@ -123,7 +155,7 @@ class Services(object):
         endpoint = self.endpoints["route"]
         if endpoint.raw is not None:
             return self._call_raw("route", request)
-        msg = decode_message(request)
+        msg = self._decode(request, "route")
         if endpoint.high is None:
             raise NotImplementedByModel(
                 "Route not defined: this class has no route() or route_raw() method")

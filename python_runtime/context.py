@@ -1,0 +1,51 @@
+"""What every protocol serves: the loaded model, its settings, metrics, readiness, metadata."""
+
+import logging
+from typing import Any, Callable, Optional
+
+from .component import Component
+from .errors import NotReady
+from .metadata import build_metadata
+from .signature import Signature
+
+log = logging.getLogger("modelkiln")
+
+
+class LoadState(object):
+    """Whether this worker's ``load()`` has finished, is running or failed."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.error = None  # type: Optional[str]
+
+    def check(self) -> None:
+        if self.ready:
+            return
+        if self.error is not None:
+            raise NotReady("model failed to load: %s" % self.error)
+        raise NotReady("model is still loading (load() has not finished)")
+
+
+class ServingContext(object):
+    """The model as every protocol sees it, built once per server."""
+
+    def __init__(self, settings: Any, component: Component, metrics: Any = None,
+                 load_state: Optional[LoadState] = None) -> None:
+        self.settings = settings
+        self.component = component
+        self.metrics = metrics
+        self.state = load_state or LoadState()
+        self.limit = settings.max_request_size
+        self.metadata, self.metadata_error = build_metadata(
+            component.init_metadata, settings.model_metadata, settings.unit_image)
+        if self.metadata_error:
+            log.error("%s", self.metadata_error)
+        self.signature = Signature.from_metadata(self.metadata)
+        self.lock = component.lock
+
+    def call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Run user code, one call at a time when FLASK_SINGLE_THREADED asks for it."""
+        if self.lock is None:
+            return method(*args)
+        with self.lock:
+            return method(*args)

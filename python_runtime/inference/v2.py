@@ -1,0 +1,274 @@
+"""Open Inference Protocol (V2) semantics for a Seldon-style class, without transport.
+
+How a V2 request reaches an unchanged Seldon-style class:
+
+- one input: ``X`` is its array (shape and datatype as sent), ``names`` is empty;
+- several inputs, each of shape ``[N]`` or ``[N, 1]`` with the same ``N``: ``X`` is the
+  ``[N, k]`` table of them as columns (as a DataFrame would hold them), ``names`` their names;
+  other combinations are a 400 that says so;
+- ``meta``: ``{"puid": <request id>, "tags": <request parameters>}``;
+- the method is the one SERVICE_TYPE serves: predict (MODEL), transform_input (TRANSFORMER),
+  transform_output (OUTPUT_TRANSFORMER), score (OUTLIER_DETECTOR: output ``outlier_score``),
+  route (ROUTER: output ``route``, INT64 ``[1]``); a COMBINER needs several messages, which
+  V2 cannot carry (400). A class with only the raw method gets a SeldonMessage made from the
+  tensor, and its answer's payload becomes the output;
+- the answer: an array or list is one output (named after the first declared output, else
+  ``output-0``); a str is a BYTES ``[1]`` output with ``content_type: str``, bytes a BYTES
+  ``[1]`` output, a dict a BYTES ``[1]`` output holding its JSON with ``content_type: json``;
+  ``class_names()`` go in the output's ``parameters.names``; the request's parameters,
+  ``tags()`` and per-request tags are merged (Seldon's order) into the response's
+  ``parameters``; custom metrics are recorded as for Seldon requests.
+
+A class may instead define ``predict_v2_raw(request)``: it gets the request as a dict whose
+inputs hold decoded numpy arrays in ``data``, and returns ``{"outputs": [{"name", "data", ...}],
+"parameters"?: {...}}`` with arrays or lists as data (datatype and shape are filled in).
+"""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..codecs import jsonio
+from ..codecs.message import decode_message, describe, encode_payload
+from ..codecs.v2 import (DTYPES, EXTENSION_PARAMETERS, BinaryReader, Tensor, decode_input,
+                         encode_output)
+from ..component import Component, validate_metrics
+from ..errors import BadDataError, InternalError
+from ..response import unpack
+from ..signature import Signature
+
+SERVED_METHOD = {"MODEL": "predict", "TRANSFORMER": "transform_input",
+                 "OUTPUT_TRANSFORMER": "transform_output", "ROUTER": "route",
+                 "OUTLIER_DETECTOR": "score", "COMBINER": "aggregate"}
+METRIC_TAGS = {"predict": "predict", "transform_input": "inputtransform",
+               "transform_output": "outputtransform", "route": "router", "score": "predict",
+               "aggregate": "aggregate"}
+DEFAULT_OUTPUT = "output-0"
+
+
+class RequestedOutput(object):
+    __slots__ = ("name", "binary")
+
+    def __init__(self, name: str, binary: bool) -> None:
+        self.name = name
+        self.binary = binary
+
+
+def _flag(parameters: Dict[str, Any], key: str) -> bool:
+    return parameters.get(key) is True
+
+
+class V2Calls(object):
+    """The served component behind V2 ``infer``."""
+
+    def __init__(self, component: Component, metrics: Any, signature: Signature) -> None:
+        self.component = component
+        self.metrics = metrics
+        self.signature = signature
+        self.method = SERVED_METHOD[component.service_type]
+        self.endpoint = (component.endpoint(self.method)
+                         if self.method not in ("score",) else None)
+        self.output_name = signature.outputs[0].name if signature.outputs else DEFAULT_OUTPUT
+
+    # -- request ------------------------------------------------------------------------
+
+    def infer(self, request: Any, binary: Optional[BinaryReader]
+              ) -> Tuple[Dict[str, Any], List[bytes]]:
+        """(response object, binary chunks of the outputs sent in binary)."""
+        if not isinstance(request, dict):
+            raise BadDataError("a V2 inference request is a JSON object with inputs, got %s"
+                               % describe(request))
+        items = request.get("inputs")
+        if not isinstance(items, list) or not items:
+            raise BadDataError("a V2 inference request needs inputs: a non-empty list")
+        parameters = request.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise BadDataError("request parameters must be an object")
+        request_id = request.get("id")
+        if request_id is not None and not isinstance(request_id, str):
+            raise BadDataError("request id must be a string")
+        inputs = [decode_input(item, i, binary) for i, item in enumerate(items)]
+        if binary is not None:
+            binary.check_consumed()
+        names = [t.name for t in inputs]
+        if len(set(names)) != len(names):
+            raise BadDataError("input names must be unique, got %s" % ", ".join(names))
+        self.signature.check_v2_inputs(inputs)
+        all_binary = _flag(parameters, "binary_data_output")
+        wanted = self._requested_outputs(request.get("outputs"), all_binary)
+        user_parameters = {k: v for k, v in parameters.items() if k not in EXTENSION_PARAMETERS}
+        if self.component.v2_raw is not None:
+            outputs, answer_parameters = self._call_raw(request, inputs)
+        else:
+            outputs, answer_parameters = self._call_seldon_style(inputs, request_id,
+                                                                 user_parameters)
+        response = {"model_name": ""}  # type: Dict[str, Any]
+        if request_id is not None:
+            response["id"] = request_id
+        if answer_parameters:
+            response["parameters"] = answer_parameters
+        response["outputs"] = []
+        chunks = self._encode_outputs(outputs, wanted, all_binary, response)
+        return response, chunks
+
+    @staticmethod
+    def _requested_outputs(items: Any, all_binary: bool) -> Optional[List[RequestedOutput]]:
+        if items is None:
+            return None
+        if not isinstance(items, list):
+            raise BadDataError("outputs must be a list of {name, parameters} objects")
+        wanted = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise BadDataError("outputs[%d] must be an object with a name" % index)
+            parameters = item.get("parameters") or {}
+            if not isinstance(parameters, dict):
+                raise BadDataError("outputs[%d].parameters must be an object" % index)
+            binary = parameters.get("binary_data")
+            wanted.append(RequestedOutput(item["name"], all_binary if binary is None
+                                          else binary is True))
+        return wanted
+
+    # -- calling the class --------------------------------------------------------------
+
+    def _features(self, inputs: List[Tensor]) -> Tuple[np.ndarray, List[str]]:
+        if len(inputs) == 1:
+            return inputs[0].array, []
+        rows = {t.shape[0] if t.shape else None for t in inputs}
+        columns = all(len(t.shape) == 1 or (len(t.shape) == 2 and t.shape[1] == 1)
+                      for t in inputs)
+        if not columns or len(rows) != 1:
+            raise BadDataError(
+                "several inputs reach predict(X, names) only as the columns of one table: "
+                "each must have shape [N] or [N, 1] with the same N, got %s; or define "
+                "predict_v2_raw(request) to receive the inputs as they are"
+                % ", ".join("%s %s" % (t.name, t.shape) for t in inputs))
+        return (np.column_stack([t.array.reshape(-1) for t in inputs]),
+                [t.name for t in inputs])
+
+    def _call_seldon_style(self, inputs: List[Tensor], request_id: Optional[str],
+                           parameters: Dict[str, Any]
+                           ) -> Tuple[List[Tuple[str, Any, Dict[str, Any]]], Dict[str, Any]]:
+        component = self.component
+        X, names = self._features(inputs)
+        meta = {"tags": dict(parameters)}  # type: Dict[str, Any]
+        if request_id is not None:
+            meta["puid"] = request_id
+        if self.method == "aggregate":
+            raise BadDataError("SERVICE_TYPE COMBINER combines several messages, which a V2 "
+                               "request cannot carry: use Seldon's /aggregate")
+        if self.method == "score":
+            scores = component.score(X, names)
+            data, tags, metrics = np.asarray(scores), None, []  # type: Any
+            name = "outlier_score"
+        else:
+            endpoint = self.endpoint
+            if endpoint.high is None and endpoint.raw is not None:
+                data, tags, metrics = self._call_seldon_raw(X, names, meta)
+            elif endpoint.high is None:
+                if self.method == "route":
+                    raise BadDataError("Route not defined: this class has no route() method")
+                data, tags, metrics = X, None, []  # a missing transformer passes through
+            else:
+                data, tags, metrics = unpack(endpoint.call_high(X, names, meta=meta))
+            name = self.output_name
+            if self.method == "route":
+                data = self._branch(data)
+                name = "route"
+        self._record_metrics(metrics)
+        merged = dict(parameters)
+        for extra in (component.user_tags(), tags):
+            if extra:
+                merged.update(extra)
+        return [self._as_output(name, data)], merged
+
+    def _call_seldon_raw(self, X: np.ndarray, names: List[str], meta: Dict[str, Any]
+                         ) -> Tuple[Any, Any, List[Any]]:
+        """A raw-only class: a SeldonMessage in, its answer's payload out."""
+        message = encode_payload(X, {"data": {"ndarray": []}}, lambda a: names)
+        message["meta"] = meta
+        answer = self.endpoint.raw(message)
+        try:
+            decoded = decode_message(answer)
+        except BadDataError as exc:
+            raise InternalError("%s_raw() returned something that is not a SeldonMessage: %s"
+                                % (self.method, exc.message)) from exc
+        tags = (decoded.meta or {}).get("tags")
+        return decoded.features, tags, []
+
+    @staticmethod
+    def _branch(data: Any) -> np.ndarray:
+        if isinstance(data, np.integer):
+            data = int(data)
+        if not isinstance(data, int) or isinstance(data, bool):
+            raise BadDataError("Routing response must be int but got %s" % describe(data))
+        return np.array([data], dtype=np.int64)
+
+    def _as_output(self, name: str, data: Any) -> Tuple[str, Any, Dict[str, Any]]:
+        parameters = {}  # type: Dict[str, Any]
+        if isinstance(data, dict):
+            data, parameters = np.array([jsonio.dumps(data)], dtype=object), {
+                "content_type": "json"}
+        elif isinstance(data, str):
+            data, parameters = np.array([data], dtype=object), {"content_type": "str"}
+        elif isinstance(data, (bytes, bytearray)):
+            data = np.array([bytes(data)], dtype=object)
+        elif isinstance(data, list):
+            data = np.array(data)
+        elif not isinstance(data, np.ndarray):
+            raise BadDataError("Unknown data type returned as payload (must be list, numpy "
+                               "array, str, bytes or dict): %s" % describe(data))
+        if data.ndim >= 2 and self.component.class_names is not None:
+            parameters["names"] = self.component.output_names(data)
+        return name, data, parameters
+
+    def _call_raw(self, request: Dict[str, Any], inputs: List[Tensor]
+                  ) -> Tuple[List[Tuple[str, Any, Dict[str, Any]]], Dict[str, Any]]:
+        given = dict(request)
+        given["inputs"] = [{"name": t.name, "datatype": t.datatype, "shape": t.shape,
+                            "parameters": t.parameters, "data": t.array} for t in inputs]
+        answer = self.component.v2_raw(given)
+        if not isinstance(answer, dict) or not isinstance(answer.get("outputs"), list):
+            raise InternalError("predict_v2_raw() must return a dict with an outputs list, "
+                                "got %s" % describe(answer))
+        outputs = []
+        for index, item in enumerate(answer["outputs"]):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise InternalError("predict_v2_raw(): outputs[%d] needs a name" % index)
+            data = item.get("data")
+            array = data if isinstance(data, np.ndarray) else np.array(data)
+            if item.get("datatype") in DTYPES and item["datatype"] != "BYTES":
+                array = array.astype(DTYPES[item["datatype"]])
+            if item.get("shape") is not None:
+                array = array.reshape(item["shape"])
+            outputs.append((item["name"], array, dict(item.get("parameters") or {})))
+        parameters = answer.get("parameters") or {}
+        return outputs, parameters if isinstance(parameters, dict) else {}
+
+    def _record_metrics(self, metrics: List[Any]) -> None:
+        found = self.component.user_metrics()
+        if metrics:
+            found = found + validate_metrics(metrics)
+        if found and self.metrics is not None:
+            self.metrics.record_custom(found, METRIC_TAGS[self.method])
+
+    # -- answer -------------------------------------------------------------------------
+
+    @staticmethod
+    def _encode_outputs(outputs: List[Tuple[str, Any, Dict[str, Any]]],
+                        wanted: Optional[List[RequestedOutput]], all_binary: bool,
+                        response: Dict[str, Any]) -> List[bytes]:
+        by_name = {name: (array, params) for name, array, params in outputs}
+        if wanted is None:
+            wanted = [RequestedOutput(name, all_binary) for name, _, _ in outputs]
+        chunks = []
+        for request in wanted:
+            if request.name not in by_name:
+                raise BadDataError("unknown output %r: this model answers %s"
+                                   % (request.name, ", ".join(repr(n) for n in by_name)))
+            array, params = by_name[request.name]
+            out, raw = encode_output(request.name, array, request.binary, params)
+            response["outputs"].append(out)
+            if raw is not None:
+                chunks.append(raw)
+        return chunks

@@ -1,0 +1,141 @@
+"""Seldon Core v1 REST: its routes, bodies and error shape, on top of ``inference.seldon``.
+
+Every route is served whatever the SERVICE_TYPE (old clients rely on it). Errors are Seldon's
+``{"status": {"status": 1, "info", "code", "reason"}}``.
+"""
+
+from typing import Any, Dict, List
+
+from ..body import json_text, read_body, request_message
+from ..codecs import jsonio
+from ..context import ServingContext
+from ..errors import MicroserviceError
+from ..inference.seldon import (AGGREGATE, PREDICT, ROUTE, SEND_FEEDBACK, TRANSFORM_INPUT,
+                                TRANSFORM_OUTPUT, Operation, SeldonCalls)
+from ..metadata import metadata_or_error
+from ..routes import JSON, TEXT, Answer, Doc, Handler, Route
+from . import schemas
+
+GET_POST = ("GET", "POST")
+POST = ("POST",)
+GET = ("GET",)
+# (path, methods, operation): the message routes, aliases included.
+MESSAGE_ROUTES = (
+    ("/predict", GET_POST, PREDICT),
+    ("/api/v1.0/predictions", POST, PREDICT),
+    ("/api/v0.1/predictions", POST, PREDICT),
+    ("/send-feedback", GET_POST, SEND_FEEDBACK),
+    ("/api/v1.0/feedback", POST, SEND_FEEDBACK),
+    ("/api/v0.1/feedback", POST, SEND_FEEDBACK),
+    ("/transform-input", GET_POST, TRANSFORM_INPUT),
+    ("/transform-output", GET_POST, TRANSFORM_OUTPUT),
+    ("/route", GET_POST, ROUTE),
+    ("/aggregate", GET_POST, AGGREGATE),
+)
+MESSAGE_ERRORS = ((400, "Bad request data"), (413, "Body too large"),
+                  (415, "Unsupported content type"), (500, "Model error"),
+                  (503, "Model not loaded"))
+BODY_TYPES = (JSON, "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class SeldonRest(object):
+    """Seldon's REST API for one served model."""
+
+    name = "seldon"
+    error_schema = "SeldonError"
+
+    def __init__(self, ctx: ServingContext) -> None:
+        self.ctx = ctx
+        settings = ctx.settings
+        self.calls = SeldonCalls(ctx.component, ctx.metrics, settings.request_path,
+                                 settings.unit_id, ctx.signature)
+        self.passthrough = settings.payload_passthrough
+
+    def error_answer(self, error: MicroserviceError) -> Answer:
+        return error.status_code, jsonio.dumps(error.to_body()), JSON
+
+    def routes(self) -> List[Route]:
+        routes = [self._message_route(path, methods, op) for path, methods, op in MESSAGE_ROUTES]
+        message = schemas.ref("SeldonMessage")
+        for path, handler, doc in (
+            ("/health/ping", self._ping, Doc("Liveness of the HTTP server (answers pong)",
+                                             response_types=(TEXT,))),
+            ("/health/status", self._health_status,
+             Doc("Health from the model", response=message, errors=((503, "Not ready"),))),
+            ("/api/v1.0/health/status", self._health_status,
+             Doc("Health from the model", response=message, errors=((503, "Not ready"),))),
+            ("/metadata", self._metadata,
+             Doc("Model metadata", errors=((500, "Metadata unavailable"),))),
+            ("/api/v1.0/metadata", self._metadata,
+             Doc("Model metadata", errors=((500, "Metadata unavailable"),))),
+            ("/live", self._live, Doc("Kubernetes liveness")),
+            ("/ready", self._ready,
+             Doc("Kubernetes readiness (503 until load() finished)",
+                 errors=((503, "Not ready"),))),
+        ):
+            routes.append(Route(path, GET, handler, self, doc))
+        return routes
+
+    # -- message routes -----------------------------------------------------------------
+
+    def _message_route(self, path: str, methods: Any, op: Operation) -> Route:
+        doc = Doc(op.summary, request=schemas.ref(op.body), response=schemas.ref("SeldonMessage"),
+                  errors=MESSAGE_ERRORS,
+                  query=({"name": "json", "in": "query", "required": True,
+                          "schema": {"type": "string"},
+                          "description": "The %s as JSON text" % op.body},),
+                  content_types=BODY_TYPES)
+        return Route(path, methods, self._message_handler(op), self, doc)
+
+    def _message_handler(self, op: Operation) -> Handler:
+        call = getattr(self.calls, op.name)
+        passthrough = self.passthrough and op is PREDICT
+        check_status = op is PREDICT
+        ctx = self.ctx
+
+        def handle(environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+            ctx.state.check()
+            body = read_body(environ, ctx.limit)
+            if passthrough:
+                request = json_text(environ, body)  # type: Any
+            else:
+                request = request_message(environ, body)
+            return encode_answer(ctx.call(call, request), check_status)
+
+        return handle
+
+    # -- health and metadata ------------------------------------------------------------
+
+    def _ping(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        return 200, b"pong", TEXT
+
+    def _live(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        return 200, b'{"status":"alive"}', JSON
+
+    def _ready(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        self.ctx.state.check()
+        return 200, b'{"status":"ready"}', JSON
+
+    def _health_status(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        self.ctx.state.check()
+        return encode_answer(self.calls.health_status(), False)
+
+    def _metadata(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        ctx = self.ctx
+        return 200, jsonio.dumps(metadata_or_error(ctx.metadata, ctx.metadata_error)), JSON
+
+
+def encode_answer(answer: Any, check_status: bool) -> Answer:
+    """An answer of a user method or operation as HTTP: raw bytes and text go out as they
+    are; a raw answer may choose its HTTP status through ``status.code`` (Seldon does)."""
+    status = 200
+    if isinstance(answer, (bytes, bytearray)):
+        return status, bytes(answer), JSON
+    if isinstance(answer, str):
+        return status, answer.encode("utf-8"), JSON
+    if check_status and isinstance(answer, dict):
+        code = answer.get("status", {}).get("code") if isinstance(
+            answer.get("status"), dict) else None
+        if isinstance(code, int) and 100 <= code <= 599:
+            status = code
+    return status, jsonio.dumps(answer), JSON

@@ -1,0 +1,145 @@
+"""The Open Inference Protocol (V2) over REST, with Triton's binary tensor extension.
+
+One model is served, under its V2 name (``MODELKILN_V2_MODEL_NAME``; by default
+``PREDICTIVE_UNIT_ID`` when Seldon sets it, else the class name of MODEL_NAME) and optional
+version. Errors are ``{"error": "<message>"}``. The health routes answer 400 while the model is
+not ready (the protocol asks for a 4xx there); ``infer`` answers 503, which clients retry.
+"""
+
+from typing import Any, Dict, List
+
+from .. import __version__
+from ..body import read_body
+from ..codecs import jsonio
+from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
+from ..context import ServingContext
+from ..errors import BadDataError, MicroserviceError, RouteNotFound
+from ..inference.v2 import V2Calls
+from ..routes import JSON, Answer, Doc, Route
+from . import schemas
+
+GET = ("GET",)
+BINARY = "application/octet-stream"
+EXTENSIONS = ["binary_tensor_data"]
+
+
+def model_name_of(settings: Any) -> str:
+    """The V2 name: the setting, else Seldon's graph node name, else the class name."""
+    return (settings.v2_model_name or settings.unit_id
+            or settings.model_name.rsplit(".", 1)[-1])
+
+
+class V2Rest(object):
+    """V2 REST for one served model."""
+
+    name = "v2"
+    prefix = "/v2"
+    error_schema = "V2Error"
+
+    def __init__(self, ctx: ServingContext) -> None:
+        self.ctx = ctx
+        self.model = model_name_of(ctx.settings)
+        self.version = ctx.settings.v2_model_version
+        self.calls = V2Calls(ctx.component, ctx.metrics, ctx.signature)
+
+    def error_answer(self, error: MicroserviceError) -> Answer:
+        return error.status_code, jsonio.dumps({"error": error.message}), JSON
+
+    def routes(self) -> List[Route]:
+        not_ready = ((400, "Not ready"),)
+        unknown = ((404, "Unknown model or version"),)
+        metadata = Doc("Model metadata (V2)", response=schemas.ref("V2ModelMetadata"),
+                       errors=unknown)
+        ready = Doc("Model readiness (V2)", errors=not_ready + unknown)
+        infer = Doc("Inference (V2); JSON, or JSON then binary tensors when "
+                    "Inference-Header-Content-Length is given",
+                    request=schemas.ref("V2InferenceRequest"),
+                    response=schemas.ref("V2InferenceResponse"),
+                    errors=((400, "Bad request"), (404, "Unknown model or version"),
+                            (413, "Body too large"), (500, "Model error"),
+                            (503, "Model not loaded")),
+                    content_types=(JSON, BINARY), response_types=(JSON, BINARY))
+        base = "/v2/models/{model_name}"
+        versioned = base + "/versions/{model_version}"
+        return [
+            Route("/v2", GET, self._server_metadata, self,
+                  Doc("Server metadata (V2)", response=schemas.ref("V2ServerMetadata"))),
+            Route("/v2/health/live", GET, self._live, self, Doc("Server liveness (V2)")),
+            Route("/v2/health/ready", GET, self._server_ready, self,
+                  Doc("Server readiness (V2)", errors=not_ready)),
+            Route(base, GET, self._metadata, self, metadata),
+            Route(versioned, GET, self._metadata, self, metadata),
+            Route(base + "/ready", GET, self._model_ready, self, ready),
+            Route(versioned + "/ready", GET, self._model_ready, self, ready),
+            Route(base + "/infer", ("POST",), self._infer, self, infer),
+            Route(versioned + "/infer", ("POST",), self._infer, self, infer),
+        ]
+
+    # -- handlers -----------------------------------------------------------------------
+
+    def _check_model(self, params: Dict[str, str]) -> None:
+        name = params.get("model_name")
+        if name != self.model:
+            raise RouteNotFound("unknown model %r: this server serves %r" % (name, self.model))
+        version = params.get("model_version")
+        if version is not None and version != self.version:
+            raise RouteNotFound(
+                "model %r has no version %r (%s)" % (name, version, "it serves version %r"
+                                                     % self.version if self.version
+                                                     else "it has no versions"))
+
+    def _ready_or_400(self) -> None:
+        try:
+            self.ctx.state.check()
+        except MicroserviceError as exc:
+            raise MicroserviceError(exc.message, status_code=400) from exc
+
+    def _server_metadata(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        return 200, jsonio.dumps({"name": "modelkiln", "version": __version__,
+                                  "extensions": EXTENSIONS}), JSON
+
+    def _live(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        return 200, b'{"live":true}', JSON
+
+    def _server_ready(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        self._ready_or_400()
+        return 200, b'{"ready":true}', JSON
+
+    def _model_ready(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        self._check_model(params)
+        self._ready_or_400()
+        return 200, jsonio.dumps({"name": self.model, "ready": True}), JSON
+
+    def _metadata(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        self._check_model(params)
+        ctx = self.ctx
+        metadata = ctx.metadata or {}
+        answer = {
+            "name": self.model,
+            "platform": metadata.get("platform") or "modelkiln",
+            "inputs": [spec.as_metadata() for spec in ctx.signature.inputs],
+            "outputs": [spec.as_metadata() for spec in ctx.signature.outputs],
+        }  # type: Dict[str, Any]
+        if self.version:
+            answer["versions"] = [self.version]
+        return 200, jsonio.dumps(answer), JSON
+
+    def _infer(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        self._check_model(params)
+        ctx = self.ctx
+        ctx.state.check()
+        body = read_body(environ, ctx.limit)
+        header, binary = split_body(body, environ.get(HEADER_LENGTH))
+        if not header.strip():
+            raise BadDataError("empty body: send a V2 inference request as JSON")
+        request = jsonio.loads(header)
+        response, chunks = ctx.call(self.calls.infer, request, binary)
+        response["model_name"] = self.model
+        if self.version:  # keep model_name, model_version first, as the protocol shows them
+            response = dict([("model_name", self.model), ("model_version", self.version)]
+                            + [item for item in response.items() if item[0] != "model_name"])
+        if not chunks:
+            return 200, jsonio.dumps(response), JSON
+        data, length = join_body(response, chunks)
+        return 200, data, BINARY, [("Inference-Header-Content-Length", str(length))]
+
