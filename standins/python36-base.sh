@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build a local stand-in for the public python:3.6-slim image (see standins/README.md).
 # Usage: standins/python36-base.sh IMAGE_TAG
-# Env: DOCKER (client, default /usr/bin/docker), VENDOR_DIR (default <repo>/../shared/vendor),
+# Env: DOCKER (client, default /usr/bin/docker), VENDOR_DIR (default: shared/vendor beside the
+#      checkout or beside one of its parents),
 #      MODELKILN_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/modelkiln).
 set -euo pipefail
 
@@ -11,7 +12,15 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
 DOCKER=${DOCKER:-/usr/bin/docker}
 export DOCKER_API_VERSION=${DOCKER_API_VERSION:-1.41}
-VENDOR_DIR=${VENDOR_DIR:-$REPO/../shared/vendor}
+find_vendor() {  # shared/vendor beside the checkout, or beside one of its parents
+  local dir=$REPO
+  while [ "$dir" != / ]; do
+    dir=$(dirname "$dir")
+    if [ -f "$dir/shared/vendor/Python-3.6.13.tar.xz" ]; then echo "$dir/shared/vendor"; return; fi
+  done
+  echo "$REPO/../shared/vendor"
+}
+VENDOR_DIR=${VENDOR_DIR:-$(find_vendor)}
 CACHE=${MODELKILN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/modelkiln}
 OWN=$CACHE/python36  # sources, wheels, .debs and logs of this script
 JOBS=$(nproc)
