@@ -5,11 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SELDON_VENV ?= .venv-seldon
 OLDPINS_VENV ?= .venv-oldpins
+V2_VENV ?= .venv-v2
 PYTEST_ARGS ?=
 
 .PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
-	base-py36 local-base-py36 image-py36 test-py36 test-images-py36
+	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
@@ -49,6 +50,15 @@ $(OLDPINS_VENV)/.installed: pyproject.toml requirements/oldest-pins.txt
 
 oldpins-venv: $(OLDPINS_VENV)/.installed ## the oldest supported Flask/Werkzeug/gunicorn on this Python
 
+# The V2 peers and clients: MLServer (uvloop 0.21: later ones crash its workers) and tritonclient.
+$(V2_VENV)/.installed: requirements/test-v2.txt
+	$(PYTHON) -m venv $(V2_VENV)
+	$(V2_VENV)/bin/pip install -q --upgrade pip
+	$(V2_VENV)/bin/pip install -q -r requirements/test-v2.txt
+	touch $@
+
+v2-venv: $(V2_VENV)/.installed ## MLServer 1.7 and tritonclient in their own virtualenv (V2 tests and bench peers only)
+
 vermin: venv ## python_runtime and builder stay Python 3.6 compatible
 	$(VENV)/bin/vermin --no-tips --violations -t=3.6- --backport dataclasses python_runtime builder
 
@@ -69,6 +79,9 @@ test-oldpins: oldpins-venv
 test-images: venv image-py311 ## build every template and test app with modelkiln build and test the images
 	$(PY) -m pytest tests/images $(PYTEST_ARGS)
 
+test-v2: venv v2-venv ## V2 REST with tritonclient, differential against MLServer, schemathesis
+	$(V2_VENV)/bin/python -m pytest tests/v2 $(PYTEST_ARGS)
+
 test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, inside the py36 builder image
 	DOCKER_BUILDKIT=1 $(DOCKER) build -q $(BUILD_SECRETS) -f tests/py36.Dockerfile -t modelkiln-test/py36-runtime . >/dev/null
 	$(DOCKER) run --rm -v $(CURDIR):/repo:ro -w /repo -e PYTHONDONTWRITEBYTECODE=1 \
@@ -78,12 +91,12 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-compat test-oldpins test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
+test: lint test-runtime test-compat test-v2 test-oldpins test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m builder.demo
 
-bench: venv seldon-venv ## modelkiln vs seldon-core vs bare WSGI with wrk; writes bench/RESULTS.md
+bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core vs bare WSGI with wrk; writes bench/RESULTS.md
 	$(PY) bench/run.py
 
 docs: venv ## regenerate the settings table in README.md
@@ -159,4 +172,4 @@ hadolint: venv ## lint the Dockerfiles
 	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
 
 clean:
-	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) build .build *.egg-info
+	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) build .build *.egg-info

@@ -1,13 +1,22 @@
-"""The four request bodies and the check that a server answered one sanely."""
+"""The request bodies (Seldon v1 and Open Inference Protocol V2) and the check that a server
+answered one sanely: 3 softmax outputs per row, matching the model's own answer."""
 import json
 import math
 import os
+import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "model"))
 from IrisSoftmax import IrisSoftmax  # noqa: E402
 
 SMALL_ROW = [5.1, 3.5, 1.4, 0.2]
+V1_PATH = "/api/v1.0/predictions"
+V2_MODEL = "IrisSoftmax"  # the class name: modelkiln's default V2 name, and MLServer's model-settings name
+V2_PATH = "/v2/models/%s/infer" % V2_MODEL
+V2_INPUT = "input-0"
+BINARY_EXTENSION = "binary_tensor_data"  # as V2 server metadata lists it
+JSON_TYPE = "application/json"
+BINARY_TYPE = "application/octet-stream"
 
 
 def large_rows(n=1000):
@@ -40,16 +49,55 @@ def make_body(rows, form):
     return json.dumps(doc, separators=(",", ":"))
 
 
+def make_v2_body(rows, binary):
+    """(body, extra headers) of a V2 infer request: one FP64 input [N, 4], flat row-major data
+    in JSON, or the binary tensor extension (JSON header, then the rows as little-endian FP64,
+    binary output asked for)."""
+    shape = [len(rows), len(rows[0])]
+    flat = [v for row in rows for v in row]
+    if not binary:
+        doc = {"inputs": [{"name": V2_INPUT, "datatype": "FP64", "shape": shape, "data": flat}]}
+        return json.dumps(doc, separators=(",", ":")).encode(), {"Content-Type": JSON_TYPE}
+    raw = struct.pack("<%dd" % len(flat), *flat)
+    doc = {
+        "inputs": [{"name": V2_INPUT, "datatype": "FP64", "shape": shape,
+                    "parameters": {"binary_data_size": len(raw)}}],
+        "parameters": {"binary_data_output": True},
+    }
+    header = json.dumps(doc, separators=(",", ":")).encode()
+    return header + raw, {"Content-Type": BINARY_TYPE, "Inference-Header-Content-Length": str(len(header))}
+
+
+def _flatten(data):
+    out, stack = [], [iter(data)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            out.append(item)
+        else:
+            stack.pop()
+    return out
+
+
 class Payload:
+    """A Seldon v1 body, POSTed to /api/v1.0/predictions."""
+
+    protocol = "v1"
+    extension = None  # a V2 extension the server must have, else the row is n/a
+
     def __init__(self, name, rows, form):
         self.name = name
         self.rows = rows
         self.form = form
+        self.path = V1_PATH
+        self.headers = {"Content-Type": JSON_TYPE}
         self.body = make_body(rows, form).encode()
         self.expected = IrisSoftmax().predict(rows).tolist()
         self.small = len(rows) == 1
 
-    def check(self, status, raw):
+    def check(self, status, raw, headers=None):
         """Return None if the answer is a 200 with 3 right softmax outputs per row, else why not."""
         if status != 200:
             return "HTTP %s: %s" % (status, raw[:200])
@@ -66,14 +114,78 @@ class Payload:
                 return "no ndarray or tensor in %r" % raw[:200]
         except (ValueError, KeyError, TypeError) as e:
             return "unparsable answer (%s): %r" % (e, raw[:200])
+        return self.compare(got)
+
+    def compare(self, got):
+        """None if got (a list of rows) is the model's answer for self.rows."""
         if len(got) != len(self.rows):
             return "%d rows back for %d sent" % (len(got), len(self.rows))
         for g, e in zip(got, self.expected):
             if len(g) != 3:
                 return "row with %d outputs" % len(g)
+            if abs(sum(g) - 1.0) > 1e-6:
+                return "softmax row does not sum to 1: %s" % (g,)
             if any(not math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) for a, b in zip(g, e)):
                 return "wrong values: %s, expected %s" % (g, e)
         return None
+
+
+class V2Payload(Payload):
+    """A V2 infer request for IrisSoftmax: one FP64 [N, 4] input, JSON or binary."""
+
+    protocol = "v2"
+
+    def __init__(self, name, rows, binary):
+        self.name = name
+        self.rows = rows
+        self.binary = binary
+        self.form = "binary" if binary else "json"
+        self.extension = BINARY_EXTENSION if binary else None
+        self.path = V2_PATH
+        self.body, self.headers = make_v2_body(rows, binary)
+        self.expected = IrisSoftmax().predict(rows).tolist()
+        self.small = len(rows) == 1
+
+    def check(self, status, raw, headers=None):
+        """None if the answer is a 200 with one [N, 3] output of right softmax rows (read from
+        its JSON data, or from the binary part when binary output was asked for)."""
+        if status != 200:
+            return "HTTP %s: %s" % (status, raw[:200])
+        n = len(self.rows)
+        headers = {k.lower(): v for k, v in (headers or {}).items()}
+        try:
+            rest = b""
+            if self.binary:
+                length = headers.get("inference-header-content-length")
+                if length is None:
+                    return "binary output asked for, but no Inference-Header-Content-Length in the answer"
+                length = int(length)
+                doc, rest = json.loads(raw[:length]), raw[length:]
+            else:
+                doc = json.loads(raw)
+            outputs = doc["outputs"]
+            if len(outputs) != 1:
+                return "%d outputs, expected 1" % len(outputs)
+            out = outputs[0]
+            if list(out["shape"]) != [n, 3]:
+                return "output shape %s, expected [%d, 3]" % (out["shape"], n)
+            if self.binary:
+                size = (out.get("parameters") or {}).get("binary_data_size")
+                if "data" in out or size is None:
+                    return "output not in binary (parameters %s)" % out.get("parameters")
+                if out["datatype"] != "FP64" or size != n * 3 * 8 or len(rest) != size:
+                    return ("binary output %s binary_data_size %s with %d bytes after the header, "
+                            "expected FP64 and %d" % (out["datatype"], size, len(rest), n * 24))
+                values = list(struct.unpack("<%dd" % (n * 3), rest))
+            else:
+                if rest or "data" not in out:
+                    return "no JSON data in the output"
+                values = _flatten(out["data"])
+        except (ValueError, KeyError, TypeError, IndexError, struct.error) as e:
+            return "unparsable answer (%s): %r" % (e, raw[:200])
+        if len(values) != 3 * n:
+            return "%d values for shape [%d, 3]" % (len(values), n)
+        return self.compare([values[i : i + 3] for i in range(0, len(values), 3)])
 
 
 def all_payloads():
@@ -83,4 +195,7 @@ def all_payloads():
         Payload("small-tensor", [SMALL_ROW], "tensor"),
         Payload("1000x4-ndarray", big, "ndarray"),
         Payload("1000x4-tensor", big, "tensor"),
+        V2Payload("v2-small-json", [SMALL_ROW], binary=False),
+        V2Payload("v2-1000x4-json", big, binary=False),
+        V2Payload("v2-1000x4-binary", big, binary=True),
     ]

@@ -1,9 +1,15 @@
 """Summaries, the results table, the target checks and RESULTS.md."""
 import statistics
 
-SERVER_ORDER = ["modelkiln", "seldon", "bare"]
+SERVER_ORDER = ["modelkiln", "seldon", "bare", "mlserver"]  # a modelkiln@REV baseline goes after modelkiln
 SMALL = ["small-ndarray", "small-tensor"]
 LARGE = ["1000x4-ndarray", "1000x4-tensor"]
+V1_PAYLOADS = SMALL + LARGE
+V2_SMALL_JSON = "v2-small-json"
+V2_LARGE_JSON = "v2-1000x4-json"
+V2_LARGE_BINARY = "v2-1000x4-binary"
+V2_PAYLOADS = [V2_SMALL_JSON, V2_LARGE_JSON, V2_LARGE_BINARY]
+BINARY_OF = {V2_LARGE_BINARY: V2_LARGE_JSON}  # a binary payload -> the JSON one with the same rows
 
 
 def median(xs):
@@ -13,9 +19,10 @@ def median(xs):
 class Cell:
     """All repeats of one (workers, concurrency, payload, server)."""
 
-    def __init__(self):
+    def __init__(self, na=None):
         self.samples = []
         self.check_failures = []
+        self.na = na  # why this server cannot run this payload (the row shows n/a)
 
     @property
     def rps(self):
@@ -84,28 +91,57 @@ def md_table(header, rows, align=None):
     return "\n".join([line(header), sep] + [line(r) for r in rows])
 
 
-def throughput_table(cells, row_keys, servers):
+def throughput_table(cells, row_keys, servers, payload_names, baseline=None):
+    """One markdown table for the rows of these payloads, or "" if none ran.
+
+    Ratio columns are on modelkiln's row (peer columns whose peer did not run are left out):
+    mk/<peer> = modelkiln req/s over the peer's, CPU <peer>/mk = the peer's server CPU per request
+    over modelkiln's; bin/json = modelkiln's binary req/s over its JSON req/s on the same rows.
+    """
+    keys = [k for k in row_keys if k[2] in payload_names]
+    ran = [s for s in servers if any((w, c, p, s) in cells for (w, c, p) in keys)]
+    if not keys or not ran:
+        return ""
+    peers = [s for s in ran if s != "modelkiln"]
+    label = {baseline: "base"} if baseline else {}
+    cols = []
+    for peer in peers:
+        name = label.get(peer, peer)
+        cols.append(("mk/%s" % name, lambda w, c, p, peer=peer: ratio(
+            _rps(cells, (w, c, p, "modelkiln")), _rps(cells, (w, c, p, peer)))))
+    for peer in peers:
+        name = label.get(peer, peer)
+        cols.append(("CPU %s/mk" % name, lambda w, c, p, peer=peer: ratio(
+            _cpu(cells, (w, c, p, peer)), _cpu(cells, (w, c, p, "modelkiln")))))
+    if any(p in BINARY_OF for (_, _, p) in keys):
+        cols.append(("bin/json", lambda w, c, p: ratio(
+            _rps(cells, (w, c, p, "modelkiln")), _rps(cells, (w, c, BINARY_OF[p], "modelkiln")))
+            if p in BINARY_OF else None))
     header = ["workers", "conc", "payload", "server", "req/s", "min–max", "p50 ms", "p99 ms",
-              "srv CPU ms/req", "errors", "mk/seldon", "mk/bare", "CPU seldon/mk", "CPU bare/mk"]
-    align = ["l", "r", "l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"]
+              "srv CPU ms/req", "errors"] + [h for h, _ in cols]
+    align = ["l", "r", "l", "l"] + ["r"] * (len(header) - 4)
     rows = []
-    for (w, c, p) in row_keys:
-        mk = cells.get((w, c, p, "modelkiln"))
-        for s in servers:
+    notes = set()
+    for (w, c, p) in keys:
+        for s in ran:
             cell = cells.get((w, c, p, s))
             if cell is None:
                 continue
-            r_seldon = r_bare = c_seldon = c_bare = ""
-            if s == "modelkiln":
-                r_seldon = fmt(ratio(mk.rps, _rps(cells, (w, c, p, "seldon"))), "%.2fx", "")
-                r_bare = fmt(ratio(mk.rps, _rps(cells, (w, c, p, "bare"))), "%.2fx", "")
-                c_seldon = fmt(ratio(_cpu(cells, (w, c, p, "seldon")), mk.cpu), "%.2fx", "")
-                c_bare = fmt(ratio(_cpu(cells, (w, c, p, "bare")), mk.cpu), "%.2fx", "")
+            if cell.na:
+                rows.append(["%dx1" % w, c, p, s, "n/a", "", "", "", "", "n/a"] + [""] * len(cols))
+                notes.add("n/a: %s has %s" % (s, cell.na))
+                continue
+            extra = [fmt(fn(w, c, p), "%.2fx", "") if s == "modelkiln" else "" for _, fn in cols]
             rows.append([
                 "%dx1" % w, c, p, s, fmt(cell.rps), cell.spread, fmt(cell.p50, "%.2f"),
-                fmt(cell.p99, "%.2f"), fmt(cell.cpu, "%.3f"), cell.errors, r_seldon, r_bare, c_seldon, c_bare,
-            ])
-    return md_table(header, rows, align)
+                fmt(cell.p99, "%.2f"), fmt(cell.cpu, "%.3f"), cell.errors,
+            ] + extra)
+    # leave out ratio columns with nothing in them
+    keep = [i for i in range(len(header)) if i < 10 or any(r[i] for r in rows)]
+    table = md_table([header[i] for i in keep], [[r[i] for i in keep] for r in rows], [align[i] for i in keep])
+    if notes:
+        table += "\n\n" + "; ".join(sorted(notes)) + " (not run, not an error)."
+    return table
 
 
 def _rps(cells, key):
@@ -151,7 +187,7 @@ class Check:
     def status(self):
         if self.value is None:
             return "n/a"
-        if self.info:
+        if self.info or self.threshold is None:
             return "info"
         if self.note.startswith("errors"):
             return "FAIL"
@@ -159,8 +195,8 @@ class Check:
         return "PASS" if ok else "FAIL"
 
 
-def evaluate(cells, memory, startup):
-    """[(target title, [Check])] from this run's numbers."""
+def evaluate(cells, memory, startup, baseline=None):
+    """[(target title, [Check])] from this run's numbers (baseline: the modelkiln@REV server name)."""
     def cell_rps(w, c, p, s):
         return _rps(cells, (w, c, p, s))
 
@@ -168,9 +204,9 @@ def evaluate(cells, memory, startup):
         r = ratio(_cpu(cells, (w, c, p, peer)), _cpu(cells, (w, c, p, "modelkiln")))
         return "" if r is None else "server CPU per request %s/modelkiln = %.2fx" % (peer, r)
 
-    def mk_note(w, c, p):
-        cell = cells.get((w, c, p, "modelkiln"))
-        return "errors in modelkiln run" if cell and cell.errors else ""
+    def mk_note(w, c, p, server="modelkiln"):
+        cell = cells.get((w, c, p, server))
+        return "errors in %s run" % server if cell and cell.errors else ""
 
     targets = []
     checks = []
@@ -212,38 +248,85 @@ def evaluate(cells, memory, startup):
               1.7, info=True),
     ]))
 
+    # V2: modelkiln vs MLServer on JSON, and modelkiln binary vs its own JSON
+    for p, title in ((V2_SMALL_JSON, "V2 [1,4] FP64 JSON"), (V2_LARGE_JSON, "V2 [1000,4] FP64 JSON")):
+        checks = []
+        for c in (1, 8, 64):
+            checks.append(Check("%s 1x1 c=%d: modelkiln/mlserver" % (p, c),
+                                ratio(cell_rps(1, c, p, "modelkiln"), cell_rps(1, c, p, "mlserver")), 2.0,
+                                info=(c == 1), note=mk_note(1, c, p), extra=cpu_extra(1, c, p, "mlserver")))
+        targets.append(("%s, 1 worker: modelkiln ≥ 2x MLServer req/s (c=8, c=64; c=1 shown)" % title, checks))
+
+    checks = []
+    for w, c in ((1, 1), (1, 8), (1, 64), (2, 8), (2, 64)):
+        b, j = cell_rps(w, c, V2_LARGE_BINARY, "modelkiln"), cell_rps(w, c, V2_LARGE_JSON, "modelkiln")
+        note = mk_note(w, c, V2_LARGE_BINARY) or mk_note(w, c, V2_LARGE_JSON)
+        cpu = ratio(_cpu(cells, (w, c, V2_LARGE_JSON, "modelkiln")), _cpu(cells, (w, c, V2_LARGE_BINARY, "modelkiln")))
+        checks.append(Check("%dx1 c=%d: modelkiln %s / %s" % (w, c, V2_LARGE_BINARY, V2_LARGE_JSON),
+                            ratio(b, j), 2.0, info=(w != 1 or c == 1), note=note,
+                            extra="" if cpu is None else "server CPU per request json/binary = %.2fx" % cpu))
+    targets.append(("V2 [1000,4] FP64 binary: modelkiln ≥ 2x its own V2 JSON req/s on the same rows "
+                    "(1 worker, c=8, c=64; others shown)", checks))
+
+    if baseline:
+        checks = []
+        for p in [p for p in V1_PAYLOADS if any(k[2] == p for k in cells)]:  # the payloads run
+            for w, c in ((1, 1), (1, 8), (1, 64), (2, 8), (2, 64)):
+                value = ratio(cell_rps(w, c, p, "modelkiln"), cell_rps(w, c, p, baseline))
+                if value is None and (w != 1 or c == 1):
+                    continue
+                note = mk_note(w, c, p) or mk_note(w, c, p, baseline)
+                checks.append(Check("%s %dx1 c=%d: modelkiln/%s" % (p, w, c, baseline), value, 0.95,
+                                    info=(w != 1 or c == 1), note=note, extra=cpu_extra(w, c, p, baseline)))
+        targets.append(("v1 rows: modelkiln ≥ 0.95x %s req/s (c=8, c=64, 1 worker; others shown)"
+                        % baseline, checks))
+
     def rss(s, w):
         m = memory.get((s, w))
         return m["rss_kib"] if m else None
 
-    targets.append(("modelkiln total RSS ≤ 0.40x seldon's at 1 worker", [
+    rss_checks = [
         Check("RSS 1x1: modelkiln/seldon", ratio(rss("modelkiln", 1), rss("seldon", 1)), 0.40, op="<="),
         Check("RSS 2x1: modelkiln/seldon", ratio(rss("modelkiln", 2), rss("seldon", 2)), 0.40, op="<=", info=True),
-    ]))
+        Check("RSS 1x1: modelkiln/mlserver", ratio(rss("modelkiln", 1), rss("mlserver", 1)), None),
+    ]
+    if baseline:
+        rss_checks.append(Check("RSS 1x1: modelkiln/%s" % baseline, ratio(rss("modelkiln", 1), rss(baseline, 1)),
+                                None))
+    targets.append(("modelkiln total RSS ≤ 0.40x seldon's at 1 worker (MLServer's shown)", rss_checks))
 
     mk_start = median(startup.get(("modelkiln", 1), []))
-    se_start = median(startup.get(("seldon", 1), []))
-    targets.append(("modelkiln start-to-ready ≤ seldon's (median, 1 worker)", [
-        Check("start→ready 1x1: modelkiln/seldon", ratio(mk_start, se_start), 1.0, op="<="),
-    ]))
+    start_checks = [
+        Check("start→ready 1x1: modelkiln/seldon", ratio(mk_start, median(startup.get(("seldon", 1), []))), 1.0,
+              op="<="),
+        Check("start→ready 1x1: modelkiln/mlserver", ratio(mk_start, median(startup.get(("mlserver", 1), []))),
+              None),
+    ]
+    if baseline:
+        start_checks.append(Check("start→ready 1x1: modelkiln/%s" % baseline,
+                                  ratio(mk_start, median(startup.get((baseline, 1), []))), None))
+    targets.append(("modelkiln start-to-ready ≤ seldon's (median, 1 worker)", start_checks))
     return targets
 
 
 def targets_text(targets):
     lines = []
     for title, checks in targets:
-        graded = [c.status for c in checks if not c.info]
+        graded = [c.status for c in checks if not c.info and c.threshold is not None]
         if any(s == "FAIL" for s in graded):
             overall = "FAIL"
         elif graded and all(s == "PASS" for s in graded):
             overall = "PASS"
         else:
             overall = "n/a"
+        if all(c.value is None for c in checks):
+            lines.append("- **n/a** — %s: not measured in this run" % title)
+            continue
         lines.append("- **%s** — %s" % (overall, title))
         for c in checks:
-            if c.info and c.value is None:
+            if (c.info or c.threshold is None) and c.value is None:
                 continue  # an informational row this run did not measure
-            want = "%s %.2f" % ("≥" if c.op == ">=" else "≤", c.threshold)
+            want = " (want %s %.2f)" % ("≥" if c.op == ">=" else "≤", c.threshold) if c.threshold is not None else ""
             tail = "".join("; " + t for t in (c.note, c.extra) if t)
-            lines.append("    - %-5s %s = %s (want %s)%s" % (c.status, c.where, fmt(c.value, "%.3fx", "—"), want, tail))
+            lines.append("    - %-5s %s = %s%s%s" % (c.status, c.where, fmt(c.value, "%.3fx", "—"), want, tail))
     return "\n".join(lines)

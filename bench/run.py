@@ -1,8 +1,10 @@
-"""modelkiln vs seldon-core 1.18 vs a bare WSGI callable, driven by wrk on loopback.
+"""modelkiln vs seldon-core 1.18 vs a bare WSGI callable (Seldon v1 REST) and vs MLServer 1.7
+(V2 REST), driven by wrk on loopback; optionally against modelkiln as of an older commit.
 
-    .venv/bin/python bench/run.py            # full run (~23 min on 2 cores), writes bench/RESULTS.md
-    .venv/bin/python bench/run.py --quick    # ~3 min smoke run
+    .venv/bin/python bench/run.py            # full run (~31 min on 2 cores), writes bench/RESULTS.md
+    .venv/bin/python bench/run.py --quick    # ~4 min smoke run
     .venv/bin/python bench/run.py --servers seldon,bare --no-write
+    .venv/bin/python bench/run.py --baseline 01738f9 --servers modelkiln --payloads small-ndarray
 
 See bench/README.md for what each row means.
 """
@@ -29,7 +31,8 @@ import wrk  # noqa: E402
 
 PROFILES = {
     # c=1 runs at 1 worker only: one connection keeps one worker busy, so a 2-worker c=1
-    # row measures the same thing again. 60 cells x 3 repeats x 7 s ~ 21 min of load.
+    # row measures the same thing again. 60 v1 cells (3 servers) + 21 V2 cells (modelkiln 15,
+    # mlserver 6 at 1 worker) x 3 repeats x 7 s ~ 30 min of load; --baseline adds 20 cells.
     "full": dict(duration=7, repeat=3, concurrency=[1, 8, 64], workers=[1, 2], starts=5, warmup=1),
     "quick": dict(duration=2, repeat=1, concurrency=[8, 64], workers=[1, 2], starts=2, warmup=1),
 }
@@ -38,13 +41,16 @@ PROFILES = {
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short smoke run: 1 repeat, 2 s, c=8 and 64 only")
-    ap.add_argument("--servers", default="modelkiln,seldon,bare",
-                    help="comma list of modelkiln, seldon, bare (default: all three)")
+    ap.add_argument("--servers", default=",".join(report.SERVER_ORDER),
+                    help="comma list of %s (default: all)" % ", ".join(report.SERVER_ORDER))
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also run modelkiln as of commit REV (a git worktree, same interpreter) as the "
+                         "server modelkiln@REV on the v1 payloads, with a mk/base column and a target")
     ap.add_argument("--duration", type=int, help="seconds per wrk run (full: 7, quick: 2)")
     ap.add_argument("--repeat", type=int, help="repeats of each row; the median is reported (full: 3)")
     ap.add_argument("--concurrency", help="comma list of wrk connection counts (full: 1,8,64)")
     ap.add_argument("--workers", help="comma list of gunicorn worker counts (default: 1,2)")
-    ap.add_argument("--payloads", help="comma list of payload names (default: all four)")
+    ap.add_argument("--payloads", help="comma list of payload names (default: all seven)")
     ap.add_argument("--starts", type=int, help="extra cold starts per server for start→ready (full: 5)")
     ap.add_argument("--warmup", type=int, help="seconds of warm-up load per payload after each start")
     ap.add_argument("--python", default=os.path.join(srv.REPO_DIR, ".venv", "bin", "python"),
@@ -52,6 +58,9 @@ def parse_args(argv):
     ap.add_argument("--seldon-venv",
                     default=os.environ.get("MODELKILN_SELDON_VENV", os.path.join(srv.REPO_DIR, ".venv-seldon")),
                     help="virtualenv with seldon-core 1.18 (env MODELKILN_SELDON_VENV, default <repo>/.venv-seldon)")
+    ap.add_argument("--v2-venv",
+                    default=os.environ.get("MODELKILN_V2_VENV", os.path.join(srv.REPO_DIR, ".venv-v2")),
+                    help="virtualenv with MLServer 1.7 (env MODELKILN_V2_VENV, default <repo>/.venv-v2)")
     ap.add_argument("--output", default=os.path.join(srv.BENCH_DIR, "RESULTS.md"), help="results file")
     ap.add_argument("--no-write", action="store_true", help="do not write the results file")
     args = ap.parse_args(argv)
@@ -63,10 +72,18 @@ def parse_args(argv):
     args.concurrency = ints(args.concurrency) if args.concurrency else prof["concurrency"]
     args.workers = ints(args.workers) if args.workers else prof["workers"]
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    bad = [s for s in args.servers if s not in report.SERVER_ORDER]
+    for s in args.servers:  # modelkiln@REV in --servers is the same as --baseline REV
+        if s.startswith("modelkiln@"):
+            rev = s.split("@", 1)[1]
+            if args.baseline and args.baseline != rev:
+                ap.error("--servers %s and --baseline %s disagree" % (s, args.baseline))
+            args.baseline = rev
+    bad = [s for s in args.servers if s not in report.SERVER_ORDER and not s.startswith("modelkiln@")]
     if bad:
         ap.error("unknown server(s): %s" % ", ".join(bad))
     args.servers = [s for s in report.SERVER_ORDER if s in args.servers]
+    if args.baseline is not None and not args.baseline.strip():
+        ap.error("--baseline needs a commit")
     names = [p.name for p in payloads_mod.all_payloads()]
     args.payloads = [p.strip() for p in args.payloads.split(",")] if args.payloads else names
     if any(p not in names for p in args.payloads):
@@ -97,12 +114,59 @@ def preflight(args, kinds):
     for s in args.servers:
         exe = kinds[s].exe
         if not os.access(exe, os.X_OK):
-            hint = "make seldon-venv, or set MODELKILN_SELDON_VENV" if s == "seldon" else "make venv"
-            sys.exit("%s: %s not found (%s)" % (s, exe, hint))
+            sys.exit("%s: %s not found (%s)" % (s, exe, kinds[s].hint))
     if "modelkiln" in args.servers:
         r = subprocess.run([args.python, "-c", "import python_runtime"], capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit("modelkiln: `%s -m python_runtime` is not importable:\n%s" % (args.python, r.stderr[-2000:]))
+    if "mlserver" in args.servers:
+        runtime = os.path.join(srv.MLSERVER_RUNTIME_DIR, srv.MLSERVER_RUNTIME.split(".")[0] + ".py")
+        if not os.path.isfile(runtime):
+            sys.exit("mlserver: its runtime %s is missing (tests/v2 provides it)" % runtime)
+
+
+def plan_servers(args, kinds, payload_list):
+    """The servers that have at least one selected payload to serve (others are left out, said so)."""
+    keep = []
+    for s in args.servers:
+        if any(kinds[s].speaks(p) for p in payload_list) and any(kinds[s].runs_at(w) for w in args.workers):
+            keep.append(s)
+        else:
+            log("note: %s left out: none of the selected payloads or worker counts apply to it" % s)
+    return keep
+
+
+def resolve_baseline(args):
+    """(sha, short sha, subject) of --baseline, or None; exits if it is not a commit."""
+    if not args.baseline:
+        return None
+    try:
+        return srv.resolve_rev(args.baseline)
+    except srv.ServerError:
+        sys.exit("--baseline %s: not a commit in %s" % (args.baseline, srv.REPO_DIR))
+
+
+def setup_baseline(args, kinds, tmp, rev):
+    """Check out rev in a worktree under tmp, add modelkiln@<short sha> to kinds and
+    args.servers (right after modelkiln). Returns (name, description) or (None, None)."""
+    if not rev:
+        return None, None
+    sha, short, subject = rev
+    path = os.path.join(tmp, "baseline-" + short)
+    log("baseline: git worktree add --detach %s %s" % (path, short))
+    srv.add_worktree(path, sha)
+    atexit.register(srv.remove_worktree, path)  # also on errors; a second removal is harmless
+    args.baseline_worktree = path
+    kind = srv.baseline_kind(args.python, path, short)
+    where = srv.imported_from(kind)
+    if not where.startswith(path + os.sep):
+        sys.exit("%s imports python_runtime from %s, not from the worktree %s" % (kind.name, where, path))
+    log("baseline: %s imports %s" % (kind.name, where))
+    kinds[kind.name] = kind
+    i = args.servers.index("modelkiln") + 1 if "modelkiln" in args.servers else 0
+    args.servers.insert(i, kind.name)
+    return kind.name, "%s: commit %s (%s), run from a git worktree with the same interpreter" % (
+        kind.name, sha, subject)
 
 
 def versions_of(python, modules):
@@ -126,13 +190,17 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def check_answer(server, path, payload):
+def check_answer(server, payload):
     """One request with this body; None if it is a 200 with a sane answer, else the reason."""
     try:
-        status, raw = server.post(path, payload.body)
+        status, raw, headers = server.post(payload.path, payload.body, headers=payload.headers)
     except OSError as e:
         return "request failed: %s" % e
-    return payload.check(status, raw)
+    return payload.check(status, raw, headers)
+
+
+def url(server, payload):
+    return "http://%s:%d%s" % (srv.HOST, server.port, payload.path)
 
 
 def start_ready(kind, workers, logdir):
@@ -144,8 +212,13 @@ def start_ready(kind, workers, logdir):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    kinds = srv.server_kinds(args.python, args.seldon_venv)
+    kinds = srv.server_kinds(args.python, args.seldon_venv, args.v2_venv)
+    payload_list = [p for p in payloads_mod.all_payloads() if p.name in args.payloads]
+    args.servers = plan_servers(args, kinds, payload_list)
+    if not args.servers and not args.baseline:
+        sys.exit("nothing to run: no selected server serves the selected payloads")
     preflight(args, kinds)
+    rev = resolve_baseline(args)
 
     # Ctrl-C and SIGTERM end the run through the finally below; atexit is the last net.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -153,15 +226,32 @@ def main(argv=None):
     atexit.register(srv.stop_all)
 
     tmp = tempfile.mkdtemp(prefix="modelkiln-bench-")
-    payload_list = [p for p in payloads_mod.all_payloads() if p.name in args.payloads]
+    try:
+        baseline, baseline_info = setup_baseline(args, kinds, tmp, rev)
+    except (srv.ServerError, SystemExit) as e:
+        shutil.rmtree(tmp, ignore_errors=True)  # the worktree, if any, is removed at exit
+        sys.exit("baseline: %s" % e)
+    if baseline and not any(kinds[baseline].speaks(p) for p in payload_list):
+        log("note: %s has no payload to run: it serves the v1 payloads only" % baseline)
     scripts = {}
     for p in payload_list:
-        scripts[p.name] = wrk.write_script(tmp, p.name, p.body, srv.PREDICT_PATH)
+        scripts[p.name] = wrk.write_script(tmp, p.name, p.body, p.path, p.headers)
     keys = row_keys(args)
-    n_runs = len(keys) * len(args.servers) * args.repeat
-    eta = (n_runs * (args.duration + 0.3)
-           + len(args.workers) * len(args.servers) * (len(payload_list) * (args.warmup + 0.2) + 2)
-           + args.starts * len(args.servers) * 1.5)
+
+    def serves(s, w, p):
+        """(runs this cell, n/a reason): s runs at w workers and speaks p's protocol."""
+        k = kinds[s]
+        if not (k.runs_at(w) and k.speaks(p)):
+            return False, None
+        why = k.lacks(p)
+        return why is None, why
+
+    by_name = {p.name: p for p in payload_list}
+    n_runs = sum(1 for (w, c, pn) in keys for s in args.servers if serves(s, w, by_name[pn])[0]) * args.repeat
+    n_ready = sum(1 for w in args.workers for s in args.servers if kinds[s].runs_at(w))
+    n_warm = sum(1 for w in args.workers for s in args.servers for p in payload_list if serves(s, w, p)[0])
+    eta = (n_runs * (args.duration + 0.3) + n_ready * 3 + n_warm * (args.warmup + 0.2)
+           + args.starts * len(args.servers) * 2)
     started = time.time()
     log("modelkiln bench: servers %s, workers %s, concurrency %s, %d payloads, %d s x %d repeats "
         "-> %d wrk runs, about %.0f min. Logs in %s"
@@ -183,47 +273,55 @@ def main(argv=None):
                 server, secs = start_ready(kinds[s], 1, tmp)
                 server.stop()
                 startup.setdefault((s, 1), []).append(secs)
-                log("  %-9s start %d: %.2f s" % (s, i + 1, secs))
+                log("  %-17s start %d: %.2f s" % (s, i + 1, secs))
 
         # 2. load, per worker count: all servers up side by side, rows interleaved
         for w in args.workers:
             log("\n== %d worker(s)" % w)
             running = {}
             for s in args.servers:
+                if not kinds[s].runs_at(w):
+                    continue
                 server, secs = start_ready(kinds[s], w, tmp)
                 running[s] = server
                 startup.setdefault((s, w), []).append(secs)
-                log("  %-9s ready in %.2f s on port %d" % (s, secs, server.port))
+                log("  %-17s ready in %.2f s on port %d" % (s, secs, server.port))
             for s, server in running.items():
                 for p in payload_list:
-                    why = check_answer(server, srv.PREDICT_PATH, p)
+                    if not serves(s, w, p)[0]:
+                        continue
+                    why = check_answer(server, p)
                     if why:
                         raise RuntimeError("%s %dx1 answers %s wrongly: %s" % (s, w, p.name, why))
                     if args.warmup:
-                        wrk.run("http://%s:%d%s" % (srv.HOST, server.port, srv.PREDICT_PATH),
-                                scripts[p.name], 8, args.warmup)
+                        wrk.run(url(server, p), scripts[p.name], 8, args.warmup)
                 memory[(s, w)] = server.memory()
                 m = memory[(s, w)]
-                log("  %-9s after warm-up: %d processes, RSS %.1f MiB, PSS %.1f MiB"
+                log("  %-17s after warm-up: %d processes, RSS %.1f MiB, PSS %.1f MiB"
                     % (s, m["procs"], m["rss_kib"] / 1024, m["pss_kib"] / 1024))
             wkeys = [k for k in keys if k[0] == w]
-            order = list(args.servers)
+            order = list(running)
             for r in range(args.repeat):
                 for (_, c, pname) in wkeys:
-                    p = next(x for x in payload_list if x.name == pname)
+                    p = by_name[pname]
                     line = []
                     for s in order:
+                        runs, na = serves(s, w, p)
+                        if na:
+                            cells.setdefault((w, c, pname, s), report.Cell(na=na))
+                            line.append("%s n/a" % s)
+                        if not runs:
+                            continue
                         cell = cells.setdefault((w, c, pname, s), report.Cell())
                         server = running[s]
-                        why = check_answer(server, srv.PREDICT_PATH, p)
+                        why = check_answer(server, p)
                         if why:
                             cell.check_failures.append(why)
                             problems.append("%s %dx1 c=%d %s: %s" % (s, w, c, pname, why))
                             line.append("%s FAILED CHECK" % s)
                             continue
                         cpu0, busy0, kids0 = server.cpu_seconds(), srv.machine_busy_seconds(), children_cpu()
-                        res = wrk.run("http://%s:%d%s" % (srv.HOST, server.port, srv.PREDICT_PATH),
-                                      scripts[pname], c, args.duration)
+                        res = wrk.run(url(server, p), scripts[pname], c, args.duration)
                         cpu1, busy1, kids1 = server.cpu_seconds(), srv.machine_busy_seconds(), children_cpu()
                         if res.requests:
                             res.cpu_ms_per_req = (cpu1 - cpu0) * 1000 / res.requests
@@ -235,9 +333,11 @@ def main(argv=None):
                             problems.append("%s %dx1 c=%d %s: %d status errors, %d socket errors"
                                             % (s, w, c, pname, res.status_errors, res.socket_errors))
                         line.append("%s %.0f%s" % (s, res.rps, " (%d err)" % res.errors if res.errors else ""))
-                    log("  [%d/%d] %dx1 c=%-2d %-14s %s" % (r + 1, args.repeat, w, c, pname, "  ".join(line)))
-                    if server.proc.poll() is not None:
-                        raise RuntimeError("%s died:\n%s" % (s, server.log_tail()))
+                    if line:
+                        log("  [%d/%d] %dx1 c=%-2d %-16s %s" % (r + 1, args.repeat, w, c, pname, "  ".join(line)))
+                    for s, server in running.items():
+                        if server.proc.poll() is not None:
+                            raise RuntimeError("%s died:\n%s" % (s, server.log_tail()))
                 order = order[1:] + order[:1]  # rotate who goes first on the next repeat
             for s, server in running.items():
                 memory[(s, w)]["rss_after_kib"] = server.memory()["rss_kib"]
@@ -250,14 +350,21 @@ def main(argv=None):
         return 1
     finally:
         srv.stop_all()
+        if baseline:
+            srv.remove_worktree(args.baseline_worktree)
     if problems:
         log("server logs kept in %s" % tmp)
     else:
         shutil.rmtree(tmp, ignore_errors=True)
 
     elapsed = time.time() - started
-    targets = report.evaluate(cells, memory, startup)
-    throughput = report.throughput_table(cells, keys, args.servers)
+    targets = report.evaluate(cells, memory, startup, baseline)
+    v1_table = report.throughput_table(cells, keys, args.servers, report.V1_PAYLOADS, baseline)
+    v2_table = report.throughput_table(cells, keys, args.servers, report.V2_PAYLOADS, baseline)
+    throughput = "\n\n".join(
+        [t for t in ("### Seldon v1 REST (`POST %s`)\n\n%s" % (payloads_mod.V1_PATH, v1_table) if v1_table else "",
+                     "### V2 REST (`POST %s`)\n\n%s" % (payloads_mod.V2_PATH, v2_table) if v2_table else "")
+         if t])
     procs = report.process_table(memory, startup, args.servers, args.workers)
     targets_md = report.targets_text(targets)
     noise = report.background_text(background, NCPU)
@@ -271,8 +378,9 @@ def main(argv=None):
         if exe.startswith(srv.REPO_DIR + os.sep):
             exe = os.path.relpath(exe, srv.REPO_DIR)
         words = [exe, os.path.relpath(os.path.abspath(__file__), srv.REPO_DIR)] + argv
-        if os.environ.get("MODELKILN_SELDON_VENV"):
-            words.insert(0, "MODELKILN_SELDON_VENV=" + os.environ["MODELKILN_SELDON_VENV"])
+        for var in ("MODELKILN_V2_VENV", "MODELKILN_SELDON_VENV"):
+            if os.environ.get(var):
+                words.insert(0, "%s=%s" % (var, os.environ[var]))
         cmd = " ".join(shlex.quote(a) if not a.startswith("MODELKILN_") else a for a in words)
         versions = []
         if "modelkiln" in args.servers or "bare" in args.servers:
@@ -281,6 +389,13 @@ def main(argv=None):
         if "seldon" in args.servers:
             versions.append("seldon: %s" % versions_of(os.path.join(args.seldon_venv, "bin", "python"),
                                                         ["seldon-core", "gunicorn", "flask", "numpy"]))
+        if "mlserver" in args.servers:
+            versions.append("mlserver: %s; runtime %s from tests/v2/mlserver, parallel_workers 0"
+                            % (versions_of(os.path.join(args.v2_venv, "bin", "python"),
+                                           ["mlserver", "uvicorn", "uvloop", "fastapi", "numpy"]),
+                               srv.MLSERVER_RUNTIME))
+        if baseline_info:
+            versions.append(baseline_info)
         md = render_results(args, cmd, elapsed, loadavg_before, versions, throughput, procs, targets_md,
                             problems, noise)
         md += kept_section(args.output)

@@ -4,6 +4,7 @@ Every server runs in its own session (process group); stop() and stop_all() kill
 the whole group, so nothing is left behind on errors or Ctrl-C.
 """
 import http.client
+import json
 import os
 import signal
 import socket
@@ -18,35 +19,68 @@ PREDICT_PATH = "/api/v1.0/predictions"
 HOST = "127.0.0.1"
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# MLServer's custom runtime serving a Seldon-style class (owned by tests/v2)
+MLSERVER_RUNTIME_DIR = os.path.join(REPO_DIR, "tests", "v2", "mlserver")
+MLSERVER_RUNTIME = "seldon_runtime.SeldonStyleModel"
+V1, V2 = "v1", "v2"
 
 
 class ServerKind:
-    """How to launch one of the three stacks."""
+    """How to launch one of the stacks, and what it can be asked.
 
-    def __init__(self, name, exe, build_cmd, ready_path, cwd, nports):
+    build_cmd(workers, ports, workdir) -> argv; workdir is a scratch folder of this run.
+    protocols: the payload protocols it serves ("v1" Seldon, "v2" Open Inference Protocol);
+    extensions: the V2 extensions it has (a payload needing another one is n/a on it);
+    max_workers: the largest worker count it is started with (None: any);
+    env: variables set on top of this process's environment.
+    """
+
+    def __init__(self, name, exe, build_cmd, ready_path, cwd, nports, protocols=(V1,),
+                 extensions=(), max_workers=None, env=None, hint="make venv"):
         self.name = name
         self.exe = exe
         self.build_cmd = build_cmd
         self.ready_path = ready_path
         self.cwd = cwd
         self.nports = nports
+        self.protocols = frozenset(protocols)
+        self.extensions = frozenset(extensions)
+        self.max_workers = max_workers
+        self.env = dict(env or {})
+        self.hint = hint
 
-    def command(self, workers, ports):
-        return self.build_cmd(workers, ports)
+    def command(self, workers, ports, workdir):
+        return self.build_cmd(workers, ports, workdir)
+
+    def runs_at(self, workers):
+        return self.max_workers is None or workers <= self.max_workers
+
+    def speaks(self, payload):
+        return payload.protocol in self.protocols
+
+    def lacks(self, payload):
+        """Why this server cannot answer a payload of its protocol (None if it can)."""
+        if payload.extension and payload.extension not in self.extensions:
+            return "no %s extension" % payload.extension
+        return None
 
 
-def server_kinds(python, seldon_venv):
-    seldon_exe = os.path.join(seldon_venv, "bin", "seldon-core-microservice")
-
-    def modelkiln(workers, ports):
+def _modelkiln_cmd(python):
+    def modelkiln(workers, ports, workdir):
         http_port, metrics_port = ports
         return [
             python, "-m", "python_runtime", MODEL_CLASS, "--service-type", "MODEL",
             "--workers", str(workers), "--threads", "1",
             "--http-port", str(http_port), "--metrics-port", str(metrics_port),
         ]
+    return modelkiln
 
-    def seldon(workers, ports):
+
+def server_kinds(python, seldon_venv, v2_venv):
+    seldon_exe = os.path.join(seldon_venv, "bin", "seldon-core-microservice")
+    mlserver_exe = os.path.join(v2_venv, "bin", "mlserver")
+
+    def seldon(workers, ports, workdir):
         http_port, metrics_port, grpc_port = ports
         return [
             seldon_exe, MODEL_CLASS, "--service-type", "MODEL",
@@ -55,7 +89,7 @@ def server_kinds(python, seldon_venv):
             "--grpc-port", str(grpc_port),
         ]
 
-    def bare(workers, ports):
+    def bare(workers, ports, workdir):
         (http_port,) = ports
         return [
             python, "-m", "gunicorn", "--worker-class", "sync",
@@ -64,11 +98,93 @@ def server_kinds(python, seldon_venv):
             "bare_wsgi:application",
         ]
 
+    def mlserver(workers, ports, workdir):
+        # <workdir>/mlserver-<port>/IrisSoftmax/{settings.json, model-settings.json}: the folder
+        # is named after the model so MLServer does not warn that the two differ.
+        http_port, grpc_port, metrics_port = ports
+        folder = os.path.join(workdir, "mlserver-%d" % http_port, MODEL_CLASS)
+        os.makedirs(folder)
+        write_mlserver_settings(folder, http_port, grpc_port, metrics_port)
+        return [mlserver_exe, "start", folder]
+
     return {
-        "modelkiln": ServerKind("modelkiln", python, modelkiln, "/ready", MODEL_DIR, 2),
-        "seldon": ServerKind("seldon", seldon_exe, seldon, "/health/status", MODEL_DIR, 3),
+        "modelkiln": ServerKind("modelkiln", python, _modelkiln_cmd(python), "/ready", MODEL_DIR, 2,
+                                protocols=(V1, V2), extensions=("binary_tensor_data",)),
+        "seldon": ServerKind("seldon", seldon_exe, seldon, "/health/status", MODEL_DIR, 3,
+                             hint="make seldon-venv, or set MODELKILN_SELDON_VENV"),
         "bare": ServerKind("bare", python, bare, "/", BENCH_DIR, 1),
+        # parallel_workers 0: one process serves HTTP and runs the model (MLServer's worker
+        # pool is not the same thing as N gunicorn workers), so it runs at 1 worker only.
+        "mlserver": ServerKind("mlserver", mlserver_exe, mlserver, "/v2/health/ready", BENCH_DIR, 3,
+                               protocols=(V2,), max_workers=1,
+                               env={"PYTHONPATH": MLSERVER_RUNTIME_DIR},
+                               hint="make v2-venv, or set MODELKILN_V2_VENV"),
     }
+
+
+def write_mlserver_settings(folder, http_port, grpc_port, metrics_port):
+    settings = {
+        "debug": False,
+        "parallel_workers": 0,
+        "host": HOST,
+        "http_port": http_port,
+        "grpc_port": grpc_port,
+        "metrics_port": metrics_port,
+    }
+    model_settings = {
+        "name": MODEL_CLASS,  # the V2 name: same path as modelkiln's
+        "implementation": MLSERVER_RUNTIME,
+        "parameters": {"extra": {"model_name": MODEL_CLASS, "model_dir": MODEL_DIR}},
+    }
+    for name, doc in (("settings.json", settings), ("model-settings.json", model_settings)):
+        with open(os.path.join(folder, name), "w") as f:
+            json.dump(doc, f, indent=2)
+
+
+def baseline_kind(python, worktree, label):
+    """modelkiln as of an older commit: the worktree's python_runtime, the same interpreter."""
+    return ServerKind("modelkiln@" + label, python, _modelkiln_cmd(python), "/ready", MODEL_DIR, 2,
+                      env={"PYTHONPATH": worktree})
+
+
+def imported_from(kind):
+    """Where kind's interpreter imports python_runtime from, started as the server is."""
+    r = subprocess.run([kind.exe, "-c", "import python_runtime; print(python_runtime.__file__)"],
+                       cwd=kind.cwd, env=dict(os.environ, **kind.env), capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise ServerError("%s: python_runtime is not importable:\n%s" % (kind.name, r.stderr[-2000:]))
+    return r.stdout.strip()
+
+
+# ---- a git worktree for the baseline ---------------------------------------------------
+
+def git(*args):
+    r = subprocess.run(["git", "-C", REPO_DIR] + list(args), capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise ServerError("git %s: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
+    return r.stdout.strip()
+
+
+def resolve_rev(rev):
+    """(full sha, short sha, subject) of a commit, or ServerError."""
+    sha = git("rev-parse", "--verify", "--quiet", rev + "^{commit}")
+    return sha, git("rev-parse", "--short=7", sha), git("log", "-1", "--format=%s", sha)
+
+
+def add_worktree(path, sha):
+    git("worktree", "add", "--detach", path, sha)
+
+
+def remove_worktree(path):
+    """Remove a worktree this run added (or prune its record if the folder is gone). Never raises."""
+    try:
+        if os.path.isdir(path):
+            git("worktree", "remove", "--force", path)
+        else:
+            git("worktree", "prune")
+    except (ServerError, OSError, subprocess.SubprocessError) as e:
+        print("warning: removing the baseline worktree %s: %s (see `git worktree list`)" % (path, e))
 
 
 def free_ports(n):
@@ -85,13 +201,15 @@ def free_ports(n):
     return ports
 
 
-def http_request(port, method, path, body=None, timeout=30.0):
+def http_request(port, method, path, body=None, timeout=30.0, headers=None):
+    """(status, body, headers as a dict) of one request."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if headers is None:
+            headers = {"Content-Type": "application/json"} if body is not None else {}
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
-        return resp.status, resp.read()
+        return resp.status, resp.read(), dict(resp.getheaders())
     finally:
         conn.close()
 
@@ -180,6 +298,7 @@ class Server:
     def __init__(self, kind, workers, logdir):
         self.kind = kind
         self.workers = workers
+        self.logdir = logdir
         self.logpath = os.path.join(logdir, "%s-w%d-%d.log" % (kind.name, workers, time.time_ns()))
         self.proc = None
         self.port = None
@@ -192,11 +311,12 @@ class Server:
     def start(self):
         ports = free_ports(self.kind.nports)
         self.port = ports[0]
-        cmd = self.kind.command(self.workers, ports)
+        cmd = self.kind.command(self.workers, ports, self.logdir)
+        env = dict(os.environ, **self.kind.env) if self.kind.env else None
         self._log = open(self.logpath, "wb")
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            cmd, cwd=self.kind.cwd, stdin=subprocess.DEVNULL, stdout=self._log,
+            cmd, cwd=self.kind.cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
         _LIVE.append(self)
@@ -210,7 +330,7 @@ class Server:
                 raise ServerError("%s exited with %s before ready:\n%s"
                                   % (self.name, self.proc.returncode, self.log_tail()))
             try:
-                status, _ = http_request(self.port, "GET", self.kind.ready_path, timeout=5)
+                status, _, _ = http_request(self.port, "GET", self.kind.ready_path, timeout=5)
                 if status == 200:
                     return time.monotonic() - self.started_at
             except OSError:
@@ -218,8 +338,8 @@ class Server:
             time.sleep(0.005)
         raise ServerError("%s not ready after %.0f s:\n%s" % (self.name, timeout, self.log_tail()))
 
-    def post(self, path, body, timeout=30.0):
-        return http_request(self.port, "POST", path, body=body, timeout=timeout)
+    def post(self, path, body, headers=None, timeout=30.0):
+        return http_request(self.port, "POST", path, body=body, timeout=timeout, headers=headers)
 
     def log_tail(self, n=30):
         try:

@@ -8,6 +8,7 @@
 
 import base64
 import io
+import zlib
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs
 
@@ -18,7 +19,43 @@ JSON_TYPES = ("application/json", "text/json")
 
 
 def read_body(environ: Dict[str, Any], limit: int) -> bytes:
-    """The request body, refusing (413) anything over ``limit`` bytes before reading it."""
+    """The request body, refusing (413) anything over ``limit`` bytes before reading it, and
+    inflated when it is sent gzip- or deflate-compressed (``Content-Encoding``)."""
+    body = _read_raw(environ, limit)
+    encoding = environ.get("HTTP_CONTENT_ENCODING")
+    if encoding and body:
+        return inflate(body, encoding.strip().lower(), limit)
+    return body
+
+
+# Content-Encoding -> zlib window bits (gzip header, zlib header)
+_ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
+              "deflate": zlib.MAX_WBITS}
+
+
+def inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """Decompress, never past ``limit`` bytes (a small body cannot unpack into a huge one)."""
+    if encoding == "identity":
+        return body
+    bits = _ENCODINGS.get(encoding)
+    if bits is None:
+        raise UnsupportedMediaType("Content-Encoding %r is not supported: send the body "
+                                   "uncompressed, gzip or deflate" % encoding[:40])
+    decoder = zlib.decompressobj(bits)
+    try:
+        data = decoder.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadDataError("body is not valid %s data: %s" % (encoding, exc)) from exc
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            "the %s body inflates to more than the limit of %d bytes "
+            "(raise MODELKILN_MAX_REQUEST_SIZE to accept it)" % (encoding, limit))
+    if not decoder.eof:
+        raise BadDataError("body is not complete %s data" % encoding)
+    return data
+
+
+def _read_raw(environ: Dict[str, Any], limit: int) -> bytes:
     length_text = environ.get("CONTENT_LENGTH")
     stream = environ["wsgi.input"]
     if length_text:

@@ -12,7 +12,7 @@ from .errors import BadMetricError, MethodMissing
 
 # What each SERVICE_TYPE needs from the class (any one of the names).
 REQUIRED_METHODS = {
-    "MODEL": ("predict", "predict_raw", "predict_rest"),
+    "MODEL": ("predict", "predict_raw", "predict_rest", "predict_v2_raw"),
     "ROUTER": ("route", "route_raw", "route_rest"),
     "TRANSFORMER": ("transform_input", "transform_input_raw", "transform_input_rest"),
     "OUTPUT_TRANSFORMER": ("transform_output", "transform_output_raw", "transform_output_rest"),

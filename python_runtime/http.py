@@ -44,6 +44,7 @@ class App(object):
             routes.append(Route(path, ("GET",), self._openapi, self.default_protocol,
                                 Doc("This document (OpenAPI 3)")))
         self.router = Router(routes)
+        self.max_body = ctx.limit  # the worker refuses larger bodies before reading them
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings))
 
     # -- WSGI --------------------------------------------------------------------------
@@ -52,14 +53,18 @@ class App(object):
         started = time.perf_counter()
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
-        sock = environ.get("gunicorn.socket")
-        if sock is not None and sock.getsockname()[1] == self.metrics_port:
+        port = environ.get("modelkiln.local_port")  # set by worker.LoopWorker
+        if port is None:
+            sock = environ.get("gunicorn.socket")
+            port = sock.getsockname()[1] if sock is not None else None
+        if port == self.metrics_port:
             return self.serve_metrics(environ, start_response)
         route, params = self.router.match(path)
         extra = None
         try:
             if route is None:
-                raise RouteNotFound("no route %s; see /seldon.json for the routes served" % path)
+                raise RouteNotFound("no route %s; see %s for the routes served"
+                                    % (path, self._protocol_of(None, path).docs_path))
             if method not in route.methods:
                 if method == "OPTIONS":
                     return self._preflight(environ, start_response, route.methods)

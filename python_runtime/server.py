@@ -60,7 +60,8 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
         "bind": ["%s:%d" % (host, settings.http_port), "%s:%d" % (host, settings.metrics_port)],
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        # By name: gunicorn < 21 logs the worker class as a string.
+        "worker_class": "gthread" if settings.threads > 1 else "python_runtime.worker.LoopWorker",
         "max_requests": settings.max_requests,
         "max_requests_jitter": settings.max_requests_jitter,
         "keepalive": settings.keepalive,

@@ -160,7 +160,7 @@ SETTINGS = (
     Setting("max_requests_jitter", "GUNICORN_MAX_REQUESTS_JITTER", "--max-requests-jitter", 0,
             _non_negative_int, "Random extra requests added to max-requests per worker."),
     Setting("keepalive", "GUNICORN_KEEPALIVE", "--keepalive", 2, _non_negative_int,
-            "Seconds to hold an idle keep-alive connection (gthread worker)."),
+            "Seconds to hold an idle keep-alive connection open (0: close after each answer)."),
     Setting("timeout", "GUNICORN_TIMEOUT", "--timeout", 60.0, _positive_float,
             "Seconds a request may run before its worker is killed and replaced. "
             "The pod annotation seldon.io/rest-timeout (ms) is used when this is unset."),

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import BadDataError
+from ..errors import BadDataError, InternalError
 from . import jsonio
 from .tensors import check_int_range
 
@@ -32,6 +32,7 @@ _JSON_KINDS.update({n: "iu" for n in DTYPES if n.startswith(("INT", "UINT"))})
 # Parameters of the binary extension: not passed on to the model, not echoed.
 EXTENSION_PARAMETERS = frozenset(("binary_data_size", "binary_data", "binary_data_output"))
 HEADER_LENGTH = "HTTP_INFERENCE_HEADER_CONTENT_LENGTH"
+MAX_DIMENSIONS = 32  # numpy 1.x's limit (2.x allows 64)
 _LENGTH = struct.Struct("<I")
 
 
@@ -65,7 +66,7 @@ def _header(item: Any, index: int, what: str) -> Tuple[str, str, List[int], Dict
     if not isinstance(name, str) or not name:
         raise BadDataError("%s[%d] needs a name (a non-empty string)" % (what, index))
     datatype = item.get("datatype")
-    if datatype not in DTYPES:
+    if not isinstance(datatype, str) or datatype not in DTYPES:
         raise BadDataError("input %r: datatype %r is not one of %s"
                            % (name, datatype, ", ".join(DTYPES)))
     shape = item.get("shape")
@@ -73,7 +74,10 @@ def _header(item: Any, index: int, what: str) -> Tuple[str, str, List[int], Dict
             isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
         raise BadDataError("input %r: shape must be a list of non-negative integers, got %s"
                            % (name, jsonio.dumps(shape).decode()[:80]))
-    parameters = item.get("parameters") or {}
+    if len(shape) > MAX_DIMENSIONS:
+        raise BadDataError("input %r: shape has %d dimensions; at most %d are supported"
+                           % (name, len(shape), MAX_DIMENSIONS))
+    parameters = item.get("parameters", {})
     if not isinstance(parameters, dict):
         raise BadDataError("input %r: parameters must be an object" % name)
     return name, datatype, shape, parameters
@@ -133,25 +137,43 @@ def _from_json(name: str, datatype: str, count: int, data: Any,
                            % (name, count, parsed.size if parsed.dtype != object
                               else "a ragged or mixed list"))
     kinds = _JSON_KINDS[datatype]
-    if count and parsed.dtype.kind not in kinds:
-        raise BadDataError("input %r: %s data must be %s, got %s" % (
-            name, datatype, {"b": "true/false", "iu": "integers", "iuf": "numbers"}[kinds],
-            _describe_kind(parsed)))
     dtype = DTYPES[datatype]
+    if count and parsed.dtype.kind not in kinds:
+        # numpy reads [0, 2**64 - 1] as floats: such integers are kept exact instead
+        exact = _exact_integers(data, parsed) if dtype.kind in "iu" else None
+        if exact is None:
+            raise BadDataError("input %r: %s data must be %s, got %s" % (
+                name, datatype, {"b": "true/false", "iu": "integers", "iuf": "numbers"}[kinds],
+                _describe_kind(parsed)))
+        parsed = exact
     if dtype.kind in "iu" and count:
         try:
             check_int_range([parsed.min(), parsed.max()], dtype)
         except OverflowError as exc:
             raise BadDataError("input %r: %s for %s" % (name, exc, datatype)) from exc
-    array = parsed.astype(dtype, copy=False)
-    if dtype.kind == "f" and parsed.dtype.kind == "f" and dtype.itemsize < 8 and count:
-        with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):
+        array = parsed.astype(dtype, copy=False)
+        if dtype.kind == "f" and dtype.itemsize < 8 and count:  # 70000 as FP16 is inf
             if not np.isfinite(array).all():
                 raise BadDataError("input %r: a value is too large for %s" % (name, datatype))
     return array.ravel()
 
 
+def _exact_integers(data: List[Any], parsed: np.ndarray) -> Optional[np.ndarray]:
+    """The values as an object array of Python ints, or None unless all are integers."""
+    if parsed.dtype.kind not in "fO":
+        return None
+    exact = np.array(data, dtype=object)
+    values = exact.ravel().tolist()
+    if exact.size != parsed.size or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    return np.array(values, dtype=object)
+
+
 def _describe_kind(parsed: np.ndarray) -> str:
+    if parsed.dtype.kind == "O" and any(v is None for v in parsed.ravel().tolist()):
+        return "null"
     return {"b": "true/false", "i": "integers", "u": "integers", "f": "numbers with a "
             "fraction", "U": "strings"}.get(parsed.dtype.kind, "a mix of kinds")
 
@@ -247,9 +269,9 @@ def datatype_of(array: np.ndarray, name: str) -> str:
     if kind in "OSU":
         return "BYTES"
     datatype = DATATYPE_OF.get(array.dtype.newbyteorder("="))
-    if datatype is None:
-        raise BadDataError("output %r: numpy %s cannot be sent as a V2 tensor (use bool, "
-                           "integers, floats or strings)" % (name, array.dtype))
+    if datatype is None:  # the model's answer, not the client's fault
+        raise InternalError("output %r: numpy %s cannot be sent as a V2 tensor (use bool, "
+                            "integers, floats or strings)" % (name, array.dtype))
     return datatype
 
 

@@ -116,6 +116,10 @@ class SeldonCalls(object):
         endpoint = self.endpoints["predict"]
         if endpoint.raw is not None:
             return self._call_raw("predict", request)
+        if endpoint.high is None and self.component.v2_raw is not None:
+            raise NotImplementedByModel(
+                "this class defines only predict_v2_raw(): send V2 requests to "
+                "/v2/models/<name>/infer")
         msg = self._decode(request, "predict")
         if endpoint.high is None:
             result = []  # type: Any

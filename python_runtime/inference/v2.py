@@ -55,7 +55,10 @@ class RequestedOutput(object):
 
 
 def _flag(parameters: Dict[str, Any], key: str) -> bool:
-    return parameters.get(key) is True
+    value = parameters.get(key, False)
+    if not isinstance(value, bool):
+        raise BadDataError("%s must be true or false" % key)
+    return value
 
 
 class V2Calls(object):
@@ -81,7 +84,7 @@ class V2Calls(object):
         items = request.get("inputs")
         if not isinstance(items, list) or not items:
             raise BadDataError("a V2 inference request needs inputs: a non-empty list")
-        parameters = request.get("parameters") or {}
+        parameters = request.get("parameters", {})
         if not isinstance(parameters, dict):
             raise BadDataError("request parameters must be an object")
         request_id = request.get("id")
@@ -121,12 +124,16 @@ class V2Calls(object):
         for index, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 raise BadDataError("outputs[%d] must be an object with a name" % index)
-            parameters = item.get("parameters") or {}
+            if any(w.name == item["name"] for w in wanted):
+                raise BadDataError("output %r is requested twice" % item["name"])
+            parameters = item.get("parameters", {})
             if not isinstance(parameters, dict):
                 raise BadDataError("outputs[%d].parameters must be an object" % index)
-            binary = parameters.get("binary_data")
-            wanted.append(RequestedOutput(item["name"], all_binary if binary is None
-                                          else binary is True))
+            binary = parameters.get("binary_data", all_binary)
+            if not isinstance(binary, bool):
+                raise BadDataError("output %r: binary_data must be true or false"
+                                   % item["name"])
+            wanted.append(RequestedOutput(item["name"], binary))
         return wanted
 
     # -- calling the class --------------------------------------------------------------
@@ -215,9 +222,9 @@ class V2Calls(object):
             data = np.array([bytes(data)], dtype=object)
         elif isinstance(data, list):
             data = np.array(data)
-        elif not isinstance(data, np.ndarray):
-            raise BadDataError("Unknown data type returned as payload (must be list, numpy "
-                               "array, str, bytes or dict): %s" % describe(data))
+        elif not isinstance(data, np.ndarray):  # the model's answer: a server error
+            raise InternalError("Unknown data type returned as payload (must be list, numpy "
+                                "array, str, bytes or dict): %s" % describe(data))
         if data.ndim >= 2 and self.component.class_names is not None:
             parameters["names"] = self.component.output_names(data)
         return name, data, parameters

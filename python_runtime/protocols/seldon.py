@@ -42,6 +42,7 @@ class SeldonRest(object):
     """Seldon's REST API for one served model."""
 
     name = "seldon"
+    docs_path = "/seldon.json"  # named in 404 answers
     error_schema = "SeldonError"
 
     def __init__(self, ctx: ServingContext) -> None:

@@ -34,6 +34,7 @@ class V2Rest(object):
 
     name = "v2"
     prefix = "/v2"
+    docs_path = "/openapi.json"  # named in 404 answers
     error_schema = "V2Error"
 
     def __init__(self, ctx: ServingContext) -> None:

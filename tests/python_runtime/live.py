@@ -120,6 +120,37 @@ def worker_initialised(pid: int) -> bool:
     return not caught & (1 << (signal.SIGCHLD - 1)) and bool(caught & (1 << (signal.SIGABRT - 1)))
 
 
+def _group_alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_process_group(proc: "subprocess.Popen", grace: float) -> None:
+    """SIGTERM a server's whole process group, SIGKILL after ``grace`` seconds, until neither
+    the leader nor an orphaned child of it is left."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+        deadline = time.monotonic() + 5
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not _group_alive(proc.pid):
+            break
+    if proc.poll() is None:
+        proc.wait(10)
+
+
 class LiveServer(object):
     """One ``python -m python_runtime`` process (gunicorn master, or the debug server)."""
 
@@ -196,29 +227,7 @@ class LiveServer(object):
                          "workers to boot")
             except AssertionError:
                 pass
-        for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                continue
-            # The master is gone; make sure no orphaned worker stays behind.
-            if not self._group_alive():
-                break
-        if self.proc.poll() is None:
-            self.proc.wait(10)
-
-    def _group_alive(self) -> bool:
-        try:
-            os.killpg(self.proc.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        stop_process_group(self.proc, STOP_TIMEOUT)
 
     # -- logs -----------------------------------------------------------------------------
 

@@ -442,6 +442,101 @@ def test_arbitrary_bytes_and_content_types(server):
     assert_no_traceback(server, start)
 
 
+# -- V2 ------------------------------------------------------------------------------------
+
+V2_INFER = "/v2/models/FuzzEcho/infer"
+V2_DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
+                "INT64", "FP16", "FP32", "FP64", "BYTES")
+
+
+@st.composite
+def v2_inputs(draw):
+    datatype = sometimes_wrong(draw, st.sampled_from(V2_DATATYPES), json_scalars, odds=10)
+    shape = sometimes_wrong(draw, st.lists(st.integers(min_value=0, max_value=4), max_size=3),
+                            st.lists(dims, max_size=3) | json_values, odds=10)
+    item = {"name": sometimes_wrong(draw, st.just("x"), json_scalars, odds=10),
+            "datatype": datatype, "shape": shape}
+    count = 1
+    for size in shape if isinstance(shape, list) else []:
+        count *= size if isinstance(size, int) and 0 <= size < 10 ** 6 else 1
+    count = min(count, 64)  # a wrong shape may ask for more: then the data does not fit
+    fitting = {"BOOL": st.booleans(), "BYTES": st.text(max_size=4)}.get(
+        datatype, st.integers(0, 100) | st.floats(0, 100, width=16))
+    if isinstance(datatype, str) and datatype.startswith(("INT", "UINT")):
+        fitting = st.integers(0, 127)
+    item["data"] = sometimes_wrong(draw, st.lists(fitting, min_size=count, max_size=count),
+                                   ragged | st.lists(leaves, min_size=count, max_size=count))
+    if draw(st.integers(0, 5)) == 0:
+        item["parameters"] = draw(st.dictionaries(
+            st.sampled_from(["binary_data_size", "content_type", "other"]), json_scalars,
+            max_size=2))
+    return item
+
+
+@st.composite
+def v2_bodies(draw):
+    body = {"inputs": sometimes_wrong(draw, st.lists(v2_inputs(), min_size=1, max_size=2),
+                                      json_values, odds=10)}
+    if draw(st.booleans()):
+        body["id"] = sometimes_wrong(draw, st.text(max_size=6), json_scalars)
+    if draw(st.integers(0, 3)) == 0:
+        requested = st.fixed_dictionaries(
+            {"name": st.sampled_from(["output-0", "nope"]),
+             "parameters": st.fixed_dictionaries({"binary_data": st.booleans()})})
+        body["outputs"] = sometimes_wrong(draw, st.lists(requested, max_size=2), json_values)
+    if draw(st.integers(0, 3)) == 0:
+        body["parameters"] = sometimes_wrong(
+            draw, st.fixed_dictionaries({"binary_data_output": st.booleans()}), json_values)
+    return body
+
+
+def check_v2_answer(answer, sent):
+    """200 with outputs (JSON or binary), or a 4xx with {"error": text}; never a 5xx."""
+    assert answer.status_code < 500, (sent, answer.status_code, answer.text[:2000])
+    if answer.status_code == 200:
+        length = answer.headers.get("Inference-Header-Content-Length")
+        header = answer.content[:int(length)] if length else answer.content
+        body = json.loads(header)
+        assert body["model_name"] == "FuzzEcho" and isinstance(body["outputs"], list), body
+        return
+    body = answer.json()
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"], body
+
+
+@pytest.mark.usefixtures("healthy_after")
+def test_v2_bodies(server):
+    start = server.log_size()
+
+    @FUZZ
+    @given(body=v2_bodies(), binary_tail=st.none() | st.binary(max_size=40),
+           header_length=st.none() | st.integers(-2, 400)
+           | st.text(alphabet="0123456789-x.", min_size=1, max_size=4))
+    @example(body={"inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 2],
+                               "data": [1.5, 2]}]}, binary_tail=None, header_length=None)
+    @example(body={"inputs": [{"name": "x", "datatype": "INT8", "shape": [1],
+                               "parameters": {"binary_data_size": 1}}],
+                   "parameters": {"binary_data_output": True}},
+             binary_tail=b"\x05", header_length=-1)
+    def run(body, binary_tail, header_length):
+        data = json.dumps(body, allow_nan=True).encode("utf-8", "surrogatepass")
+        headers = {"Content-Type": "application/json"}
+        if binary_tail is not None:
+            headers["Inference-Header-Content-Length"] = str(
+                len(data) if header_length == -1 or header_length is None else header_length)
+            data += binary_tail
+        answer = server.session.post(server.url(V2_INFER), data=data, headers=headers,
+                                     timeout=live.REQUEST_TIMEOUT)
+        check_v2_answer(answer, (body, binary_tail, header_length))
+        statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+
+    statuses = {}
+    run()
+    assert_no_traceback(server, start)
+    # The strategies reach both the model and the refusals.
+    assert statuses.get(200, 0) >= 3 and statuses.get(400, 0) >= 3, statuses
+    print("V2 fuzz answers by status: %s" % statuses)
+
+
 # -- inputs the fuzzing found ----------------------------------------------------------------
 
 def _tftensor(dtype, field, values, shape=({"size": "1"},)):

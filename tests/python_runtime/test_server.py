@@ -281,6 +281,21 @@ def test_request_metrics_are_summed_across_workers(serve):
     assert metric_sum(text, "modelkiln_http_requests_total", route="/ready", status="200") >= 1
 
 
+def test_v2_requests_are_counted_under_their_route_pattern(serve):
+    server = serve("echo", "Echo")
+    body = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "INT64", "data": [7]}]}
+    for model in ("Echo", "Echo", "Other", "Another"):
+        answer = server.post("/v2/models/%s/infer" % model, json=body)
+        assert answer.status_code == (200 if model == "Echo" else 404), answer.text
+    assert answer.json() == {"error": "unknown model 'Another': this server serves 'Echo'"}
+    text = server.scrape()
+    infer = "/v2/models/{model_name}/infer"
+    assert metric_sum(text, "modelkiln_http_requests_total", route=infer, status="200") == 2
+    # Unknown names do not make new label values: one series per route pattern and status.
+    assert metric_sum(text, "modelkiln_http_requests_total", route=infer, status="404") == 2
+    assert "Other" not in text and "Another" not in text
+
+
 def test_custom_metrics_across_workers(serve):
     server = serve("custommetrics", "CustomMetrics", env={"GUNICORN_WORKERS": "2"})
     n = 20

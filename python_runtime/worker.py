@@ -1,0 +1,484 @@
+"""An event-loop gunicorn worker: non-blocking sockets, HTTP/1.1 keep-alive, one thread.
+
+Why not gunicorn's sync worker: it closes the connection after every answer and parses each
+request in pure Python around a blocking read, which made the HTTP layer ~0.25 ms of every
+request on loopback, several times the cost of the model call itself. This worker keeps
+connections open (HTTP/1.1 keep-alive, pipelining), reads requests without blocking and hands
+a request to the WSGI app only once it is complete, so a client that sends slowly holds a
+buffer, not the worker. The app still runs one request at a time, as in the sync worker:
+model code needs no locks, and gunicorn's master kills a worker whose request outlives
+``--timeout`` (the loop reports to it between requests).
+
+gunicorn's master, signals, ``max_requests`` and graceful shutdown work as for its own
+workers. Bodies: Content-Length or chunked; ``Expect: 100-continue`` is answered.
+"""
+
+import io
+import os
+import selectors
+import socket
+import sys
+import time
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import unquote
+
+from gunicorn.workers.base import Worker
+
+MAX_HEAD = 64 * 1024          # request line and headers
+READ_SIZE = 256 * 1024
+DEFAULT_BODY_LIMIT = 100 << 20
+_STATUS_400 = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+               b"Connection: close\r\nContent-Length: %d\r\n\r\n%s")
+
+
+class BadRequest(Exception):
+    """The bytes on a connection are not HTTP/1.x: answer 400 and close it."""
+
+
+class Connection(object):
+    __slots__ = ("sock", "peer", "local", "inbuf", "outbuf", "last_active", "close_after",
+                 "sent_continue", "writing")
+
+    def __init__(self, sock: socket.socket, peer: Any, local: Any) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.local = local
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
+        self.last_active = time.monotonic()
+        self.close_after = False   # close once the output is flushed
+        self.sent_continue = False  # 100 Continue already sent for the pending request
+        self.writing = False
+
+
+class Request(object):
+    """A parsed request head plus its body, once complete."""
+
+    __slots__ = ("method", "target", "version", "headers", "body", "body_complete",
+                 "consumed", "keep_alive", "oversize")
+
+    def __init__(self) -> None:
+        self.method = ""
+        self.target = ""
+        self.version = ""
+        self.headers = []  # type: List[Tuple[str, str]]
+        self.body = b""
+        self.body_complete = True
+        self.consumed = 0
+        self.keep_alive = True
+        self.oversize = 0  # a body known to exceed the limit: at least this many bytes
+
+
+def parse_head(buf: bytearray, end: int) -> Request:
+    """Request line and headers from ``buf[:end]`` (``end``: where the blank line starts)."""
+    try:
+        text = bytes(buf[:end]).decode("latin-1")
+    except UnicodeDecodeError as exc:  # cannot happen with latin-1, kept for clarity
+        raise BadRequest("request head is not latin-1") from exc
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest("malformed request line %r" % lines[0][:100])
+    request = Request()
+    request.method, request.target, request.version = parts
+    if not request.method.isalpha() or not request.method.isupper():
+        raise BadRequest("malformed method %r" % request.method[:20])
+    if not request.target:
+        raise BadRequest("empty request target")
+    headers = request.headers
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip() or line[0] in " \t":
+            raise BadRequest("malformed header line %r" % line[:100])
+        headers.append((name, value.strip()))
+    return request
+
+
+def _header(request: Request, name: str) -> Optional[str]:
+    lowered = name.lower()
+    for key, value in request.headers:
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def decode_chunked(buf: bytearray, start: int, limit: int) -> Tuple[Optional[bytes], int, int]:
+    """(body or None if incomplete, bytes consumed from ``start``, 0 or the size it is known
+    to reach when that exceeds ``limit``)."""
+    offset = start
+    parts = []
+    size_so_far = 0
+    while True:
+        line_end = buf.find(b"\r\n", offset)
+        if line_end < 0:
+            if len(buf) - offset > 1024:
+                raise BadRequest("chunk size line too long")
+            return None, 0, 0
+        size_text = bytes(buf[offset:line_end]).split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError as exc:
+            raise BadRequest("malformed chunk size %r" % size_text[:20]) from exc
+        if size < 0:
+            raise BadRequest("negative chunk size")
+        data_start = line_end + 2
+        if size == 0:
+            trailer_end = buf.find(b"\r\n\r\n", line_end)
+            if trailer_end < 0:
+                if buf[line_end:line_end + 4] == b"\r\n\r\n":
+                    trailer_end = line_end
+                elif len(buf) - line_end > 8192:
+                    raise BadRequest("chunked trailer too long")
+                else:
+                    return None, 0, 0
+            return b"".join(parts), trailer_end + 4 - start, 0
+        if size_so_far + size > limit:
+            return b"", len(buf) - start, size_so_far + size  # refused unread, then closed
+        if len(buf) < data_start + size + 2:
+            return None, 0, 0
+        if buf[data_start + size:data_start + size + 2] != b"\r\n":
+            raise BadRequest("chunk data not followed by CRLF")
+        parts.append(bytes(buf[data_start:data_start + size]))
+        size_so_far += size
+        offset = data_start + size + 2
+
+
+class LoopWorker(Worker):
+    """See the module docstring."""
+
+    def init_process(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.connections = {}  # type: Dict[int, Connection]
+        super(LoopWorker, self).init_process()
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.body_limit = getattr(self.wsgi, "max_body", None) or DEFAULT_BODY_LIMIT
+        self.keepalive = max(0, int(self.cfg.keepalive))
+        for listener in self.sockets:
+            listener.setblocking(False)
+            self.selector.register(listener, selectors.EVENT_READ, None)
+        self.selector.register(self.PIPE[0], selectors.EVENT_READ, "wakeup")
+        tick = min(1.0, max(0.05, self.timeout / 4.0)) if self.timeout else 1.0
+        while self.alive:
+            self.notify()
+            for key, mask in self.selector.select(tick):
+                if key.data is None:
+                    self.accept(key.fileobj)
+                elif key.data == "wakeup":
+                    self._drain_wakeup()
+                else:
+                    self.on_events(key.data, mask)
+            self.close_idle()
+            if self.max_requests and self.nr >= self.max_requests:
+                self.log.info("Autorestarting worker after current request.")
+                self.alive = False
+        self.shutdown()
+
+    def _drain_wakeup(self) -> None:
+        try:
+            while os.read(self.PIPE[0], 4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def accept(self, listener: socket.socket) -> None:
+        for _ in range(64):
+            try:
+                sock, peer = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            sock.setblocking(False)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = Connection(sock, peer, listener.getsockname())
+            self.connections[sock.fileno()] = conn
+            self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def on_events(self, conn: Connection, mask: int) -> None:
+        if mask & selectors.EVENT_WRITE:
+            self.flush(conn)
+            if conn.sock is None:
+                return
+        if mask & selectors.EVENT_READ:
+            try:
+                data = conn.sock.recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.close(conn)
+                return
+            if not data:
+                self.close(conn)
+                return
+            conn.last_active = time.monotonic()
+            conn.inbuf += data
+            self.serve_buffered(conn)
+
+    def close_idle(self) -> None:
+        if not self.connections:
+            return
+        now = time.monotonic()
+        idle_limit = self.keepalive if self.keepalive else 1.0
+        for conn in list(self.connections.values()):
+            if not conn.outbuf and not conn.inbuf and now - conn.last_active > idle_limit:
+                self.close(conn)
+
+    def shutdown(self) -> None:
+        """Graceful stop: answer what is already complete, flush, close everything."""
+        for listener in self.sockets:
+            try:
+                self.selector.unregister(listener)
+            except (KeyError, ValueError):
+                pass
+        deadline = time.monotonic() + max(1.0, float(self.cfg.graceful_timeout))
+        for conn in list(self.connections.values()):
+            conn.close_after = True
+            if conn.inbuf:
+                self.serve_buffered(conn)
+        while any(c.outbuf for c in self.connections.values()) and time.monotonic() < deadline:
+            self.notify()
+            for key, mask in self.selector.select(0.1):
+                if isinstance(key.data, Connection):
+                    self.flush(key.data)
+        for conn in list(self.connections.values()):
+            self.close(conn)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def serve_buffered(self, conn: Connection) -> None:
+        """Answer every complete request in the buffer, in order (pipelining)."""
+        while conn.sock is not None and conn.inbuf and not conn.outbuf:
+            try:
+                request = self.take_request(conn)
+            except BadRequest as exc:
+                self.log.info("bad request from %s: %s", conn.peer, exc)
+                self.reject(conn, str(exc))
+                return
+            if request is None:
+                return
+            self.handle(conn, request)
+            if conn.close_after:
+                break
+
+    def take_request(self, conn: Connection) -> Optional[Request]:
+        buf = conn.inbuf
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEAD:
+                raise BadRequest("request head larger than %d bytes" % MAX_HEAD)
+            return None
+        if end > MAX_HEAD:
+            raise BadRequest("request head larger than %d bytes" % MAX_HEAD)
+        request = parse_head(buf, end)
+        body_start = end + 4
+        if request.version == "HTTP/1.0":
+            request.keep_alive = (_header(request, "Connection") or "").lower() == "keep-alive"
+        else:
+            request.keep_alive = (_header(request, "Connection") or "").lower() != "close"
+        chunked = "chunked" in (_header(request, "Transfer-Encoding") or "").lower()
+        length_text = _header(request, "Content-Length")
+        if chunked:
+            self._continue(conn, request)
+            body, used, oversize = decode_chunked(buf, body_start, self.body_limit)
+            if body is None:
+                return None
+            request.body = body
+            if oversize:
+                request.body_complete = False
+                request.oversize = oversize
+            request.consumed = body_start + used
+        elif length_text is not None:
+            try:
+                length = int(length_text)
+            except ValueError as exc:
+                raise BadRequest("Content-Length %r is not a number" % length_text[:40]) from exc
+            if length < 0:
+                raise BadRequest("negative Content-Length")
+            if length > self.body_limit:
+                # The app refuses it (413) without reading; the unread rest closes the line.
+                request.body_complete = False
+                request.oversize = length
+                request.consumed = len(buf)
+            else:
+                if len(buf) < body_start + length:
+                    self._continue(conn, request)
+                    return None
+                request.body = bytes(buf[body_start:body_start + length])
+                request.consumed = body_start + length
+        else:
+            request.consumed = body_start
+        del buf[:request.consumed]
+        conn.sent_continue = False
+        return request
+
+    def _continue(self, conn: Connection, request: Request) -> None:
+        if conn.sent_continue or request.version == "HTTP/1.0":
+            return
+        if (_header(request, "Expect") or "").lower() == "100-continue":
+            conn.sent_continue = True
+            self.send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def environ(self, conn: Connection, request: Request) -> Dict[str, Any]:
+        path, _, query = request.target.partition("?")
+        if path.startswith(("http://", "https://")):  # absolute form
+            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+        host, port = conn.local[0], conn.local[1]
+        environ = {
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(path, "latin-1"),
+            "QUERY_STRING": query,
+            "RAW_URI": request.target,
+            "SERVER_PROTOCOL": request.version,
+            "SERVER_NAME": str(host),
+            "SERVER_PORT": str(port),
+            "REMOTE_ADDR": conn.peer[0] if isinstance(conn.peer, tuple) else str(conn.peer),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(request.body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": self.cfg.workers > 1,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+            "gunicorn.socket": conn.sock,
+            "modelkiln.local_port": port,
+        }  # type: Dict[str, Any]
+        for name, value in request.headers:
+            key = name.upper().replace("-", "_")
+            if key == "CONTENT_TYPE":
+                environ["CONTENT_TYPE"] = value
+            elif key == "CONTENT_LENGTH":
+                environ["CONTENT_LENGTH"] = value
+            else:
+                key = "HTTP_" + key
+                environ[key] = environ[key] + "," + value if key in environ else value
+        if request.oversize:
+            environ["CONTENT_LENGTH"] = str(request.oversize)  # the app answers 413
+        elif "HTTP_TRANSFER_ENCODING" in environ:
+            environ["CONTENT_LENGTH"] = str(len(request.body))  # chunked, decoded
+        return environ
+
+    def handle(self, conn: Connection, request: Request) -> None:
+        self.nr += 1
+        started = time.time()
+        environ = self.environ(conn, request)
+        status_headers = []  # type: List[Any]
+
+        def start_response(status: str, headers: List[Tuple[str, str]],
+                           exc_info: Any = None) -> Any:
+            status_headers[:] = [status, headers]
+            return lambda data: None  # the write() callable: unused by modelkiln's app
+
+        try:
+            result = self.wsgi(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            status, headers = status_headers
+        except Exception:  # the app answers its own errors; this is a last resort
+            self.log.exception("error handling %s %s", request.method, request.target)
+            status, headers = "500 Internal Server Error", [("Content-Type", "text/plain")]
+            body = b"Internal Server Error"
+            request.keep_alive = False
+        keep = request.keep_alive and request.body_complete and self.alive and (
+            self.keepalive > 0)
+        head = ["HTTP/1.1 %s\r\n" % status]
+        has_length = False
+        for name, value in headers:
+            if name.lower() == "content-length":
+                has_length = True
+            head.append("%s: %s\r\n" % (name, value))
+        if not has_length:
+            head.append("Content-Length: %d\r\n" % len(body))
+        if not keep:
+            head.append("Connection: close\r\n")
+            conn.close_after = True
+        elif request.version == "HTTP/1.0":
+            head.append("Connection: keep-alive\r\n")
+        head.append("\r\n")
+        self.send(conn, "".join(head).encode("latin-1") + body)
+        if self.cfg.accesslog:
+            self.log.access_log.info('%s - "%s %s %s" %s %d %.6f', environ["REMOTE_ADDR"],
+                                     request.method, request.target, request.version,
+                                     status.split(" ", 1)[0], len(body), time.time() - started)
+
+    def reject(self, conn: Connection, reason: str) -> None:
+        body = ('{"status":{"status":1,"info":%s,"code":-1,"reason":"MICROSERVICE_BAD_DATA"}}'
+                % _json_string("bad HTTP request: " + reason)).encode("utf-8")
+        conn.inbuf.clear()
+        conn.close_after = True
+        self.send(conn, _STATUS_400 % (len(body), body))
+
+    # -- output -------------------------------------------------------------------------
+
+    def send(self, conn: Connection, data: bytes) -> None:
+        if conn.sock is None:
+            return
+        if not conn.outbuf:
+            try:
+                sent = conn.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self.close(conn)
+                return
+            if sent == len(data):
+                if conn.close_after:
+                    self.close(conn)
+                return
+            data = data[sent:]
+        conn.outbuf += data
+        if not conn.writing:
+            conn.writing = True
+            self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+
+    def flush(self, conn: Connection) -> None:
+        if conn.sock is None or not conn.outbuf:
+            return
+        try:
+            sent = conn.sock.send(conn.outbuf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close(conn)
+            return
+        del conn.outbuf[:sent]
+        conn.last_active = time.monotonic()
+        if conn.outbuf:
+            return
+        conn.writing = False
+        if conn.close_after:
+            self.close(conn)
+            return
+        self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        if conn.inbuf:
+            self.serve_buffered(conn)
+
+    def close(self, conn: Connection) -> None:
+        sock = conn.sock
+        if sock is None:
+            return
+        conn.sock = None
+        self.connections.pop(sock.fileno(), None)
+        try:
+            self.selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+def _json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)

@@ -1,0 +1,239 @@
+"""The event-loop worker: HTTP/1.1 parsing as tables, and raw sockets against a live server
+(keep-alive, pipelining, 100-continue, chunked bodies, framing errors, slow senders)."""
+
+import json
+import signal
+import socket
+import time
+
+import pytest
+
+from python_runtime.worker import BadRequest, decode_chunked, parse_head
+
+from .live import LiveServer
+
+BODY = b'{"data":{"ndarray":[[1,2]]}}'
+ANSWER = {"data": {"names": ["t:0", "t:1"], "ndarray": [[1, 2]]}, "meta": {}}
+
+
+@pytest.mark.parametrize("head, method, target, headers", [
+    (b"GET / HTTP/1.1", "GET", "/", []),
+    (b"POST /p?x=1 HTTP/1.0\r\nA: b\r\nC:  d e ", "POST", "/p?x=1", [("A", "b"), ("C", "d e")]),
+])
+def test_parse_head(head, method, target, headers):
+    request = parse_head(bytearray(head), len(head))
+    assert (request.method, request.target, request.headers) == (method, target, headers)
+
+
+@pytest.mark.parametrize("head, fragment", [
+    (b"GET /", "malformed request line"),
+    (b"GET / HTTP/2.0", "malformed request line"),
+    (b"get / HTTP/1.1", "malformed method"),
+    (b"GET / HTTP/1.1\r\nNo colon here", "malformed header line"),
+    (b"GET / HTTP/1.1\r\n folded: x", "malformed header line"),
+    (b"GET / HTTP/1.1\r\nName : x", "malformed header line"),
+])
+def test_parse_head_refuses(head, fragment):
+    with pytest.raises(BadRequest) as info:
+        parse_head(bytearray(head), len(head))
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("raw, body, used, oversize", [
+    (b"3\r\nabc\r\n0\r\n\r\n", b"abc", 13, 0),
+    (b"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\nNEXT", b"abcde", 26, 0),
+    (b"3\r\nabc\r\n", None, 0, 0),             # incomplete: wait for more
+    (b"5\r\nabc", None, 0, 0),
+    (b"ff\r\nab", b"", 6, 255),                # 255 > limit 100: refused without reading
+])
+def test_decode_chunked(raw, body, used, oversize):
+    assert decode_chunked(bytearray(raw), 0, 100) == (body, used, oversize)
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    (b"zz\r\nabc\r\n", "malformed chunk size"),
+    (b"3\r\nabcXX0\r\n\r\n", "not followed by CRLF"),
+])
+def test_decode_chunked_refuses(raw, fragment):
+    with pytest.raises(BadRequest) as info:
+        decode_chunked(bytearray(raw), 0, 100)
+    assert fragment in str(info.value)
+
+
+# -- live ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = LiveServer("echo", "Echo", env={"MODELKILN_MAX_REQUEST_SIZE": "1k"},
+                        workdir=str(tmp_path_factory.mktemp("worker")))
+    server.start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def connect(server):
+    return socket.create_connection(("127.0.0.1", server.http_port), timeout=10)
+
+
+def post(body=BODY, path="/predict", extra=b""):
+    return (b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n%s\r\n%s" % (path.encode(), len(body), extra, body))
+
+
+def read_response(sock, buffered=b""):
+    """(status, headers, body, rest) of one response read from ``sock``."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed after %r" % data)
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", 0))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("body cut short")
+        rest += chunk
+    return status, headers, rest[:length], rest[length:]
+
+
+def closed_by_server(sock):
+    sock.settimeout(5)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_many_requests_on_one_connection(server):
+    with connect(server) as sock:
+        for _ in range(50):
+            sock.sendall(post())
+            status, headers, body, rest = read_response(sock)
+            assert status == 200 and json.loads(body) == ANSWER and rest == b""
+            assert "connection" not in headers  # HTTP/1.1: kept open by default
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    with connect(server) as sock:
+        bodies = [b'{"data":{"ndarray":[[%d]]}}' % i for i in range(5)]
+        sock.sendall(b"".join(post(b) for b in bodies) + b"GET /health/ping HTTP/1.1\r\n\r\n")
+        rest = b""
+        for i in range(5):
+            status, _, body, rest = read_response(sock, rest)
+            assert status == 200 and json.loads(body)["data"]["ndarray"] == [[i]]
+        status, _, body, rest = read_response(sock, rest)
+        assert (status, body) == (200, b"pong")
+
+
+def test_expect_100_continue(server):
+    with connect(server) as sock:
+        head = post(extra=b"Expect: 100-continue\r\n")[:-len(BODY)]
+        sock.sendall(head)
+        status, _, _, rest = read_response(sock)
+        assert status == 100
+        sock.sendall(BODY)
+        status, _, body, _ = read_response(sock, rest)
+        assert status == 200 and json.loads(body) == ANSWER
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /health/ping HTTP/1.0\r\n\r\n",
+    b"GET /health/ping HTTP/1.1\r\nConnection: close\r\n\r\n",
+])
+def test_connection_close_and_http_1_0(server, request_bytes):
+    with connect(server) as sock:
+        sock.sendall(request_bytes)
+        status, headers, body, _ = read_response(sock)
+        assert (status, body, headers["connection"]) == (200, b"pong", "close")
+        assert closed_by_server(sock)
+
+
+def test_http_1_0_keep_alive(server):
+    with connect(server) as sock:
+        for _ in range(2):
+            sock.sendall(b"GET /health/ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            status, headers, body, _ = read_response(sock)
+            assert (status, body, headers["connection"]) == (200, b"pong", "keep-alive")
+
+
+def test_chunked_bodies_and_the_limit(server):
+    with connect(server) as sock:
+        chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (BODY[:10], BODY[10:]))
+        sock.sendall(b"POST /predict HTTP/1.1\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\n\r\n")
+        status, _, body, _ = read_response(sock)
+        assert status == 200 and json.loads(body) == ANSWER
+        # Over the 1k limit: refused before the body is read, then the connection closes.
+        sock.sendall(b"POST /predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"800\r\n" + b"1" * 100)
+        status, headers, body, _ = read_response(sock)
+        assert status == 413 and "1024" in json.loads(body)["status"]["info"]
+        assert headers["connection"] == "close" and closed_by_server(sock)
+
+
+def test_an_oversized_content_length_is_refused_unread(server):
+    with connect(server) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n{")
+        status, headers, body, _ = read_response(sock)
+        assert status == 413 and "5000000" in json.loads(body)["status"]["info"]
+        assert closed_by_server(sock)
+
+
+@pytest.mark.parametrize("garbage", [
+    b"HELLO\r\n\r\n",
+    b"GET / HTTP/1.1\r\nbad header\r\n\r\n",
+    b"POST /predict HTTP/1.1\r\nContent-Length: ten\r\n\r\n",
+    b"POST /predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
+    b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+])
+def test_framing_errors_get_a_400_and_a_closed_connection(server, garbage):
+    with connect(server) as sock:
+        sock.sendall(garbage)
+        status, headers, body, _ = read_response(sock)
+        assert status == 400 and headers["connection"] == "close"
+        error = json.loads(body)["status"]
+        assert error["reason"] == "MICROSERVICE_BAD_DATA" and "bad HTTP request" in error["info"]
+        assert closed_by_server(sock)
+    assert server.post("/predict", data=BODY).status_code == 200
+
+
+def test_a_slow_sender_does_not_hold_the_worker(server):
+    """One worker, one thread: a client trickling its request must not stop others."""
+    with connect(server) as slow:
+        request = post()
+        slow.sendall(request[:20])
+        started = time.monotonic()
+        for _ in range(5):
+            answer = server.post("/predict", data=BODY,
+                                 headers={"Content-Type": "application/json"})
+            assert answer.status_code == 200 and answer.json() == ANSWER
+        assert time.monotonic() - started < 5
+        slow.sendall(request[20:])
+        status, _, body, _ = read_response(slow)
+        assert status == 200 and json.loads(body) == ANSWER
+
+
+def test_sigterm_with_idle_keep_alive_connections_exits_cleanly(tmp_path):
+    server = LiveServer("echo", "Echo", workdir=str(tmp_path))
+    server.start()
+    try:
+        server.wait_ready()
+        socks = [connect(server) for _ in range(3)]
+        for sock in socks:
+            sock.sendall(post())
+            assert read_response(sock)[0] == 200
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.wait_exit(15) == 0
+        for sock in socks:
+            assert closed_by_server(sock)
+            sock.close()
+    finally:
+        server.stop()
