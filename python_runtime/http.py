@@ -47,6 +47,10 @@ class App(object):
         self.max_body = ctx.limit  # the worker refuses larger bodies before reading them
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings))
 
+    def ready_or_failed(self) -> bool:
+        """Whether load() (and the worker's gRPC server) has finished, either way."""
+        return self.ctx.state.ready or self.ctx.state.error is not None
+
     # -- WSGI --------------------------------------------------------------------------
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
@@ -160,8 +164,10 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     return App(ctx, [SeldonRest(ctx), V2Rest(ctx)])
 
 
-def run_load(component: Component, state: LoadState) -> threading.Thread:
-    """Run the user's ``load()`` in a thread so /live answers while it works."""
+def run_load(component: Component, state: LoadState,
+             then: Optional[Callable[[], Any]] = None) -> threading.Thread:
+    """Run the user's ``load()`` in a thread so /live answers while it works; then ``then``
+    (this worker's gRPC server), and only then is the worker ready."""
 
     def work() -> None:
         started = time.time()
@@ -172,6 +178,13 @@ def run_load(component: Component, state: LoadState) -> threading.Thread:
             state.error = "%s: %s" % (type(exc).__name__, exc)
             log.exception("load() failed; /ready and /health/status answer 503")
             return
+        if then is not None:
+            try:
+                then()
+            except Exception as exc:
+                state.error = "%s: %s" % (type(exc).__name__, exc)
+                log.exception("the worker cannot serve gRPC; /ready answers 503")
+                return
         state.ready = True
         if component.load is not None:
             log.info("load() finished in %.2f s", time.time() - started)

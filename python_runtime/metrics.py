@@ -67,6 +67,13 @@ class Metrics(object):
             "modelkiln_http_request_duration_seconds",
             "Time to answer an HTTP request, by route and status.",
             ("route", "status"), buckets=REQUEST_BUCKETS, registry=self.registry)
+        self.grpc_requests = prometheus_client.Counter(
+            "modelkiln_grpc_requests", "gRPC calls answered, by method and status code.",
+            ("method", "code"), registry=self.registry)
+        self.grpc_latency = prometheus_client.Histogram(
+            "modelkiln_grpc_request_duration_seconds",
+            "Time to answer a gRPC call, by method and status code.",
+            ("method", "code"), buckets=REQUEST_BUCKETS, registry=self.registry)
         labels = IDENTITY_LABELS
         self.feedback = prometheus_client.Counter(
             "seldon_api_model_feedback", "Feedback requests received.", labels,
@@ -88,6 +95,12 @@ class Metrics(object):
             self._request_children[(route, status)] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def observe_grpc(self, method: str, code: str, seconds: float) -> None:
+        """``method`` is the full gRPC method (/package.Service/Method), ``code`` its status
+        name: both come from fixed sets, so clients cannot grow the label values."""
+        self.grpc_requests.labels(method, code).inc()
+        self.grpc_latency.labels(method, code).observe(seconds)
 
     def record_feedback(self, reward: float) -> None:
         labels = dict(self.identity, method="feedback")

@@ -40,11 +40,14 @@ def configure_logging(level: str) -> None:
 
 
 def load_component(settings: Settings) -> Component:
-    """Import the class, check it fits SERVICE_TYPE, construct it once."""
+    """Import the class, check it fits SERVICE_TYPE, construct it once. With gRPC on, the
+    REST loop and the gRPC threads of a worker share the object; calls into it are then
+    serialised unless GUNICORN_THREADS > 1 says the model takes concurrent calls."""
     cls = import_user_class(settings.model_name, settings.app_dir)
     check_service_type(cls, settings.service_type)
     obj = construct(cls, parse_parameters(settings.parameters))
-    return Component(obj, settings.service_type, settings.single_threaded)
+    serial = settings.single_threaded or (bool(settings.grpc_workers) and settings.threads == 1)
+    return Component(obj, settings.service_type, serial)
 
 
 def tune_gc() -> None:
@@ -90,18 +93,38 @@ def run_gunicorn(settings: Settings, component: Component, multiprocess_dir: str
     state = LoadState()
     app = create_app(settings, component, metrics, state)
     options = gunicorn_options(settings)
+    start_grpc = None  # type: Any
+    if settings.grpc_workers:
+        def start_grpc() -> None:
+            from .grpc_server import start_in_worker  # grpcio only after the fork
+
+            start_in_worker(app.ctx)
 
     def post_worker_init(worker: Any) -> None:
         # After the worker has installed its signal handlers: a SIGTERM that arrives while
         # load() starts is then handled, not lost.
-        run_load(component, state)
+        run_load(component, state, start_grpc)
         tune_gc()
+
+    def worker_exit(server: Any, worker: Any) -> None:
+        if start_grpc is not None:
+            from .grpc_server import stop_all
+
+            stop_all()
 
     def child_exit(server: Any, worker: Any) -> None:
         mark_worker_dead(multiprocess_dir, worker.pid)
 
     prepare_master()
-    options.update(post_worker_init=post_worker_init, child_exit=child_exit)
+    if start_grpc is not None:
+        # Imported once in the master, before the fork (grpc's pre-fork server pattern:
+        # no gRPC object exists yet), so each worker starts its server in milliseconds.
+        import grpc  # noqa: F401
+
+        from . import protos
+        protos.load()
+    options.update(post_worker_init=post_worker_init, child_exit=child_exit,
+                   worker_exit=worker_exit)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -129,7 +152,13 @@ def run_debug(settings: Settings, component: Component) -> int:
     metrics_server = make_server(settings.bind_host, settings.metrics_port, MetricsApp(app),
                                  threaded=True)
     threading.Thread(target=metrics_server.serve_forever, daemon=True).start()
-    run_load(component, state)
+    start_grpc = None  # type: Any
+    if settings.grpc_workers:
+        from .grpc_server import start_in_worker
+
+        def start_grpc() -> None:
+            start_in_worker(app.ctx)
+    run_load(component, state, start_grpc)
     flask_app = Flask("modelkiln")
     flask_app.wsgi_app = app  # type: ignore[assignment]
     flask_app.run(host=settings.bind_host, port=settings.http_port, debug=True,
@@ -157,9 +186,11 @@ def serve(settings: Settings) -> int:
     multiprocess_dir = tempfile.mkdtemp(prefix="modelkiln-metrics-")
     set_multiprocess_dir(os.environ, multiprocess_dir)
     clean_multiprocess_dir(multiprocess_dir)
-    log.info("serving REST on %s:%d, metrics on :%d%s, %d worker(s) x %d thread(s)",
-             settings.bind_host, settings.http_port, settings.metrics_port,
-             settings.metrics_endpoint, settings.workers, settings.threads)
+    log.info("serving REST on %s:%d, %s, metrics on :%d%s, %d worker(s) x %d thread(s)",
+             settings.bind_host, settings.http_port,
+             "gRPC on :%d" % settings.grpc_port if settings.grpc_workers else "gRPC off",
+             settings.metrics_port, settings.metrics_endpoint, settings.workers,
+             settings.threads)
     master = os.getpid()
     try:
         return run_gunicorn(settings, component, multiprocess_dir)

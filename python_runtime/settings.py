@@ -21,6 +21,7 @@ SERVICE_TYPES = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ANNOTATIONS_FILE = "/etc/podinfo/annotations"
 REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
+GRPC_MAX_MESSAGE_ANNOTATION = "seldon.io/grpc-max-message-size"
 UNKNOWN_IMAGE = "NOT_IMPLEMENTED:NOT_IMPLEMENTED"
 
 
@@ -139,6 +140,18 @@ SETTINGS = (
             "REST port."),
     Setting("metrics_port", "PREDICTIVE_UNIT_METRICS_SERVICE_PORT", "--metrics-port", 6000,
             _port, "Prometheus metrics port."),
+    Setting("grpc_port", "PREDICTIVE_UNIT_GRPC_SERVICE_PORT", "--grpc-port", 5000, _port,
+            "gRPC port: Seldon's services and V2's GRPCInferenceService."),
+    Setting("grpc_workers", "GRPC_WORKERS", "--grpc-workers", 1, _non_negative_int,
+            "0 turns gRPC off. Otherwise every REST worker also serves gRPC, with the same "
+            "model copy (the number itself is not used: there are no separate gRPC workers)."),
+    Setting("grpc_threads", "GRPC_THREADS", "--grpc-threads", 4, _positive_int,
+            "Threads of each worker's gRPC server (calls into the model still run one at a "
+            "time per worker)."),
+    Setting("grpc_max_message_size", "MODELKILN_GRPC_MAX_MESSAGE_SIZE",
+            "--grpc-max-message-size", None, _size,
+            "Largest gRPC message in or out (bytes, or 10k/100m/1g); default: the pod "
+            "annotation seldon.io/grpc-max-message-size, else MODELKILN_MAX_REQUEST_SIZE."),
     Setting("metrics_endpoint", "PREDICTIVE_UNIT_METRICS_ENDPOINT", "--metrics-endpoint",
             "/metrics", _endpoint, "Path of the Prometheus endpoint on the metrics port."),
     Setting("unit_id", "PREDICTIVE_UNIT_ID", "--unit-id", None, str,
@@ -272,6 +285,10 @@ class Settings(object):
             annotated = rest_timeout_from_annotations(ANNOTATIONS_FILE)
             if annotated:
                 values["timeout"] = annotated
+        if values["grpc_max_message_size"] is None:
+            annotated = (grpc_max_message_from_annotations(ANNOTATIONS_FILE)
+                         if read_annotations else None)
+            values["grpc_max_message_size"] = annotated or values["max_request_size"]
         return cls(values, app_dir)
 
 
@@ -298,8 +315,8 @@ def read_s2i_environment(app_dir: str) -> Dict[str, str]:
     return read_env_file(os.path.join(app_dir, ".s2i", "environment"))
 
 
-def rest_timeout_from_annotations(path: str) -> Optional[float]:
-    """Seconds from the pod annotation ``seldon.io/rest-timeout`` (milliseconds), if present."""
+def _annotation(path: str, name: str) -> Optional[str]:
+    """The value of one pod annotation from the downward-API file, if present."""
     try:
         with open(path, "r") as handle:
             lines = handle.read().splitlines()
@@ -307,13 +324,27 @@ def rest_timeout_from_annotations(path: str) -> Optional[float]:
         return None
     for line in lines:
         key, _, value = line.partition("=")
-        if key.strip() == REST_TIMEOUT_ANNOTATION:
-            try:
-                millis = float(value.strip().strip('"'))
-            except ValueError:
-                return None
-            return max(millis / 1000.0, 1.0)
+        if key.strip() == name:
+            return value.strip().strip('"')
     return None
+
+
+def rest_timeout_from_annotations(path: str) -> Optional[float]:
+    """Seconds from the pod annotation ``seldon.io/rest-timeout`` (milliseconds), if present."""
+    value = _annotation(path, REST_TIMEOUT_ANNOTATION)
+    try:
+        return max(float(value) / 1000.0, 1.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def grpc_max_message_from_annotations(path: str) -> Optional[int]:
+    """Bytes from the pod annotation ``seldon.io/grpc-max-message-size``, if present."""
+    value = _annotation(path, GRPC_MAX_MESSAGE_ANNOTATION)
+    try:
+        return int(value) if value is not None and int(value) > 0 else None
+    except ValueError:
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:

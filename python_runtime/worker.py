@@ -27,6 +27,7 @@ from gunicorn.workers.base import Worker
 MAX_HEAD = 64 * 1024          # request line and headers
 READ_SIZE = 256 * 1024
 DEFAULT_BODY_LIMIT = 100 << 20
+READY_HOLD = 2.0              # seconds a new worker waits for load() before it accepts
 _STATUS_400 = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s")
 
@@ -161,6 +162,7 @@ class LoopWorker(Worker):
             self.selector.register(listener, selectors.EVENT_READ, None)
         self.selector.register(self.PIPE[0], selectors.EVENT_READ, "wakeup")
         tick = min(1.0, max(0.05, self.timeout / 4.0)) if self.timeout else 1.0
+        self._hold_until_ready()
         while self.alive:
             self.notify()
             for key, mask in self.selector.select(tick):
@@ -175,6 +177,19 @@ class LoopWorker(Worker):
                 self.log.info("Autorestarting worker after current request.")
                 self.alive = False
         self.shutdown()
+
+    def _hold_until_ready(self) -> None:
+        """Accept nothing for up to READY_HOLD seconds while load() (and the gRPC server)
+        start: the kernel queues the connections, so a worker replaced under load (max
+        requests, a crash) does not answer its first requests with 503. A longer load()
+        then gets its connections answered (/live 200, predictions 503 until ready)."""
+        ready = getattr(self.wsgi, "ready_or_failed", None)
+        if ready is None:
+            return
+        deadline = time.monotonic() + READY_HOLD
+        while self.alive and not ready() and time.monotonic() < deadline:
+            self.notify()
+            time.sleep(0.005)
 
     def _drain_wakeup(self) -> None:
         try:

@@ -176,9 +176,10 @@ def seldon_server(dep: Deployment, label: str, log_dir: Path) -> Server:
 
 
 def modelkiln_server(dep: Deployment, label: str, log_dir: Path) -> Server:
-    http, metrics = free_ports(2)
+    http, metrics, grpc = free_ports(3)
     argv = [sys.executable, "-m", "python_runtime", dep.model, "--service-type", dep.service_type,
-            "--http-port", str(http), "--metrics-port", str(metrics), "--workers", "1"]
+            "--http-port", str(http), "--metrics-port", str(metrics), "--grpc-port", str(grpc),
+            "--workers", "1"]
     env = _base_env()
     env.update(dep.env)
     env["PYTHONPATH"] = str(REPO_ROOT)

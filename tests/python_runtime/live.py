@@ -160,9 +160,9 @@ class LiveServer(object):
         self.app_dir = APPS / app
         self.model_name = model_name
         self.http_port = free_port()
-        self.metrics_port = free_port()
-        while self.metrics_port == self.http_port:
-            self.metrics_port = free_port()
+        self.metrics_port, self.grpc_port = free_port(), free_port()
+        while len({self.http_port, self.metrics_port, self.grpc_port}) < 3:
+            self.metrics_port, self.grpc_port = free_port(), free_port()
         self.env = server_env(env)
         self.args = list(args)
         self.tmp = tempfile.mkdtemp(prefix="modelkiln-live-", dir=workdir)
@@ -178,7 +178,8 @@ class LiveServer(object):
         cmd = [sys.executable, "-m", "python_runtime"]
         if self.model_name:
             cmd.append(self.model_name)
-        cmd += ["--http-port", str(self.http_port), "--metrics-port", str(self.metrics_port)]
+        cmd += ["--http-port", str(self.http_port), "--metrics-port", str(self.metrics_port),
+                "--grpc-port", str(self.grpc_port)]
         return cmd + self.args
 
     def start(self) -> "LiveServer":

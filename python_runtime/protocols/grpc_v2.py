@@ -1,0 +1,192 @@
+"""The Open Inference Protocol over gRPC: ``inference.GRPCInferenceService``.
+
+Every input, typed ``contents`` or ``raw_input_contents``, is turned into the binary form the
+REST binary extension uses and decoded by the same code (``codecs.v2``), so sizes, datatypes
+and declared inputs are checked exactly as on REST, and ``inference.v2`` answers. The answer
+mirrors the request: raw in, ``raw_output_contents`` out; typed in, typed out (FP16, which
+has no typed field, always goes raw).
+"""
+
+import struct
+from typing import Any, Callable, Dict, List
+
+import numpy as np
+
+from .. import __version__
+from ..codecs.v2 import DTYPES, BinaryReader, split_bytes
+from ..context import ServingContext
+from ..errors import BadDataError, RouteNotFound
+from ..inference.v2 import V2Calls
+from .v2 import EXTENSIONS, model_name_of
+
+SERVICE = "inference.GRPCInferenceService"
+_LENGTH = struct.Struct("<I")
+# datatype -> the typed field of InferTensorContents that carries it
+CONTENTS_FIELD = {
+    "BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents",
+    "INT32": "int_contents", "INT64": "int64_contents", "UINT8": "uint_contents",
+    "UINT16": "uint_contents", "UINT32": "uint_contents", "UINT64": "uint64_contents",
+    "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents",
+}
+
+
+def parameters_to_dict(parameters: Any) -> Dict[str, Any]:
+    out = {}
+    for key, value in parameters.items():
+        which = value.WhichOneof("parameter_choice")
+        out[key] = getattr(value, which) if which else None
+    return out
+
+
+def dict_to_parameters(values: Dict[str, Any], target: Any) -> None:
+    """Scalars keep their type; anything else (lists, objects) goes as its JSON text."""
+    import json
+
+    for key, value in values.items():
+        param = target[key]
+        if isinstance(value, bool):
+            param.bool_param = value
+        elif isinstance(value, int) and value >= 1 << 63:
+            param.uint64_param = value
+        elif isinstance(value, int):
+            param.int64_param = value
+        elif isinstance(value, float):
+            param.double_param = value
+        elif isinstance(value, str):
+            param.string_param = value
+        else:
+            param.string_param = json.dumps(value, default=str)
+
+
+class V2Grpc(object):
+    """Handlers of GRPCInferenceService for one served model."""
+
+    def __init__(self, ctx: ServingContext, protos: Any) -> None:
+        self.ctx = ctx
+        self.model = model_name_of(ctx.settings)
+        self.version = ctx.settings.v2_model_version
+        self.calls = V2Calls(ctx.component, ctx.metrics, ctx.signature)
+        self.msg = {name: protos.message("inference." + name) for name in (
+            "ServerLiveResponse", "ServerReadyResponse", "ModelReadyResponse",
+            "ServerMetadataResponse", "ModelMetadataResponse", "ModelInferResponse")}
+
+    def handlers(self) -> Dict[str, Dict[str, Callable[[Any], Any]]]:
+        return {SERVICE: {
+            "ServerLive": lambda request: self.msg["ServerLiveResponse"](live=True),
+            "ServerReady": lambda request: self.msg["ServerReadyResponse"](
+                ready=self.ctx.state.ready),
+            "ModelReady": self._model_ready,
+            "ServerMetadata": lambda request: self.msg["ServerMetadataResponse"](
+                name="modelkiln", version=__version__, extensions=EXTENSIONS),
+            "ModelMetadata": self._model_metadata,
+            "ModelInfer": self._infer,
+        }}
+
+    def _check_model(self, name: str, version: str) -> None:
+        if name != self.model:
+            raise RouteNotFound("unknown model %r: this server serves %r" % (name, self.model))
+        if version and version != self.version:
+            raise RouteNotFound(
+                "model %r has no version %r (%s)" % (name, version, "it serves version %r"
+                                                     % self.version if self.version
+                                                     else "it has no versions"))
+
+    def _model_ready(self, request: Any) -> Any:
+        self._check_model(request.name, request.version)
+        return self.msg["ModelReadyResponse"](ready=self.ctx.state.ready)
+
+    def _model_metadata(self, request: Any) -> Any:
+        self._check_model(request.name, request.version)
+        metadata = self.ctx.metadata or {}
+        out = self.msg["ModelMetadataResponse"](
+            name=self.model, platform=metadata.get("platform") or "modelkiln")
+        if self.version:
+            out.versions.append(self.version)
+        for key, specs in (("inputs", self.ctx.signature.inputs),
+                           ("outputs", self.ctx.signature.outputs)):
+            for spec in specs:
+                item = spec.as_metadata()
+                getattr(out, key).add(name=item["name"], datatype=item["datatype"],
+                                      shape=item["shape"])
+        return out
+
+    # -- inference ----------------------------------------------------------------------
+
+    def _infer(self, request: Any) -> Any:
+        self._check_model(request.model_name, request.model_version)
+        ctx = self.ctx
+        ctx.state.check()
+        raw = list(request.raw_input_contents)
+        if raw and len(raw) != len(request.inputs):
+            raise BadDataError("raw_input_contents has %d entries for %d inputs: give every "
+                               "input's data there, or none" % (len(raw), len(request.inputs)))
+        chunks = []  # type: List[bytes]
+        inputs = []
+        for index, tensor in enumerate(request.inputs):
+            data = raw[index] if raw else self._contents_as_bytes(tensor)
+            chunks.append(data)
+            params = parameters_to_dict(tensor.parameters)
+            params["binary_data_size"] = len(data)
+            inputs.append({"name": tensor.name, "datatype": tensor.datatype,
+                           "shape": list(tensor.shape), "parameters": params})
+        body = {"inputs": inputs}  # type: Dict[str, Any]
+        if request.id:
+            body["id"] = request.id
+        parameters = parameters_to_dict(request.parameters)
+        if parameters:
+            body["parameters"] = parameters
+        if len(request.outputs):
+            body["outputs"] = [{"name": o.name} for o in request.outputs]
+        # Outputs always come back from the shared code in binary; typed contents are made
+        # from those bytes when the request used typed contents.
+        body.setdefault("parameters", {})["binary_data_output"] = True
+        response, out_chunks = ctx.call(self.calls.infer, body, BinaryReader(b"".join(chunks)))
+        return self._response(response, out_chunks, bool(raw))
+
+    @staticmethod
+    def _contents_as_bytes(tensor: Any) -> bytes:
+        field = CONTENTS_FIELD.get(tensor.datatype)
+        if field is None:
+            if tensor.datatype in DTYPES:  # FP16: no typed field exists
+                raise BadDataError("input %r: %s data must come in raw_input_contents"
+                                   % (tensor.name, tensor.datatype))
+            return b""  # the shared decoder names the unknown datatype
+        values = getattr(tensor.contents, field)
+        if tensor.datatype == "BYTES":
+            return b"".join(_LENGTH.pack(len(v)) + v for v in values)
+        dtype = DTYPES[tensor.datatype]
+        array = np.array(values, dtype=np.float64 if dtype.kind == "f" else None)
+        if array.size and dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if array.min() < info.min or array.max() > info.max:
+                raise BadDataError("input %r: a value is out of range for %s"
+                                   % (tensor.name, tensor.datatype))
+        return array.astype(dtype.newbyteorder("<")).tobytes()
+
+    def _response(self, response: Dict[str, Any], chunks: List[bytes], raw: bool) -> Any:
+        out = self.msg["ModelInferResponse"](model_name=self.model,
+                                             model_version=self.version or "",
+                                             id=response.get("id") or "")
+        dict_to_parameters(response.get("parameters") or {}, out.parameters)
+        for item, data in zip(response["outputs"], chunks):
+            params = dict(item.get("parameters") or {})
+            params.pop("binary_data_size", None)
+            tensor = out.outputs.add(name=item["name"], datatype=item["datatype"],
+                                     shape=item["shape"])
+            dict_to_parameters(params, tensor.parameters)
+            field = CONTENTS_FIELD.get(item["datatype"])
+            if raw or field is None:
+                out.raw_output_contents.append(data)
+            else:
+                self._fill_contents(tensor, field, item["datatype"], data)
+        return out
+
+    @staticmethod
+    def _fill_contents(tensor: Any, field: str, datatype: str, data: bytes) -> None:
+        target = getattr(tensor.contents, field)
+        if datatype == "BYTES":
+            target.extend(split_bytes(memoryview(data), tensor.name))
+            return
+        dtype = DTYPES[datatype]
+        target.extend(np.frombuffer(data, dtype=dtype.newbyteorder("<")).tolist())
+

@@ -1,0 +1,314 @@
+"""The protobuf messages and gRPC services modelkiln serves, declared here in Python.
+
+Three packages, with the names and field numbers the clients use (the wire format):
+``tensorflow`` (TensorProto, for Seldon's tftensor), ``seldon.protos`` (Seldon Core v1's
+prediction API) and ``inference`` (the Open Inference Protocol's GRPCInferenceService).
+The descriptors are built at run time into a private descriptor pool, so no generated code
+ties the image to one protobuf release (the py36 image has protobuf 3.19, the py311 image
+7.x), and a model that imports seldon-core's own generated modules does not clash with them.
+
+Nothing happens at import time: ``load()`` builds everything once and caches it.
+"""
+
+import threading
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+_LOCK = threading.Lock()
+_LOADED = {}  # type: Dict[str, Any]
+
+# field kinds (FieldDescriptorProto.Type)
+DOUBLE, FLOAT, INT64, UINT64, INT32, BOOL, STRING, MESSAGE, BYTES, UINT32, ENUM = (
+    1, 2, 3, 4, 5, 8, 9, 11, 12, 13, 14)
+
+# (name, number, kind, message or enum type, repeated, oneof); a "map" kind is a pair
+# (key kind, value kind or type name) and becomes a repeated MapEntry message.
+Field = Tuple[Any, ...]
+
+TENSORFLOW = {
+    "package": "tensorflow",
+    "enums": {"DataType": [
+        ("DT_INVALID", 0), ("DT_FLOAT", 1), ("DT_DOUBLE", 2), ("DT_INT32", 3), ("DT_UINT8", 4),
+        ("DT_INT16", 5), ("DT_INT8", 6), ("DT_STRING", 7), ("DT_COMPLEX64", 8),
+        ("DT_INT64", 9), ("DT_BOOL", 10), ("DT_UINT16", 17), ("DT_COMPLEX128", 18),
+        ("DT_HALF", 19), ("DT_UINT32", 22), ("DT_UINT64", 23)]},
+    "messages": [
+        ("TensorShapeProto", [
+            ("dim", 2, MESSAGE, ".tensorflow.TensorShapeProto.Dim", True),
+            ("unknown_rank", 3, BOOL)],
+         [("Dim", [("size", 1, INT64), ("name", 2, STRING)])]),
+        ("TensorProto", [
+            ("dtype", 1, ENUM, ".tensorflow.DataType"),
+            ("tensor_shape", 2, MESSAGE, ".tensorflow.TensorShapeProto"),
+            ("version_number", 3, INT32),
+            ("tensor_content", 4, BYTES),
+            ("half_val", 13, INT32, None, True),
+            ("float_val", 5, FLOAT, None, True),
+            ("double_val", 6, DOUBLE, None, True),
+            ("int_val", 7, INT32, None, True),
+            ("string_val", 8, BYTES, None, True),
+            ("scomplex_val", 9, FLOAT, None, True),
+            ("int64_val", 10, INT64, None, True),
+            ("bool_val", 11, BOOL, None, True),
+            ("dcomplex_val", 12, DOUBLE, None, True),
+            ("uint32_val", 16, UINT32, None, True),
+            ("uint64_val", 17, UINT64, None, True)]),
+    ],
+}
+
+_VALUE = ".google.protobuf.Value"
+_MSG = ".seldon.protos.SeldonMessage"
+SELDON = {
+    "package": "seldon.protos",
+    "deps": ["google/protobuf/struct.proto", "google/protobuf/any.proto",
+             "google/protobuf/empty.proto", "modelkiln/tensorflow.proto"],
+    "enums": {},
+    "messages": [
+        ("SeldonMessage", [
+            ("status", 1, MESSAGE, ".seldon.protos.Status"),
+            ("meta", 2, MESSAGE, ".seldon.protos.Meta"),
+            ("data", 3, MESSAGE, ".seldon.protos.DefaultData", False, 0),
+            ("binData", 4, BYTES, None, False, 0),
+            ("strData", 5, STRING, None, False, 0),
+            ("jsonData", 6, MESSAGE, _VALUE, False, 0),
+            ("customData", 7, MESSAGE, ".google.protobuf.Any", False, 0)],
+         [], ["data_oneof"]),
+        ("DefaultData", [
+            ("names", 1, STRING, None, True),
+            ("tensor", 2, MESSAGE, ".seldon.protos.Tensor", False, 0),
+            ("ndarray", 3, MESSAGE, ".google.protobuf.ListValue", False, 0),
+            ("tftensor", 4, MESSAGE, ".tensorflow.TensorProto", False, 0)],
+         [], ["data_oneof"]),
+        ("Tensor", [("shape", 1, INT32, None, True), ("values", 2, DOUBLE, None, True)]),
+        ("Meta", [
+            ("puid", 1, STRING),
+            ("tags", 2, "map", (STRING, _VALUE)),
+            ("routing", 3, "map", (STRING, INT32)),
+            ("requestPath", 4, "map", (STRING, STRING)),
+            ("metrics", 5, MESSAGE, ".seldon.protos.Metric", True)]),
+        ("Metric", [
+            ("key", 1, STRING),
+            ("type", 2, ENUM, ".seldon.protos.Metric.MetricType"),
+            ("value", 3, FLOAT),
+            ("tags", 4, "map", (STRING, STRING))],
+         [], [], {"MetricType": [("COUNTER", 0), ("GAUGE", 1), ("TIMER", 2)]}),
+        ("SeldonMessageList", [("seldonMessages", 1, MESSAGE, _MSG, True)]),
+        ("Status", [
+            ("code", 1, INT32), ("info", 2, STRING), ("reason", 3, STRING),
+            ("status", 4, ENUM, ".seldon.protos.Status.StatusFlag")],
+         [], [], {"StatusFlag": [("SUCCESS", 0), ("FAILURE", 1)]}),
+        ("Feedback", [
+            ("request", 1, MESSAGE, _MSG), ("response", 2, MESSAGE, _MSG),
+            ("reward", 3, FLOAT), ("truth", 4, MESSAGE, _MSG)]),
+        ("RequestResponse", [("request", 1, MESSAGE, _MSG), ("response", 2, MESSAGE, _MSG)]),
+        ("SeldonModelMetadataRequest", [("name", 1, STRING)]),
+        ("SeldonMessageMetadata", [
+            ("messagetype", 1, STRING), ("schema", 2, MESSAGE, _VALUE), ("name", 3, STRING),
+            ("datatype", 4, STRING), ("shape", 5, INT64, None, True)]),
+        ("SeldonModelMetadata", [
+            ("name", 1, STRING), ("versions", 2, STRING, None, True), ("platform", 3, STRING),
+            ("inputs", 4, MESSAGE, ".seldon.protos.SeldonMessageMetadata", True),
+            ("outputs", 5, MESSAGE, ".seldon.protos.SeldonMessageMetadata", True),
+            ("custom", 6, "map", (STRING, STRING))]),
+        ("SeldonGraphMetadata", [
+            ("name", 1, STRING),
+            ("models", 2, "map", (STRING, ".seldon.protos.SeldonModelMetadata")),
+            ("inputs", 3, MESSAGE, ".seldon.protos.SeldonMessageMetadata", True),
+            ("outputs", 4, MESSAGE, ".seldon.protos.SeldonMessageMetadata", True)]),
+    ],
+    # service -> [(method, request type, response type)]
+    "services": {
+        "Generic": [("TransformInput", _MSG, _MSG), ("TransformOutput", _MSG, _MSG),
+                    ("Route", _MSG, _MSG),
+                    ("Aggregate", ".seldon.protos.SeldonMessageList", _MSG),
+                    ("SendFeedback", ".seldon.protos.Feedback", _MSG)],
+        "Model": [("Predict", _MSG, _MSG), ("SendFeedback", ".seldon.protos.Feedback", _MSG),
+                  ("Metadata", ".google.protobuf.Empty", ".seldon.protos.SeldonModelMetadata")],
+        "Router": [("Route", _MSG, _MSG), ("SendFeedback", ".seldon.protos.Feedback", _MSG)],
+        "Transformer": [("TransformInput", _MSG, _MSG)],
+        "OutputTransformer": [("TransformOutput", _MSG, _MSG)],
+        "Combiner": [("Aggregate", ".seldon.protos.SeldonMessageList", _MSG)],
+        "Seldon": [("Predict", _MSG, _MSG), ("SendFeedback", ".seldon.protos.Feedback", _MSG),
+                   ("ModelMetadata", ".seldon.protos.SeldonModelMetadataRequest",
+                    ".seldon.protos.SeldonModelMetadata"),
+                   ("GraphMetadata", ".google.protobuf.Empty",
+                    ".seldon.protos.SeldonGraphMetadata")],
+    },
+}
+
+_PARAMS = ("map", (STRING, ".inference.InferParameter"))
+_I = ".inference."
+INFERENCE = {
+    "package": "inference",
+    "enums": {},
+    "messages": [
+        ("ServerLiveRequest", []), ("ServerLiveResponse", [("live", 1, BOOL)]),
+        ("ServerReadyRequest", []), ("ServerReadyResponse", [("ready", 1, BOOL)]),
+        ("ModelReadyRequest", [("name", 1, STRING), ("version", 2, STRING)]),
+        ("ModelReadyResponse", [("ready", 1, BOOL)]),
+        ("ServerMetadataRequest", []),
+        ("ServerMetadataResponse", [("name", 1, STRING), ("version", 2, STRING),
+                                    ("extensions", 3, STRING, None, True)]),
+        ("ModelMetadataRequest", [("name", 1, STRING), ("version", 2, STRING)]),
+        ("ModelMetadataResponse", [
+            ("name", 1, STRING), ("versions", 2, STRING, None, True), ("platform", 3, STRING),
+            ("inputs", 4, MESSAGE, _I + "ModelMetadataResponse.TensorMetadata", True),
+            ("outputs", 5, MESSAGE, _I + "ModelMetadataResponse.TensorMetadata", True)],
+         [("TensorMetadata", [("name", 1, STRING), ("datatype", 2, STRING),
+                              ("shape", 3, INT64, None, True)])]),
+        ("InferParameter", [
+            ("bool_param", 1, BOOL, None, False, 0), ("int64_param", 2, INT64, None, False, 0),
+            ("string_param", 3, STRING, None, False, 0),
+            ("double_param", 4, DOUBLE, None, False, 0),
+            ("uint64_param", 5, UINT64, None, False, 0)],
+         [], ["parameter_choice"]),
+        ("InferTensorContents", [
+            ("bool_contents", 1, BOOL, None, True), ("int_contents", 2, INT32, None, True),
+            ("int64_contents", 3, INT64, None, True), ("uint_contents", 4, UINT32, None, True),
+            ("uint64_contents", 5, UINT64, None, True), ("fp32_contents", 6, FLOAT, None, True),
+            ("fp64_contents", 7, DOUBLE, None, True), ("bytes_contents", 8, BYTES, None, True)]),
+        ("ModelInferRequest", [
+            ("model_name", 1, STRING), ("model_version", 2, STRING), ("id", 3, STRING),
+            ("parameters", 4) + _PARAMS,
+            ("inputs", 5, MESSAGE, _I + "ModelInferRequest.InferInputTensor", True),
+            ("outputs", 6, MESSAGE, _I + "ModelInferRequest.InferRequestedOutputTensor", True),
+            ("raw_input_contents", 7, BYTES, None, True)],
+         [("InferInputTensor", [
+             ("name", 1, STRING), ("datatype", 2, STRING), ("shape", 3, INT64, None, True),
+             ("parameters", 4) + _PARAMS,
+             ("contents", 5, MESSAGE, _I + "InferTensorContents")]),
+          ("InferRequestedOutputTensor", [("name", 1, STRING), ("parameters", 2) + _PARAMS])]),
+        ("ModelInferResponse", [
+            ("model_name", 1, STRING), ("model_version", 2, STRING), ("id", 3, STRING),
+            ("parameters", 4) + _PARAMS,
+            ("outputs", 5, MESSAGE, _I + "ModelInferResponse.InferOutputTensor", True),
+            ("raw_output_contents", 6, BYTES, None, True)],
+         [("InferOutputTensor", [
+             ("name", 1, STRING), ("datatype", 2, STRING), ("shape", 3, INT64, None, True),
+             ("parameters", 4) + _PARAMS,
+             ("contents", 5, MESSAGE, _I + "InferTensorContents")])]),
+    ],
+    "services": {
+        "GRPCInferenceService": [
+            (name, _I + name + "Request", _I + name + "Response")
+            for name in ("ServerLive", "ServerReady", "ModelReady", "ServerMetadata",
+                         "ModelMetadata", "ModelInfer")],
+    },
+}
+
+FILES = (("modelkiln/tensorflow.proto", TENSORFLOW), ("modelkiln/seldon.proto", SELDON),
+         ("modelkiln/inference.proto", INFERENCE))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _add_message(scope: str, container: Any, name: str, fields: Sequence[Field],
+                 nested: Sequence[Any] = (), oneofs: Sequence[str] = (),
+                 enums: Optional[Dict[str, List[Tuple[str, int]]]] = None) -> None:
+    """Add message ``name`` (full name ``scope.name``) to ``container``."""
+    from google.protobuf import descriptor_pb2
+
+    FDP = descriptor_pb2.FieldDescriptorProto
+    full_name = "%s.%s" % (scope, name)
+    message = container.add(name=name)
+    for oneof in oneofs:
+        message.oneof_decl.add(name=oneof)
+    for enum_name, values in (enums or {}).items():
+        enum = message.enum_type.add(name=enum_name)
+        for value_name, number in values:
+            enum.value.add(name=value_name, number=number)
+    for child in nested:
+        _add_message(full_name, message.nested_type, *child)
+    for spec in fields:
+        fname, number, kind = spec[0], spec[1], spec[2]
+        field = message.field.add(name=fname, number=number, json_name=_camel(fname))
+        if kind == "map":
+            key_kind, value = spec[3]
+            entry_name = fname[:1].upper() + fname[1:] + "Entry"
+            entry = message.nested_type.add(name=entry_name)
+            entry.options.map_entry = True
+            entry.field.add(name="key", number=1, type=key_kind, label=FDP.LABEL_OPTIONAL,
+                            json_name="key")
+            value_field = entry.field.add(name="value", number=2, label=FDP.LABEL_OPTIONAL,
+                                          json_name="value")
+            if isinstance(value, str):
+                value_field.type, value_field.type_name = MESSAGE, value
+            else:
+                value_field.type = value
+            field.type = MESSAGE
+            field.label = FDP.LABEL_REPEATED
+            field.type_name = ".%s.%s" % (full_name, entry_name)
+            continue
+        type_name = spec[3] if len(spec) > 3 else None
+        repeated = spec[4] if len(spec) > 4 else False
+        oneof = spec[5] if len(spec) > 5 else None
+        field.type = kind
+        field.label = FDP.LABEL_REPEATED if repeated else FDP.LABEL_OPTIONAL
+        if type_name:
+            field.type_name = type_name
+        if oneof is not None:
+            field.oneof_index = oneof
+
+
+def _file(name: str, spec: Dict[str, Any]) -> Any:
+    from google.protobuf import descriptor_pb2
+
+    proto = descriptor_pb2.FileDescriptorProto(name=name, package=spec["package"],
+                                               syntax="proto3")
+    proto.dependency.extend(spec.get("deps", []))
+    for enum_name, values in spec["enums"].items():
+        enum = proto.enum_type.add(name=enum_name)
+        for value_name, number in values:
+            enum.value.add(name=value_name, number=number)
+    for message in spec["messages"]:
+        _add_message(spec["package"], proto.message_type, *message)
+    for service_name, methods in spec.get("services", {}).items():
+        service = proto.service.add(name=service_name)
+        for method, request, response in methods:
+            service.method.add(name=method, input_type=request, output_type=response)
+    return proto
+
+
+def _message_class(pool: Any, full_name: str) -> Any:
+    from google.protobuf import message_factory
+
+    descriptor = pool.FindMessageTypeByName(full_name)
+    get_class = getattr(message_factory, "GetMessageClass", None)  # protobuf >= 4.21
+    if get_class is not None:
+        return get_class(descriptor)
+    return message_factory.MessageFactory(pool).GetPrototype(descriptor)
+
+
+class Protos(object):
+    """The pool, message classes by full name, and service descriptions."""
+
+    def __init__(self) -> None:
+        from google.protobuf import any_pb2, descriptor_pool, empty_pb2, struct_pb2
+
+        self.pool = descriptor_pool.DescriptorPool()
+        for module in (struct_pb2, any_pb2, empty_pb2):
+            self.pool.AddSerializedFile(module.DESCRIPTOR.serialized_pb)
+        self.services = {}  # type: Dict[str, List[Tuple[str, str, str]]]
+        for name, spec in FILES:
+            self.pool.AddSerializedFile(_file(name, spec).SerializeToString())
+            for service, methods in spec.get("services", {}).items():
+                self.services["%s.%s" % (spec["package"], service)] = [
+                    (method, request.lstrip("."), response.lstrip("."))
+                    for method, request, response in methods]
+        self._classes = {}  # type: Dict[str, Any]
+
+    def message(self, full_name: str) -> Any:
+        found = self._classes.get(full_name)
+        if found is None:
+            found = self._classes[full_name] = _message_class(self.pool, full_name)
+        return found
+
+
+def load() -> Protos:
+    """Build the descriptors once per process."""
+    with _LOCK:
+        if "protos" not in _LOADED:
+            _LOADED["protos"] = Protos()
+        return _LOADED["protos"]
