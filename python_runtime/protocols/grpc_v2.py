@@ -30,6 +30,12 @@ CONTENTS_FIELD = {
 }
 
 
+# The widest numpy type each typed field's values fit in (so nothing wraps before the check).
+_WIDE = {"bool_contents": np.bool_, "int_contents": np.int64, "int64_contents": np.int64,
+         "uint_contents": np.uint64, "uint64_contents": np.uint64,
+         "fp32_contents": np.float64, "fp64_contents": np.float64}
+
+
 def parameters_to_dict(parameters: Any) -> Dict[str, Any]:
     out = {}
     for key, value in parameters.items():
@@ -155,7 +161,7 @@ class V2Grpc(object):
         if tensor.datatype == "BYTES":
             return b"".join(_LENGTH.pack(len(v)) + v for v in values)
         dtype = DTYPES[tensor.datatype]
-        array = np.array(values, dtype=np.float64 if dtype.kind == "f" else None)
+        array = np.array(values, dtype=_WIDE[field])
         if array.size and dtype.kind in "iu":
             info = np.iinfo(dtype)
             if array.min() < info.min or array.max() > info.max:

@@ -1,0 +1,101 @@
+"""gRPC pieces without a server: the status mapping, V2 parameters and contents, descriptors."""
+
+import numpy as np
+import pytest
+
+from python_runtime import protos
+from python_runtime.errors import BadDataError
+from python_runtime.grpc_server import status_for
+from python_runtime.protocols.grpc_v2 import (V2Grpc, dict_to_parameters,
+                                              parameters_to_dict)
+
+
+@pytest.mark.parametrize("http, code", [
+    (400, "INVALID_ARGUMENT"), (404, "NOT_FOUND"), (413, "RESOURCE_EXHAUSTED"),
+    (415, "INVALID_ARGUMENT"), (418, "FAILED_PRECONDITION"), (500, "INTERNAL"),
+    (501, "UNIMPLEMENTED"), (503, "UNAVAILABLE"), (599, "INTERNAL"), (429, "RESOURCE_EXHAUSTED"),
+])
+def test_status_mapping(http, code):
+    assert status_for(http) == code
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return protos.load()
+
+
+def test_every_service_and_method_is_declared(loaded):
+    assert {name: [m for m, _, _ in methods] for name, methods in loaded.services.items()} == {
+        "seldon.protos.Generic": ["TransformInput", "TransformOutput", "Route", "Aggregate",
+                                  "SendFeedback"],
+        "seldon.protos.Model": ["Predict", "SendFeedback", "Metadata"],
+        "seldon.protos.Router": ["Route", "SendFeedback"],
+        "seldon.protos.Transformer": ["TransformInput"],
+        "seldon.protos.OutputTransformer": ["TransformOutput"],
+        "seldon.protos.Combiner": ["Aggregate"],
+        "seldon.protos.Seldon": ["Predict", "SendFeedback", "ModelMetadata", "GraphMetadata"],
+        "inference.GRPCInferenceService": ["ServerLive", "ServerReady", "ModelReady",
+                                           "ServerMetadata", "ModelMetadata", "ModelInfer"],
+    }
+
+
+@pytest.mark.parametrize("full_name, field, number", [
+    ("seldon.protos.SeldonMessage", "jsonData", 6), ("seldon.protos.DefaultData", "tftensor", 4),
+    ("seldon.protos.Meta", "requestPath", 4), ("seldon.protos.Feedback", "truth", 4),
+    ("tensorflow.TensorProto", "half_val", 13), ("tensorflow.TensorProto", "uint64_val", 17),
+    ("inference.ModelInferRequest", "raw_input_contents", 7),
+    ("inference.ModelInferResponse", "raw_output_contents", 6),
+    ("inference.InferTensorContents", "bytes_contents", 8),
+    ("inference.InferParameter", "uint64_param", 5),
+])
+def test_field_numbers_are_the_wire_format(loaded, full_name, field, number):
+    descriptor = loaded.pool.FindMessageTypeByName(full_name)
+    assert descriptor.fields_by_name[field].number == number
+
+
+def test_a_message_round_trips_through_bytes(loaded):
+    cls = loaded.message("seldon.protos.SeldonMessage")
+    message = cls()
+    message.meta.tags["k"].string_value = "v"
+    message.meta.routing["r"] = 2
+    message.data.names.extend(["a"])
+    message.data.tensor.shape.extend([1, 1])
+    message.data.tensor.values.append(1.5)
+    again = cls.FromString(message.SerializeToString())
+    assert again == message and again.data.tensor.values[0] == 1.5
+
+
+def test_parameters_both_ways(loaded):
+    request = loaded.message("inference.ModelInferRequest")()
+    dict_to_parameters({"b": True, "i": -3, "u": 1 << 63, "d": 0.5, "s": "x",
+                        "list": [1, 2]}, request.parameters)
+    assert parameters_to_dict(request.parameters) == {
+        "b": True, "i": -3, "u": 1 << 63, "d": 0.5, "s": "x", "list": "[1, 2]"}
+
+
+@pytest.mark.parametrize("datatype, field, values, dtype", [
+    ("INT8", "int_contents", [-128, 127], np.int8),
+    ("UINT64", "uint64_contents", [0, (1 << 64) - 1], np.uint64),
+    ("FP32", "fp32_contents", [0.5, -2.0], np.float32),
+    ("BOOL", "bool_contents", [True, False], np.bool_),
+])
+def test_typed_contents_become_little_endian_bytes(loaded, datatype, field, values, dtype):
+    tensor = loaded.message("inference.ModelInferRequest.InferInputTensor")(
+        name="x", datatype=datatype, shape=[len(values)])
+    getattr(tensor.contents, field).extend(values)
+    data = V2Grpc._contents_as_bytes(tensor)
+    assert np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).tolist() == values
+
+
+@pytest.mark.parametrize("datatype, field, values, fragment", [
+    ("INT8", "int_contents", [200], "out of range for INT8"),
+    ("FP16", None, [], "FP16 data must come in raw_input_contents"),
+])
+def test_typed_contents_refused(loaded, datatype, field, values, fragment):
+    tensor = loaded.message("inference.ModelInferRequest.InferInputTensor")(
+        name="x", datatype=datatype, shape=[len(values)])
+    if field:
+        getattr(tensor.contents, field).extend(values)
+    with pytest.raises(BadDataError) as info:
+        V2Grpc._contents_as_bytes(tensor)
+    assert fragment in info.value.message
