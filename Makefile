@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
-	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2
+	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
@@ -36,7 +36,7 @@ venv: $(VENV)/.installed ## development virtualenv with the runtime and test too
 
 $(SELDON_VENV)/.installed:
 	$(PYTHON) -m venv $(SELDON_VENV)
-	$(SELDON_VENV)/bin/pip install -q 'seldon-core==1.18.*' 'setuptools<81'
+	$(SELDON_VENV)/bin/pip install -q 'seldon-core==1.18.*' 'setuptools<81' pytest
 	touch $@
 
 seldon-venv: $(SELDON_VENV)/.installed ## seldon-core 1.18 in its own virtualenv (test oracle and benchmark peer only)
@@ -73,6 +73,9 @@ test-runtime: venv
 test-compat: venv seldon-venv
 	$(PY) -m pytest tests/compat $(PYTEST_ARGS)
 
+test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-core's gRPC server (its stubs as client)
+	$(SELDON_VENV)/bin/python -m pytest tests/compat_grpc $(PYTEST_ARGS)
+
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime $(PYTEST_ARGS)
 
@@ -91,12 +94,12 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-compat test-v2 test-oldpins test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
+test: lint test-runtime test-compat test-compat-grpc test-v2 test-oldpins test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m builder.demo
 
-bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core vs bare WSGI with wrk; writes bench/RESULTS.md
+bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core, MLServer, bare WSGI (REST with wrk, gRPC with Python clients); writes bench/RESULTS.md
 	$(PY) bench/run.py
 
 docs: venv ## regenerate the settings table in README.md

@@ -1,5 +1,6 @@
-"""The request bodies (Seldon v1 and Open Inference Protocol V2) and the check that a server
-answered one sanely: 3 softmax outputs per row, matching the model's own answer."""
+"""The request bodies (Seldon v1 and Open Inference Protocol V2, over REST and gRPC) and the
+check that a server answered one sanely: 3 softmax outputs per row, matching the model's own
+answer."""
 import json
 import math
 import os
@@ -17,6 +18,11 @@ V2_INPUT = "input-0"
 BINARY_EXTENSION = "binary_tensor_data"  # as V2 server metadata lists it
 JSON_TYPE = "application/json"
 BINARY_TYPE = "application/octet-stream"
+# protocols (what a server speaks) and transports (what drives the load: wrk or bench/grpc_client.py)
+V1, V2, V1_GRPC, V2_GRPC = "v1", "v2", "v1-grpc", "v2-grpc"
+HTTP, GRPC = "http", "grpc"
+SELDON_GRPC_METHOD = "/seldon.protos.Model/Predict"
+V2_GRPC_METHOD = "/inference.GRPCInferenceService/ModelInfer"
 
 
 def large_rows(n=1000):
@@ -84,7 +90,8 @@ def _flatten(data):
 class Payload:
     """A Seldon v1 body, POSTed to /api/v1.0/predictions."""
 
-    protocol = "v1"
+    protocol = V1
+    transport = HTTP
     extension = None  # a V2 extension the server must have, else the row is n/a
 
     def __init__(self, name, rows, form):
@@ -133,7 +140,7 @@ class Payload:
 class V2Payload(Payload):
     """A V2 infer request for IrisSoftmax: one FP64 [N, 4] input, JSON or binary."""
 
-    protocol = "v2"
+    protocol = V2
 
     def __init__(self, name, rows, binary):
         self.name = name
@@ -188,6 +195,35 @@ class V2Payload(Payload):
         return self.compare([values[i : i + 3] for i in range(0, len(values), 3)])
 
 
+class GrpcPayload(Payload):
+    """A unary gRPC call, sent by bench/grpc_client.py: Seldon v1 `Model/Predict` with a
+    SeldonMessage (`form` ndarray or tensor), or V2 `ModelInfer` with the rows as one FP64
+    [N, 4] input in raw_input_contents (`form` raw). The client builds the message from
+    spec() with its venv's generated stubs and sends back the rows of the answer, which
+    compare() checks as for REST."""
+
+    transport = GRPC
+
+    def __init__(self, name, rows, form):
+        self.name = name
+        self.rows = rows
+        self.form = form
+        self.protocol = V2_GRPC if form == "raw" else V1_GRPC
+        self.path = V2_GRPC_METHOD if form == "raw" else SELDON_GRPC_METHOD  # the full method
+        self.headers = {}
+        self.body = None
+        self.expected = IrisSoftmax().predict(rows).tolist()
+        self.small = len(rows) == 1
+
+    def spec(self):
+        """The client's SPEC_FILE document (bench/grpc_client.py)."""
+        return {"kind": "v2" if self.form == "raw" else "seldon", "form": self.form,
+                "rows": self.rows, "model": V2_MODEL, "input": V2_INPUT}
+
+    def check(self, status, raw, headers=None):
+        raise TypeError("gRPC payloads are checked from the rows the client parsed: compare()")
+
+
 def all_payloads():
     big = large_rows()
     return [
@@ -198,4 +234,9 @@ def all_payloads():
         V2Payload("v2-small-json", [SMALL_ROW], binary=False),
         V2Payload("v2-1000x4-json", big, binary=False),
         V2Payload("v2-1000x4-binary", big, binary=True),
+        GrpcPayload("grpc-small-ndarray", [SMALL_ROW], "ndarray"),
+        GrpcPayload("grpc-small-tensor", [SMALL_ROW], "tensor"),
+        GrpcPayload("grpc-1000x4-tensor", big, "tensor"),
+        GrpcPayload("grpc-v2-small-raw", [SMALL_ROW], "raw"),
+        GrpcPayload("grpc-v2-1000x4-raw", big, "raw"),
     ]

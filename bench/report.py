@@ -1,7 +1,9 @@
 """Summaries, the results table, the target checks and RESULTS.md."""
 import statistics
 
-SERVER_ORDER = ["modelkiln", "seldon", "bare", "mlserver"]  # a modelkiln@REV baseline goes after modelkiln
+# a modelkiln@REV baseline goes after modelkiln; modelkiln-nogrpc is started for its memory only
+SERVER_ORDER = ["modelkiln", "modelkiln-nogrpc", "seldon", "bare", "mlserver"]
+NOGRPC = "modelkiln-nogrpc"
 SMALL = ["small-ndarray", "small-tensor"]
 LARGE = ["1000x4-ndarray", "1000x4-tensor"]
 V1_PAYLOADS = SMALL + LARGE
@@ -10,6 +12,13 @@ V2_LARGE_JSON = "v2-1000x4-json"
 V2_LARGE_BINARY = "v2-1000x4-binary"
 V2_PAYLOADS = [V2_SMALL_JSON, V2_LARGE_JSON, V2_LARGE_BINARY]
 BINARY_OF = {V2_LARGE_BINARY: V2_LARGE_JSON}  # a binary payload -> the JSON one with the same rows
+GRPC_SMALL = ["grpc-small-ndarray", "grpc-small-tensor"]
+GRPC_LARGE = ["grpc-1000x4-tensor"]
+V1_GRPC_PAYLOADS = GRPC_SMALL + GRPC_LARGE
+V2_GRPC_SMALL = "grpc-v2-small-raw"
+V2_GRPC_LARGE = "grpc-v2-1000x4-raw"
+V2_GRPC_PAYLOADS = [V2_GRPC_SMALL, V2_GRPC_LARGE]
+GRPC_PAYLOADS = V1_GRPC_PAYLOADS + V2_GRPC_PAYLOADS
 
 
 def median(xs):
@@ -46,6 +55,12 @@ class Cell:
     @property
     def cpu(self):
         return median([s.cpu_ms_per_req for s in self.samples if s.cpu_ms_per_req is not None])
+
+    @property
+    def client_cpu(self):
+        """gRPC runs: CPU of all client processes per request (ms)."""
+        return median([s.client_cpu_ms_per_req for s in self.samples
+                       if getattr(s, "client_cpu_ms_per_req", None) is not None])
 
     @property
     def errors(self):
@@ -91,12 +106,13 @@ def md_table(header, rows, align=None):
     return "\n".join([line(header), sep] + [line(r) for r in rows])
 
 
-def throughput_table(cells, row_keys, servers, payload_names, baseline=None):
+def throughput_table(cells, row_keys, servers, payload_names, baseline=None, client_cpu=False):
     """One markdown table for the rows of these payloads, or "" if none ran.
 
     Ratio columns are on modelkiln's row (peer columns whose peer did not run are left out):
     mk/<peer> = modelkiln req/s over the peer's, CPU <peer>/mk = the peer's server CPU per request
     over modelkiln's; bin/json = modelkiln's binary req/s over its JSON req/s on the same rows.
+    client_cpu: add "cli CPU ms/req" (the gRPC clients' CPU per request) after the server's.
     """
     keys = [k for k in row_keys if k[2] in payload_names]
     ran = [s for s in servers if any((w, c, p, s) in cells for (w, c, p) in keys)]
@@ -117,8 +133,10 @@ def throughput_table(cells, row_keys, servers, payload_names, baseline=None):
         cols.append(("bin/json", lambda w, c, p: ratio(
             _rps(cells, (w, c, p, "modelkiln")), _rps(cells, (w, c, BINARY_OF[p], "modelkiln")))
             if p in BINARY_OF else None))
-    header = ["workers", "conc", "payload", "server", "req/s", "min–max", "p50 ms", "p99 ms",
-              "srv CPU ms/req", "errors"] + [h for h, _ in cols]
+    base = ["workers", "conc", "payload", "server", "req/s", "min–max", "p50 ms", "p99 ms",
+            "srv CPU ms/req"] + (["cli CPU ms/req"] if client_cpu else []) + ["errors"]
+    nbase = len(base)
+    header = base + [h for h, _ in cols]
     align = ["l", "r", "l", "l"] + ["r"] * (len(header) - 4)
     rows = []
     notes = set()
@@ -128,16 +146,16 @@ def throughput_table(cells, row_keys, servers, payload_names, baseline=None):
             if cell is None:
                 continue
             if cell.na:
-                rows.append(["%dx1" % w, c, p, s, "n/a", "", "", "", "", "n/a"] + [""] * len(cols))
+                rows.append(["%dx1" % w, c, p, s, "n/a"] + [""] * (nbase - 6) + ["n/a"] + [""] * len(cols))
                 notes.add("n/a: %s has %s" % (s, cell.na))
                 continue
             extra = [fmt(fn(w, c, p), "%.2fx", "") if s == "modelkiln" else "" for _, fn in cols]
             rows.append([
                 "%dx1" % w, c, p, s, fmt(cell.rps), cell.spread, fmt(cell.p50, "%.2f"),
-                fmt(cell.p99, "%.2f"), fmt(cell.cpu, "%.3f"), cell.errors,
-            ] + extra)
+                fmt(cell.p99, "%.2f"), fmt(cell.cpu, "%.3f"),
+            ] + ([fmt(cell.client_cpu, "%.3f")] if client_cpu else []) + [cell.errors] + extra)
     # leave out ratio columns with nothing in them
-    keep = [i for i in range(len(header)) if i < 10 or any(r[i] for r in rows)]
+    keep = [i for i in range(len(header)) if i < nbase or any(r[i] for r in rows)]
     table = md_table([header[i] for i in keep], [[r[i] for i in keep] for r in rows], [align[i] for i in keep])
     if notes:
         table += "\n\n" + "; ".join(sorted(notes)) + " (not run, not an error)."
@@ -281,25 +299,49 @@ def evaluate(cells, memory, startup, baseline=None):
         targets.append(("v1 rows: modelkiln ≥ 0.95x %s req/s (c=8, c=64, 1 worker; others shown)"
                         % baseline, checks))
 
+    # gRPC: modelkiln vs seldon-core's gRPC server (Seldon v1) and MLServer's (V2), 1 worker, at
+    # the run's number of client processes
+    def grpc_checks(payload_names, peer, threshold):
+        checks = []
+        for p in payload_names:
+            for c in sorted({k[1] for k in cells if k[0] == 1 and k[2] == p}):
+                checks.append(Check("%s 1x1 %d clients: modelkiln/%s" % (p, c, peer),
+                                    ratio(cell_rps(1, c, p, "modelkiln"), cell_rps(1, c, p, peer)), threshold,
+                                    note=mk_note(1, c, p), extra=cpu_extra(1, c, p, peer)))
+        return checks or [Check("%s 1x1: modelkiln/%s" % (p, peer), None, threshold) for p in payload_names]
+
+    targets.append(("Seldon v1 gRPC small ndarray and tensor, 1 worker: modelkiln ≥ 3x seldon-core's "
+                    "gRPC req/s", grpc_checks(GRPC_SMALL, "seldon", 3.0)))
+    targets.append(("Seldon v1 gRPC 1000x4 tensor, 1 worker: modelkiln ≥ 3x seldon-core's gRPC req/s",
+                    grpc_checks(GRPC_LARGE, "seldon", 3.0)))
+    targets.append(("V2 gRPC ModelInfer [1,4] and [1000,4] FP64 raw_input_contents, 1 worker: "
+                    "modelkiln ≥ 2x MLServer's gRPC req/s", grpc_checks(V2_GRPC_PAYLOADS, "mlserver", 2.0)))
+
     def rss(s, w):
         m = memory.get((s, w))
         return m["rss_kib"] if m else None
 
     rss_checks = [
         Check("RSS 1x1: modelkiln/seldon", ratio(rss("modelkiln", 1), rss("seldon", 1)), 0.40, op="<="),
+        Check("RSS 1x1: modelkiln/%s" % NOGRPC, ratio(rss("modelkiln", 1), rss(NOGRPC, 1)), 1.15, op="<="),
         Check("RSS 2x1: modelkiln/seldon", ratio(rss("modelkiln", 2), rss("seldon", 2)), 0.40, op="<=", info=True),
+        Check("RSS 2x1: modelkiln/%s" % NOGRPC, ratio(rss("modelkiln", 2), rss(NOGRPC, 2)), 1.15, op="<=",
+              info=True),
         Check("RSS 1x1: modelkiln/mlserver", ratio(rss("modelkiln", 1), rss("mlserver", 1)), None),
     ]
     if baseline:
         rss_checks.append(Check("RSS 1x1: modelkiln/%s" % baseline, ratio(rss("modelkiln", 1), rss(baseline, 1)),
                                 None))
-    targets.append(("modelkiln total RSS ≤ 0.40x seldon's at 1 worker (MLServer's shown)", rss_checks))
+    targets.append(("modelkiln total RSS (REST + gRPC on) at 1 worker ≤ 0.40x seldon-core's (REST + gRPC, "
+                    "its defaults) and ≤ 1.15x modelkiln's with gRPC off (MLServer's shown)", rss_checks))
 
     mk_start = median(startup.get(("modelkiln", 1), []))
     start_checks = [
         Check("start→ready 1x1: modelkiln/seldon", ratio(mk_start, median(startup.get(("seldon", 1), []))), 1.0,
               op="<="),
         Check("start→ready 1x1: modelkiln/mlserver", ratio(mk_start, median(startup.get(("mlserver", 1), []))),
+              None),
+        Check("start→ready 1x1: modelkiln/%s" % NOGRPC, ratio(mk_start, median(startup.get((NOGRPC, 1), []))),
               None),
     ]
     if baseline:

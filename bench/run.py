@@ -1,10 +1,13 @@
 """modelkiln vs seldon-core 1.18 vs a bare WSGI callable (Seldon v1 REST) and vs MLServer 1.7
-(V2 REST), driven by wrk on loopback; optionally against modelkiln as of an older commit.
+(V2 REST), driven by wrk on loopback; over gRPC, modelkiln vs seldon-core (Seldon v1) and vs
+MLServer (V2), driven by N processes of bench/grpc_client.py; optionally against modelkiln as of
+an older commit.
 
-    .venv/bin/python bench/run.py            # full run (~31 min on 2 cores), writes bench/RESULTS.md
-    .venv/bin/python bench/run.py --quick    # ~4 min smoke run
+    .venv/bin/python bench/run.py            # full run (~36 min on 2 cores), writes bench/RESULTS.md
+    .venv/bin/python bench/run.py --quick    # ~5 min smoke run
     .venv/bin/python bench/run.py --servers seldon,bare --no-write
     .venv/bin/python bench/run.py --baseline 01738f9 --servers modelkiln --payloads small-ndarray
+    .venv/bin/python bench/run.py --quick --no-write --payloads grpc-small-tensor,grpc-v2-small-raw
 
 See bench/README.md for what each row means.
 """
@@ -24,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import grpcload  # noqa: E402
 import payloads as payloads_mod  # noqa: E402
 import report  # noqa: E402
 import servers as srv  # noqa: E402
@@ -33,6 +37,7 @@ PROFILES = {
     # c=1 runs at 1 worker only: one connection keeps one worker busy, so a 2-worker c=1
     # row measures the same thing again. 60 v1 cells (3 servers) + 21 V2 cells (modelkiln 15,
     # mlserver 6 at 1 worker) x 3 repeats x 7 s ~ 30 min of load; --baseline adds 20 cells.
+    # The gRPC rows (5 payloads, 10 cells at 1 worker, N client processes) add ~4 min.
     "full": dict(duration=7, repeat=3, concurrency=[1, 8, 64], workers=[1, 2], starts=5, warmup=1),
     "quick": dict(duration=2, repeat=1, concurrency=[8, 64], workers=[1, 2], starts=2, warmup=1),
 }
@@ -46,11 +51,14 @@ def parse_args(argv):
     ap.add_argument("--baseline", metavar="REV",
                     help="also run modelkiln as of commit REV (a git worktree, same interpreter) as the "
                          "server modelkiln@REV on the v1 payloads, with a mk/base column and a target")
-    ap.add_argument("--duration", type=int, help="seconds per wrk run (full: 7, quick: 2)")
+    ap.add_argument("--duration", type=int, help="seconds per wrk or gRPC run (full: 7, quick: 2)")
     ap.add_argument("--repeat", type=int, help="repeats of each row; the median is reported (full: 3)")
     ap.add_argument("--concurrency", help="comma list of wrk connection counts (full: 1,8,64)")
     ap.add_argument("--workers", help="comma list of gunicorn worker counts (default: 1,2)")
-    ap.add_argument("--payloads", help="comma list of payload names (default: all seven)")
+    ap.add_argument("--payloads", help="comma list of payload names (default: all twelve)")
+    ap.add_argument("--grpc-clients", type=int, default=4,
+                    help="gRPC client processes per run (each its own channel, one call at a time; "
+                         "default 4): the gRPC rows' concurrency")
     ap.add_argument("--starts", type=int, help="extra cold starts per server for start→ready (full: 5)")
     ap.add_argument("--warmup", type=int, help="seconds of warm-up load per payload after each start")
     ap.add_argument("--python", default=os.path.join(srv.REPO_DIR, ".venv", "bin", "python"),
@@ -90,6 +98,8 @@ def parse_args(argv):
         ap.error("payloads are: %s" % ", ".join(names))
     if args.duration < 1 or args.repeat < 1:
         ap.error("--duration and --repeat must be >= 1")
+    if args.grpc_clients < 1:
+        ap.error("--grpc-clients must be >= 1")
     return args
 
 
@@ -97,20 +107,41 @@ def log(msg):
     print(msg, flush=True)
 
 
-def row_keys(args):
+def row_keys(args, by_name):
+    """(workers, concurrency, payload) of every row. REST: every worker count x concurrency;
+    gRPC: 1 worker only, concurrency = the number of client processes."""
     keys = []
     for w in args.workers:
         for c in args.concurrency:
             if c == 1 and w > 1 and 1 in args.workers:
                 continue
             for p in args.payloads:
-                keys.append((w, c, p))
+                if by_name[p].transport == payloads_mod.HTTP:
+                    keys.append((w, c, p))
+    if 1 in args.workers:
+        keys += [(1, args.grpc_clients, p) for p in args.payloads
+                 if by_name[p].transport == payloads_mod.GRPC]
     return keys
 
 
-def preflight(args, kinds):
-    if not wrk.find_wrk():
+def client_pythons(args):
+    """The interpreter of the gRPC clients, per gRPC protocol: the venv whose stubs they use."""
+    return {payloads_mod.V1_GRPC: os.path.join(args.seldon_venv, "bin", "python"),
+            payloads_mod.V2_GRPC: os.path.join(args.v2_venv, "bin", "python")}
+
+
+def preflight(args, kinds, payload_list):
+    if any(p.transport == payloads_mod.HTTP for p in payload_list) and not wrk.find_wrk():
         sys.exit("wrk is not on PATH: apt-get install wrk")
+    pythons = client_pythons(args)
+    hints = {payloads_mod.V1_GRPC: "make seldon-venv, or set MODELKILN_SELDON_VENV",
+             payloads_mod.V2_GRPC: "install tritonclient[grpc] in the V2 venv (make v2-venv)"}
+    for proto, kind in ((payloads_mod.V1_GRPC, "seldon"), (payloads_mod.V2_GRPC, "v2")):
+        if any(p.protocol == proto and any(kinds[s].load and kinds[s].speaks(p) for s in args.servers)
+               for p in payload_list):
+            why = grpcload.client_problem(pythons[proto], kind)
+            if why:
+                sys.exit("gRPC client for %s: %s\n(%s)" % (proto, why, hints[proto]))
     for s in args.servers:
         exe = kinds[s].exe
         if not os.access(exe, os.X_OK):
@@ -129,7 +160,9 @@ def plan_servers(args, kinds, payload_list):
     """The servers that have at least one selected payload to serve (others are left out, said so)."""
     keep = []
     for s in args.servers:
-        if any(kinds[s].speaks(p) for p in payload_list) and any(kinds[s].runs_at(w) for w in args.workers):
+        if not kinds[s].load and any(kinds[s].runs_at(w) for w in args.workers):
+            keep.append(s)  # memory and start-up only: it runs whatever the payloads
+        elif any(kinds[s].speaks(p) for p in payload_list) and any(kinds[s].runs_at(w) for w in args.workers):
             keep.append(s)
         else:
             log("note: %s left out: none of the selected payloads or worker counts apply to it" % s)
@@ -204,8 +237,11 @@ def url(server, payload):
 
 
 def start_ready(kind, workers, logdir):
+    """A started server and its seconds from Popen to the first 200 on its readiness path;
+    its gRPC server (if any) is listening in every worker when this returns."""
     server = srv.Server(kind, workers, logdir).start()
     secs = server.wait_ready()
+    server.wait_grpc()
     return server, secs
 
 
@@ -217,7 +253,7 @@ def main(argv=None):
     args.servers = plan_servers(args, kinds, payload_list)
     if not args.servers and not args.baseline:
         sys.exit("nothing to run: no selected server serves the selected payloads")
-    preflight(args, kinds)
+    preflight(args, kinds, payload_list)
     rev = resolve_baseline(args)
 
     # Ctrl-C and SIGTERM end the run through the finally below; atexit is the last net.
@@ -233,30 +269,74 @@ def main(argv=None):
         sys.exit("baseline: %s" % e)
     if baseline and not any(kinds[baseline].speaks(p) for p in payload_list):
         log("note: %s has no payload to run: it serves the v1 payloads only" % baseline)
-    scripts = {}
+    scripts, specs = {}, {}
     for p in payload_list:
-        scripts[p.name] = wrk.write_script(tmp, p.name, p.body, p.path, p.headers)
-    keys = row_keys(args)
+        if p.transport == payloads_mod.GRPC:
+            specs[p.name] = grpcload.write_spec(tmp, p)
+        else:
+            scripts[p.name] = wrk.write_script(tmp, p.name, p.body, p.path, p.headers)
+    by_name = {p.name: p for p in payload_list}
+    keys = row_keys(args, by_name)
+    pythons = client_pythons(args)
+
+    def warms(s, w, p):
+        """s is warmed up with p at w workers (and checked to answer it): it speaks p's protocol
+        and has its extension; gRPC payloads at 1 worker only, like their rows."""
+        k = kinds[s]
+        return (k.runs_at(w) and k.speaks(p) and k.lacks(p) is None
+                and (p.transport == payloads_mod.HTTP or w == 1))
 
     def serves(s, w, p):
         """(runs this cell, n/a reason): s runs at w workers and speaks p's protocol."""
         k = kinds[s]
-        if not (k.runs_at(w) and k.speaks(p)):
+        if not (k.load and k.runs_at(w) and k.speaks(p)):
             return False, None
         why = k.lacks(p)
         return why is None, why
 
-    by_name = {p.name: p for p in payload_list}
+    def is_grpc(p):
+        return p.transport == payloads_mod.GRPC
+
+    def grpc_run(server, p, duration, measure=None):
+        """(GrpcResult, before, after) of the gRPC clients against server for duration s."""
+        return grpcload.run(pythons[p.protocol], specs[p.name], "%s:%d" % (srv.HOST, server.grpc_port),
+                            args.grpc_clients, duration, tmp, p.compare, measure)
+
+    def run_grpc_cell(server, p):
+        """(GrpcResult or None, failed check or None) of one measured gRPC run; server CPU and
+        the background load are measured from the clients' release to their last result."""
+        def measure():
+            return server.cpu_seconds(), srv.machine_busy_seconds()
+        try:
+            res, (cpu0, busy0), (cpu1, busy1) = grpc_run(server, p, args.duration, measure)
+        except grpcload.CheckFailed as e:
+            return None, str(e)
+        if res.requests:
+            res.cpu_ms_per_req = (cpu1 - cpu0) * 1000 / res.requests
+        # CPU used by anything but this server and the clients, as a share of the machine
+        other = (busy1 - busy0) - (cpu1 - cpu0) - res.client_cpu_s
+        background.append(max(0.0, other) / (res.duration_s * NCPU))
+        return res, None
+
+    cost = {}  # seconds per run/warm-up beyond its duration (gRPC: spawning the clients)
+    for p in payload_list:
+        cost[p.name] = 1.2 if is_grpc(p) else 0.3
     n_runs = sum(1 for (w, c, pn) in keys for s in args.servers if serves(s, w, by_name[pn])[0]) * args.repeat
+    t_runs = sum(args.duration + cost[pn] for (w, c, pn) in keys for s in args.servers
+                 if serves(s, w, by_name[pn])[0]) * args.repeat
     n_ready = sum(1 for w in args.workers for s in args.servers if kinds[s].runs_at(w))
-    n_warm = sum(1 for w in args.workers for s in args.servers for p in payload_list if serves(s, w, p)[0])
-    eta = (n_runs * (args.duration + 0.3) + n_ready * 3 + n_warm * (args.warmup + 0.2)
-           + args.starts * len(args.servers) * 2)
+    t_warm = sum(args.warmup + cost[p.name] for w in args.workers for s in args.servers
+                 for p in payload_list if warms(s, w, p))
+    eta = t_runs + n_ready * 3 + t_warm + args.starts * len(args.servers) * 2
     started = time.time()
-    log("modelkiln bench: servers %s, workers %s, concurrency %s, %d payloads, %d s x %d repeats "
-        "-> %d wrk runs, about %.0f min. Logs in %s"
-        % (",".join(args.servers), args.workers, args.concurrency, len(payload_list), args.duration,
-           args.repeat, n_runs, eta / 60, tmp))
+    log("modelkiln bench: servers %s, workers %s, concurrency %s, %d gRPC clients, %d payloads, "
+        "%d s x %d repeats -> %d runs, about %.0f min. Logs in %s"
+        % (",".join(args.servers), args.workers, args.concurrency, args.grpc_clients, len(payload_list),
+           args.duration, args.repeat, n_runs, eta / 60, tmp))
+    for s in args.servers:
+        if not kinds[s].load:
+            log("note: %s is started for its memory and start-up only (warmed up with the selected "
+                "payloads it speaks, not loaded)" % s)
     loadavg_before = open("/proc/loadavg").read().split()[:3]
 
     cells = {}
@@ -288,13 +368,20 @@ def main(argv=None):
                 log("  %-17s ready in %.2f s on port %d" % (s, secs, server.port))
             for s, server in running.items():
                 for p in payload_list:
-                    if not serves(s, w, p)[0]:
+                    if not warms(s, w, p):
+                        continue
+                    if is_grpc(p):  # each client checks its first answer; then warmup s of load
+                        try:
+                            grpc_run(server, p, args.warmup)
+                        except grpcload.CheckFailed as e:
+                            raise RuntimeError("%s %dx1 answers %s wrongly: %s" % (s, w, p.name, e))
                         continue
                     why = check_answer(server, p)
                     if why:
                         raise RuntimeError("%s %dx1 answers %s wrongly: %s" % (s, w, p.name, why))
                     if args.warmup:
                         wrk.run(url(server, p), scripts[p.name], 8, args.warmup)
+                server.settle()
                 memory[(s, w)] = server.memory()
                 m = memory[(s, w)]
                 log("  %-17s after warm-up: %d processes, RSS %.1f MiB, PSS %.1f MiB"
@@ -314,6 +401,20 @@ def main(argv=None):
                             continue
                         cell = cells.setdefault((w, c, pname, s), report.Cell())
                         server = running[s]
+                        if is_grpc(p):
+                            res, why = run_grpc_cell(server, p)
+                            if why:
+                                cell.check_failures.append(why)
+                                problems.append("%s %dx1 %d clients %s: %s" % (s, w, c, pname, why))
+                                line.append("%s FAILED CHECK" % s)
+                                continue
+                            cell.samples.append(res)
+                            if res.errors:
+                                problems.append("%s %dx1 %d clients %s: %d gRPC errors (%s)" % (
+                                    s, w, c, pname, res.errors,
+                                    ", ".join("%s %d" % kv for kv in sorted(res.codes.items()))))
+                            line.append("%s %.0f%s" % (s, res.rps, " (%d err)" % res.errors if res.errors else ""))
+                            continue
                         why = check_answer(server, p)
                         if why:
                             cell.check_failures.append(why)
@@ -345,7 +446,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         log("\ninterrupted: stopping servers (logs kept in %s)" % tmp)
         return 130
-    except (srv.ServerError, wrk.WrkError, RuntimeError) as e:
+    except (srv.ServerError, wrk.WrkError, grpcload.GrpcError, RuntimeError) as e:
         log("\nerror: %s\n(server logs kept in %s)" % (e, tmp))
         return 1
     finally:
@@ -359,12 +460,17 @@ def main(argv=None):
 
     elapsed = time.time() - started
     targets = report.evaluate(cells, memory, startup, baseline)
-    v1_table = report.throughput_table(cells, keys, args.servers, report.V1_PAYLOADS, baseline)
-    v2_table = report.throughput_table(cells, keys, args.servers, report.V2_PAYLOADS, baseline)
-    throughput = "\n\n".join(
-        [t for t in ("### Seldon v1 REST (`POST %s`)\n\n%s" % (payloads_mod.V1_PATH, v1_table) if v1_table else "",
-                     "### V2 REST (`POST %s`)\n\n%s" % (payloads_mod.V2_PATH, v2_table) if v2_table else "")
-         if t])
+    tables = [
+        ("Seldon v1 REST (`POST %s`)" % payloads_mod.V1_PATH,
+         report.throughput_table(cells, keys, args.servers, report.V1_PAYLOADS, baseline)),
+        ("V2 REST (`POST %s`)" % payloads_mod.V2_PATH,
+         report.throughput_table(cells, keys, args.servers, report.V2_PAYLOADS, baseline)),
+        ("Seldon v1 gRPC (`%s`; conc = client processes)" % payloads_mod.SELDON_GRPC_METHOD,
+         report.throughput_table(cells, keys, args.servers, report.V1_GRPC_PAYLOADS, baseline, client_cpu=True)),
+        ("V2 gRPC (`%s`; conc = client processes)" % payloads_mod.V2_GRPC_METHOD,
+         report.throughput_table(cells, keys, args.servers, report.V2_GRPC_PAYLOADS, baseline, client_cpu=True)),
+    ]
+    throughput = "\n\n".join("### %s\n\n%s" % (title, table) for title, table in tables if table)
     procs = report.process_table(memory, startup, args.servers, args.workers)
     targets_md = report.targets_text(targets)
     noise = report.background_text(background, NCPU)
@@ -383,19 +489,26 @@ def main(argv=None):
                 words.insert(0, "%s=%s" % (var, os.environ[var]))
         cmd = " ".join(shlex.quote(a) if not a.startswith("MODELKILN_") else a for a in words)
         versions = []
-        if "modelkiln" in args.servers or "bare" in args.servers:
+        if any(s in args.servers for s in ("modelkiln", report.NOGRPC, "bare")):
             versions.append("modelkiln and bare WSGI: %s"
-                            % versions_of(args.python, ["modelkiln", "gunicorn", "flask", "numpy", "orjson"]))
+                            % versions_of(args.python, ["modelkiln", "gunicorn", "flask", "numpy", "orjson",
+                                                          "grpcio", "protobuf"]))
         if "seldon" in args.servers:
             versions.append("seldon: %s" % versions_of(os.path.join(args.seldon_venv, "bin", "python"),
-                                                        ["seldon-core", "gunicorn", "flask", "numpy"]))
+                                                        ["seldon-core", "gunicorn", "flask", "numpy", "grpcio",
+                                                         "protobuf"]))
         if "mlserver" in args.servers:
             versions.append("mlserver: %s; runtime %s from tests/v2/mlserver, parallel_workers 0"
                             % (versions_of(os.path.join(args.v2_venv, "bin", "python"),
-                                           ["mlserver", "uvicorn", "uvloop", "fastapi", "numpy"]),
+                                           ["mlserver", "uvicorn", "uvloop", "fastapi", "numpy", "grpcio",
+                                            "protobuf"]),
                                srv.MLSERVER_RUNTIME))
         if baseline_info:
             versions.append(baseline_info)
+        for proto, what in ((payloads_mod.V1_GRPC, "Seldon v1"), (payloads_mod.V2_GRPC, "V2")):
+            if any(p.protocol == proto for p in payload_list):
+                versions.append("gRPC clients (%s, %d processes, `bench/grpc_client.py`): %s"
+                                % (what, args.grpc_clients, grpcload.client_versions(pythons[proto])))
         md = render_results(args, cmd, elapsed, loadavg_before, versions, throughput, procs, targets_md,
                             problems, noise)
         md += kept_section(args.output)
@@ -431,9 +544,10 @@ def render_results(args, cmd, elapsed, loadavg_before, versions, throughput, pro
         "- machine: %d CPUs (nproc), %s, Python %s (harness)"
         % (os.cpu_count(), platform.platform(), platform.python_version()),
     ] + ["- %s" % v for v in versions] + [
-        "- load: wrk `-t min(2,c) -c c -d %ds --latency` on 127.0.0.1, %d repeat(s) per row, servers "
-        "interleaved, median req/s reported; %d s warm-up per payload after each start"
-        % (args.duration, args.repeat, args.warmup),
+        "- load: wrk `-t min(2,c) -c c -d %ds --latency` on 127.0.0.1 (REST), %d `bench/grpc_client.py` "
+        "processes for %d s (gRPC); %d repeat(s) per row, servers interleaved, median req/s reported; "
+        "%d s warm-up per payload after each start"
+        % (args.duration, args.grpc_clients, args.duration, args.repeat, args.warmup),
         "- load average before / after: %s / %s; run took %.1f min"
         % (" ".join(loadavg_before), " ".join(loadavg_after), elapsed / 60),
         "- " + noise,

@@ -22,21 +22,29 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # MLServer's custom runtime serving a Seldon-style class (owned by tests/v2)
 MLSERVER_RUNTIME_DIR = os.path.join(REPO_DIR, "tests", "v2", "mlserver")
 MLSERVER_RUNTIME = "seldon_runtime.SeldonStyleModel"
-V1, V2 = "v1", "v2"
+V1, V2, V1_GRPC, V2_GRPC = "v1", "v2", "v1-grpc", "v2-grpc"  # as payloads.py names them
+GRPC_PORT_ENV = "PREDICTIVE_UNIT_GRPC_SERVICE_PORT"
 
 
 class ServerKind:
     """How to launch one of the stacks, and what it can be asked.
 
-    build_cmd(workers, ports, workdir) -> argv; workdir is a scratch folder of this run.
-    protocols: the payload protocols it serves ("v1" Seldon, "v2" Open Inference Protocol);
+    build_cmd(workers, ports, workdir) -> argv; workdir is a scratch folder of this run;
+    ports: nports free ports, the first one the REST port.
+    protocols: the payload protocols it serves ("v1" Seldon, "v2" Open Inference Protocol, over
+    REST; "v1-grpc", "v2-grpc" the same over gRPC, on ports[grpc_port_index]);
     extensions: the V2 extensions it has (a payload needing another one is n/a on it);
     max_workers: the largest worker count it is started with (None: any);
-    env: variables set on top of this process's environment.
+    env: variables set on top of this process's environment; port_env(ports) -> more of them;
+    load: False for a server started for its memory and start-up only (warmed up with the
+    selected payloads it speaks, never in the load rows);
+    grpc_log: a line each worker logs once its gRPC server listens ("%d": the gRPC port); with
+    it, a start waits for one such line per worker (its readiness path answers for one worker).
     """
 
     def __init__(self, name, exe, build_cmd, ready_path, cwd, nports, protocols=(V1,),
-                 extensions=(), max_workers=None, env=None, hint="make venv"):
+                 extensions=(), max_workers=None, env=None, hint="make venv", grpc_port_index=None,
+                 port_env=None, load=True, grpc_log=None):
         self.name = name
         self.exe = exe
         self.build_cmd = build_cmd
@@ -48,6 +56,10 @@ class ServerKind:
         self.max_workers = max_workers
         self.env = dict(env or {})
         self.hint = hint
+        self.grpc_port_index = grpc_port_index
+        self.port_env = port_env
+        self.load = load
+        self.grpc_log = grpc_log
 
     def command(self, workers, ports, workdir):
         return self.build_cmd(workers, ports, workdir)
@@ -65,15 +77,27 @@ class ServerKind:
         return None
 
 
-def _modelkiln_cmd(python):
+def _modelkiln_cmd(python, grpc_flag=True):
+    """modelkiln's command. Its gRPC server (on by default) always gets a free port: left at
+    its default 5000 it would share that port, through SO_REUSEPORT, with any other modelkiln
+    on the machine. grpc_flag False: the port goes in PREDICTIVE_UNIT_GRPC_SERVICE_PORT instead
+    (port_env), which a commit older than --grpc-port ignores (the baseline); without a third
+    port (gRPC off) neither is set."""
     def modelkiln(workers, ports, workdir):
-        http_port, metrics_port = ports
-        return [
+        http_port, metrics_port = ports[:2]
+        cmd = [
             python, "-m", "python_runtime", MODEL_CLASS, "--service-type", "MODEL",
             "--workers", str(workers), "--threads", "1",
             "--http-port", str(http_port), "--metrics-port", str(metrics_port),
         ]
+        if grpc_flag and len(ports) > 2:
+            cmd += ["--grpc-port", str(ports[2])]
+        return cmd
     return modelkiln
+
+
+def _grpc_port_env(ports):
+    return {GRPC_PORT_ENV: str(ports[2])}
 
 
 def server_kinds(python, seldon_venv, v2_venv):
@@ -86,7 +110,7 @@ def server_kinds(python, seldon_venv, v2_venv):
             seldon_exe, MODEL_CLASS, "--service-type", "MODEL",
             "--workers", str(workers), "--threads", "1",
             "--http-port", str(http_port), "--metrics-port", str(metrics_port),
-            "--grpc-port", str(grpc_port),
+            "--grpc-port", str(grpc_port), "--grpc-workers", "1",  # its defaults: gRPC on, 1 process
         ]
 
     def bare(workers, ports, workdir):
@@ -108,15 +132,23 @@ def server_kinds(python, seldon_venv, v2_venv):
         return [mlserver_exe, "start", folder]
 
     return {
-        "modelkiln": ServerKind("modelkiln", python, _modelkiln_cmd(python), "/ready", MODEL_DIR, 2,
-                                protocols=(V1, V2), extensions=("binary_tensor_data",)),
+        # gRPC on (its default): /ready answers once every worker's load() has run, and each
+        # worker starts its gRPC server right after its load(), so it is up when ready.
+        "modelkiln": ServerKind("modelkiln", python, _modelkiln_cmd(python), "/ready", MODEL_DIR, 3,
+                                protocols=(V1, V2, V1_GRPC, V2_GRPC), extensions=("binary_tensor_data",),
+                                grpc_port_index=2, grpc_log="serving gRPC on :%d "),
+        # the same with GRPC_WORKERS=0: for the memory (and start-up) of gRPC off; not loaded
+        "modelkiln-nogrpc": ServerKind("modelkiln-nogrpc", python, _modelkiln_cmd(python), "/ready",
+                                       MODEL_DIR, 2, protocols=(V1, V2), env={"GRPC_WORKERS": "0"},
+                                       load=False),
         "seldon": ServerKind("seldon", seldon_exe, seldon, "/health/status", MODEL_DIR, 3,
+                             protocols=(V1, V1_GRPC), grpc_port_index=2,
                              hint="make seldon-venv, or set MODELKILN_SELDON_VENV"),
         "bare": ServerKind("bare", python, bare, "/", BENCH_DIR, 1),
         # parallel_workers 0: one process serves HTTP and runs the model (MLServer's worker
         # pool is not the same thing as N gunicorn workers), so it runs at 1 worker only.
         "mlserver": ServerKind("mlserver", mlserver_exe, mlserver, "/v2/health/ready", BENCH_DIR, 3,
-                               protocols=(V2,), max_workers=1,
+                               protocols=(V2, V2_GRPC), max_workers=1, grpc_port_index=1,
                                env={"PYTHONPATH": MLSERVER_RUNTIME_DIR},
                                hint="make v2-venv, or set MODELKILN_V2_VENV"),
     }
@@ -143,8 +175,8 @@ def write_mlserver_settings(folder, http_port, grpc_port, metrics_port):
 
 def baseline_kind(python, worktree, label):
     """modelkiln as of an older commit: the worktree's python_runtime, the same interpreter."""
-    return ServerKind("modelkiln@" + label, python, _modelkiln_cmd(python), "/ready", MODEL_DIR, 2,
-                      env={"PYTHONPATH": worktree})
+    return ServerKind("modelkiln@" + label, python, _modelkiln_cmd(python, grpc_flag=False), "/ready",
+                      MODEL_DIR, 3, env={"PYTHONPATH": worktree}, port_env=_grpc_port_env)
 
 
 def imported_from(kind):
@@ -302,6 +334,7 @@ class Server:
         self.logpath = os.path.join(logdir, "%s-w%d-%d.log" % (kind.name, workers, time.time_ns()))
         self.proc = None
         self.port = None
+        self.grpc_port = None
         self.started_at = None
 
     @property
@@ -311,8 +344,11 @@ class Server:
     def start(self):
         ports = free_ports(self.kind.nports)
         self.port = ports[0]
+        if self.kind.grpc_port_index is not None:
+            self.grpc_port = ports[self.kind.grpc_port_index]
         cmd = self.kind.command(self.workers, ports, self.logdir)
-        env = dict(os.environ, **self.kind.env) if self.kind.env else None
+        extra = dict(self.kind.env, **(self.kind.port_env(ports) if self.kind.port_env else {}))
+        env = dict(os.environ, **extra) if extra else None
         self._log = open(self.logpath, "wb")
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
@@ -338,6 +374,45 @@ class Server:
             time.sleep(0.005)
         raise ServerError("%s not ready after %.0f s:\n%s" % (self.name, timeout, self.log_tail()))
 
+    def wait_grpc(self, timeout=60.0):
+        """After wait_ready: wait until the gRPC port takes a TCP connection and, for a kind
+        with grpc_log, every worker has logged that its gRPC server listens (so the memory
+        read after the warm-up includes every worker's gRPC server). No-op without gRPC."""
+        if self.grpc_port is None:
+            return
+        deadline = time.monotonic() + timeout
+        want = self.kind.grpc_log % self.grpc_port if self.kind.grpc_log else None
+        first_listen = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError("%s exited with %s before its gRPC server started:\n%s"
+                                  % (self.name, self.proc.returncode, self.log_tail()))
+            listening = False
+            try:
+                socket.create_connection((HOST, self.grpc_port), timeout=2).close()
+                listening = True
+            except OSError:
+                pass
+            if listening and (want is None or self._log_count(want) >= self.workers):
+                return
+            if listening and first_listen is None:
+                first_listen = time.monotonic()
+            if first_listen is not None and time.monotonic() - first_listen > 10:
+                # the port answers, but not every worker logged the line: it may have changed
+                print("warning: %s: gRPC answers on %d, but %d of %d worker(s) logged %r"
+                      % (self.name, self.grpc_port, self._log_count(want), self.workers, want))
+                return
+            time.sleep(0.02)
+        raise ServerError("%s: gRPC on port %d not up in all %d worker(s) after %.0f s:\n%s"
+                          % (self.name, self.grpc_port, self.workers, timeout, self.log_tail()))
+
+    def _log_count(self, text):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace").count(text)
+        except OSError:
+            return 0
+
     def post(self, path, body, headers=None, timeout=30.0):
         return http_request(self.port, "POST", path, body=body, timeout=timeout, headers=headers)
 
@@ -352,6 +427,19 @@ class Server:
     # measurements over the whole process tree
     def pids(self):
         return process_tree(self.proc.pid)
+
+    def settle(self, quiet=1.0, timeout=15.0):
+        """Wait until the process tree has had the same processes for `quiet` s (a server may
+        still be forking workers or helper processes right after it answers ready)."""
+        deadline = time.monotonic() + timeout
+        last, since = set(self.pids()), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = set(self.pids())
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
 
     def memory(self):
         pids = self.pids()

@@ -33,6 +33,8 @@ class MicroserviceError(Exception):
 
     #: A body the user's exception chose itself (its ``to_dict()``), sent instead of ours.
     custom_body = None  # type: Optional[Dict[str, Any]]
+    #: The gRPC status code name when it is not the one its HTTP status maps to.
+    grpc_code = None  # type: Optional[str]
 
     def to_body(self) -> Dict[str, Any]:
         if self.custom_body is not None:
@@ -65,7 +67,10 @@ class MethodNotAllowed(MicroserviceError):
 
 
 class NotImplementedByModel(MicroserviceError):
-    """The route needs a method the user class does not define (400, as Seldon answers)."""
+    """The route needs a method the user class does not define (400, as Seldon answers;
+    UNIMPLEMENTED over gRPC)."""
+
+    grpc_code = "UNIMPLEMENTED"
 
 
 class NotReady(MicroserviceError):

@@ -116,13 +116,8 @@ def run_gunicorn(settings: Settings, component: Component, multiprocess_dir: str
         mark_worker_dead(multiprocess_dir, worker.pid)
 
     prepare_master()
-    if start_grpc is not None:
-        # Imported once in the master, before the fork (grpc's pre-fork server pattern:
-        # no gRPC object exists yet), so each worker starts its server in milliseconds.
-        import grpc  # noqa: F401
-
-        from . import protos
-        protos.load()
+    # grpcio is imported by each worker, not by the master: importing it first would cost the
+    # master ~19 MiB it never uses (the worker starts its server ~0.1 s after load()).
     options.update(post_worker_init=post_worker_init, child_exit=child_exit,
                    worker_exit=worker_exit)
 

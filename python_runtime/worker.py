@@ -28,6 +28,7 @@ MAX_HEAD = 64 * 1024          # request line and headers
 READ_SIZE = 256 * 1024
 DEFAULT_BODY_LIMIT = 100 << 20
 READY_HOLD = 2.0              # seconds a new worker waits for load() before it accepts
+LINGER = 5.0                  # seconds a closing connection keeps discarding client input
 _STATUS_400 = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s")
 
@@ -38,7 +39,7 @@ class BadRequest(Exception):
 
 class Connection(object):
     __slots__ = ("sock", "peer", "local", "inbuf", "outbuf", "last_active", "close_after",
-                 "sent_continue", "writing")
+                 "sent_continue", "writing", "linger_until")
 
     def __init__(self, sock: socket.socket, peer: Any, local: Any) -> None:
         self.sock = sock
@@ -50,6 +51,7 @@ class Connection(object):
         self.close_after = False   # close once the output is flushed
         self.sent_continue = False  # 100 Continue already sent for the pending request
         self.writing = False
+        self.linger_until = 0.0     # > 0: answered and half-closed, discarding input until then
 
 
 class Request(object):
@@ -229,6 +231,8 @@ class LoopWorker(Worker):
             if not data:
                 self.close(conn)
                 return
+            if conn.linger_until:
+                return  # the rest of a refused request: read and dropped
             conn.last_active = time.monotonic()
             conn.inbuf += data
             self.serve_buffered(conn)
@@ -239,7 +243,10 @@ class LoopWorker(Worker):
         now = time.monotonic()
         idle_limit = self.keepalive if self.keepalive else 1.0
         for conn in list(self.connections.values()):
-            if not conn.outbuf and not conn.inbuf and now - conn.last_active > idle_limit:
+            if conn.linger_until:
+                if now > conn.linger_until:
+                    self.close(conn)
+            elif not conn.outbuf and not conn.inbuf and now - conn.last_active > idle_limit:
                 self.close(conn)
 
     def shutdown(self) -> None:
@@ -447,7 +454,7 @@ class LoopWorker(Worker):
                 return
             if sent == len(data):
                 if conn.close_after:
-                    self.close(conn)
+                    self.finish(conn)
                 return
             data = data[sent:]
         conn.outbuf += data
@@ -471,11 +478,30 @@ class LoopWorker(Worker):
             return
         conn.writing = False
         if conn.close_after:
-            self.close(conn)
+            self.finish(conn)
             return
         self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
         if conn.inbuf:
             self.serve_buffered(conn)
+
+    def finish(self, conn: Connection) -> None:
+        """The last answer on a connection is out. Half-close it and discard what the client
+        still sends for up to LINGER seconds before closing: closing a socket with unread
+        input resets it, and a client still sending a refused body (413) or the request after
+        a 400 would get a broken pipe instead of reading the answer (a lingering close)."""
+        if conn.sock is None or conn.linger_until or not self.alive:
+            self.close(conn)
+            return
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close(conn)
+            return
+        conn.inbuf.clear()
+        conn.linger_until = time.monotonic() + LINGER
+        if conn.writing:
+            conn.writing = False
+            self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
 
     def close(self, conn: Connection) -> None:
         sock = conn.sock

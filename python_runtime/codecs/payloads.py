@@ -1,4 +1,5 @@
-"""The four payload kinds of a SeldonMessage, one codec each: data, jsonData, strData, binData.
+"""The payload kinds of a SeldonMessage, one codec each: data, jsonData, strData, binData, and
+customData (gRPC only).
 
 Every codec names the message key it reads, decodes that value into what a user method gets
 (features and names), says whether it takes a user result, and encodes one. A request is read
@@ -76,8 +77,8 @@ class DataPayload(PayloadCodec):
     def _codec_for(array: np.ndarray, request_data: Any) -> Any:
         if not isinstance(request_data, dict):
             return TENSOR if array.dtype.kind in NUMERIC_KINDS else NDARRAY
-        if "tftensor" in request_data and array.dtype.kind in "OS":
-            return TFTENSOR  # bytes from a DT_STRING tftensor go back the same way
+        if "tftensor" in request_data and array.dtype.kind in "OSb":
+            return TFTENSOR  # bytes (DT_STRING) and bools (DT_BOOL) go back the same way
         if array.dtype.kind in NUMERIC_KINDS:
             for key in ("tensor", "tftensor"):
                 if key in request_data:
@@ -140,14 +141,41 @@ class BinDataPayload(PayloadCodec):
         return {"binData": base64.b64encode(result).decode("ascii")}
 
 
+class CustomDataPayload(PayloadCodec):
+    """``customData``: a google.protobuf.Any, over gRPC only (JSON has no form for it). The
+    model gets the Any and unpacks it itself; an Any it answers goes back as customData."""
+
+    key = "customData"
+
+    def decode(self, value: Any) -> Decoded:
+        if not _is_any(value):
+            raise BadDataError('"customData" is a google.protobuf.Any and can only be sent '
+                               "over gRPC; over REST use jsonData, strData or binData")
+        return value, [], None
+
+    def accepts(self, result: Any) -> bool:
+        return _is_any(result)
+
+    def encode(self, result: Any, request_raw: Dict[str, Any], names_for: NamesFor
+               ) -> Dict[str, Any]:
+        return {"customData": result}
+
+
+def _is_any(value: Any) -> bool:
+    return hasattr(value, "type_url") and hasattr(value, "value") and hasattr(
+        value, "SerializeToString")
+
+
 DATA = DataPayload()
 JSON_DATA = JsonDataPayload()
 STR_DATA = StrDataPayload()
 BIN_DATA = BinDataPayload()
+CUSTOM_DATA = CustomDataPayload()
 # Seldon's order when a request holds several payload keys.
-DECODE_ORDER = (DATA, JSON_DATA, STR_DATA, BIN_DATA)
-ENCODE_ORDER = (JSON_DATA, BIN_DATA, STR_DATA, DATA)
-PAYLOAD_KEYS = tuple(codec.key for codec in DECODE_ORDER)
+DECODE_ORDER = (DATA, JSON_DATA, STR_DATA, BIN_DATA, CUSTOM_DATA)
+ENCODE_ORDER = (JSON_DATA, BIN_DATA, STR_DATA, CUSTOM_DATA, DATA)
+# The kinds a JSON message can hold (customData has no JSON form).
+PAYLOAD_KEYS = tuple(codec.key for codec in DECODE_ORDER if codec is not CUSTOM_DATA)
 
 
 def payload_for(result: Any) -> Optional[PayloadCodec]:

@@ -21,6 +21,11 @@ def _has_nested_list(array: np.ndarray) -> bool:
     return False
 
 
+# TensorProto lets one value stand for every element: a few request bytes could otherwise
+# make the worker allocate any amount of memory.
+MAX_REPEAT_BYTES = 256 << 20
+
+
 class NdarrayCodec(object):
     """``{"ndarray": [[1, 2], [3, 4]]}``: nested lists, any element type."""
 
@@ -122,7 +127,9 @@ class TfTensorCodec(object):
                                % (name, ", ".join(sorted(_TF_TYPES))))
         dtype, field = _TF_TYPES[name]
         shape = self._shape(value)
-        size = int(np.prod(shape)) if shape else 1
+        size = 1
+        for dim in shape:  # Python ints: np.prod wraps around on huge shapes
+            size *= dim
         values = value.get(field, [])
         if not isinstance(values, list):
             raise BadDataError("data.tftensor.%s must be a list" % field)
@@ -146,6 +153,11 @@ class TfTensorCodec(object):
             raise BadDataError("data.tftensor values cannot be read as %s: %s" % (name, exc)
                                ) from exc
         if flat.size == 1 and size > 1:
+            if size * flat.itemsize > MAX_REPEAT_BYTES:
+                raise BadDataError(
+                    "data.tftensor has one value for shape %s: repeated, that is %d bytes, "
+                    "more than the %d MiB a lone value may fill; send every value"
+                    % (list(shape), size * flat.itemsize, MAX_REPEAT_BYTES >> 20))
             flat = np.full(size, flat[0], dtype=flat.dtype)  # TensorProto repeats a lone value
         if flat.size != size:
             raise BadDataError(
@@ -164,6 +176,9 @@ class TfTensorCodec(object):
                                '"2"}, ...]}') from exc
         if any(d < 0 for d in shape):
             raise BadDataError("data.tftensor.tensorShape has a negative size")
+        if len(shape) > 32:
+            raise BadDataError("data.tftensor.tensorShape has %d dimensions; numpy allows 32"
+                               % len(shape))
         return shape
 
     def encode(self, array: np.ndarray) -> Dict[str, Any]:

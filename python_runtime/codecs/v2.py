@@ -26,6 +26,8 @@ DTYPES = {
     "BYTES": np.dtype(object),
 }
 DATATYPE_OF = {dtype: name for name, dtype in DTYPES.items() if name != "BYTES"}
+# The wire form of each numeric datatype: little-endian (computed once, not per call).
+LITTLE = {name: dtype.newbyteorder("<") for name, dtype in DTYPES.items() if name != "BYTES"}
 # numpy kinds a JSON list may parse to, for each datatype
 _JSON_KINDS = {"BOOL": "b", "BYTES": "U", "FP16": "iuf", "FP32": "iuf", "FP64": "iuf"}
 _JSON_KINDS.update({n: "iu" for n in DTYPES if n.startswith(("INT", "UINT"))})
@@ -77,6 +79,8 @@ def _header(item: Any, index: int, what: str) -> Tuple[str, str, List[int], Dict
     if len(shape) > MAX_DIMENSIONS:
         raise BadDataError("input %r: shape has %d dimensions; at most %d are supported"
                            % (name, len(shape), MAX_DIMENSIONS))
+    if _count([d for d in shape if d]) >= 1 << 60:  # numpy cannot index it, even empty
+        raise BadDataError("input %r: shape %s is too large" % (name, shape))
     parameters = item.get("parameters", {})
     if not isinstance(parameters, dict):
         raise BadDataError("input %r: parameters must be an object" % name)
@@ -119,7 +123,7 @@ def _from_binary(name: str, datatype: str, count: int, raw: memoryview) -> np.nd
     if len(raw) != count * dtype.itemsize:
         raise BadDataError("input %r: shape needs %d bytes of %s, binary_data_size is %d"
                            % (name, count * dtype.itemsize, datatype, len(raw)))
-    return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False)
+    return np.frombuffer(raw, dtype=LITTLE[datatype]).astype(dtype, copy=False)
 
 
 def _from_json(name: str, datatype: str, count: int, data: Any,
@@ -292,7 +296,7 @@ def encode_output(name: str, array: np.ndarray, binary: bool,
         if datatype == "BYTES":
             raw = b"".join(_LENGTH.pack(len(v)) + v for v in _bytes_items(array))
         else:
-            raw = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+            raw = np.ascontiguousarray(array, dtype=LITTLE[datatype]).tobytes()
         params["binary_data_size"] = len(raw)
     elif datatype == "BYTES":
         out["data"], as_base64 = _bytes_as_text(array)

@@ -79,7 +79,7 @@ class SeldonCalls(object):
         return [dict(m, tags=dict(m["tags"], method=tag)) if m.get("tags") else m
                 for m in metrics]
 
-    def _raw_metrics(self, response: Any, method: str) -> None:
+    def raw_metrics(self, response: Any, method: str) -> None:
         """Metrics a raw method put in its answer's meta are recorded too."""
         if isinstance(response, dict):
             meta = response.get("meta")
@@ -107,7 +107,7 @@ class SeldonCalls(object):
 
     def _call_raw(self, name: str, request: Any) -> Any:
         response = self.endpoints[name].raw(request)
-        self._raw_metrics(response, name)
+        self.raw_metrics(response, name)
         return response
 
     # -- routes -------------------------------------------------------------------------

@@ -10,11 +10,9 @@ codes (``grpc_server.status_for``).
 import json
 from typing import Any, Callable, Dict
 
-import numpy as np
-
-from ..codecs import jsonio
+from ..codecs.seldon_proto import SeldonProtoCodec
 from ..context import ServingContext
-from ..errors import BadDataError
+from ..errors import BadDataError, InternalError
 from ..inference.seldon import SeldonCalls
 from ..metadata import metadata_or_error
 
@@ -29,6 +27,7 @@ class SeldonGrpc(object):
 
         self.ctx = ctx
         self.json_format = json_format
+        self.codec = SeldonProtoCodec(protos)
         settings = ctx.settings
         self.calls = SeldonCalls(ctx.component, ctx.metrics, settings.request_path,
                                  settings.unit_id, ctx.signature)
@@ -64,25 +63,15 @@ class SeldonGrpc(object):
         """The JSON form of a request message; SeldonMessageList becomes its list form."""
         descriptor = message.DESCRIPTOR.name
         if descriptor == "SeldonMessage":
-            return self._seldon_message(message)
+            return self.codec.to_dict(message)
         if descriptor == "SeldonMessageList":
-            return {"seldonMessages": [self._seldon_message(m) for m in message.seldonMessages]}
-        return self.json_format.MessageToDict(message)
-
-    def _seldon_message(self, message: Any) -> Dict[str, Any]:
-        data = message.data
-        if message.WhichOneof("data_oneof") == "data" and data.WhichOneof(
-                "data_oneof") == "tensor":
-            tensor = data.tensor
-            payload = {"tensor": {"shape": list(tensor.shape),
-                                  "values": list(tensor.values)}}  # type: Dict[str, Any]
-            if data.names:
-                payload["names"] = list(data.names)
-            out = {"data": payload}  # type: Dict[str, Any]
-            if message.HasField("meta"):
-                out["meta"] = self.json_format.MessageToDict(message.meta)
-            return out
-        return self.json_format.MessageToDict(message)
+            return {"seldonMessages": [self.codec.to_dict(m) for m in message.seldonMessages]}
+        out = {}  # type: Dict[str, Any]  (a Feedback)
+        for key in ("request", "response", "truth"):
+            if message.HasField(key):
+                out[key] = self.codec.to_dict(getattr(message, key))
+        out["reward"] = message.reward
+        return out
 
     def to_message(self, answer: Any) -> Any:
         """A SeldonMessage for an operation's answer (a dict, or bytes/str from a raw method
@@ -92,33 +81,46 @@ class SeldonGrpc(object):
                 answer = json.loads(answer)
             except ValueError as exc:
                 raise BadDataError("the answer is not a SeldonMessage: %s" % exc) from exc
-        out = self.message_class()
-        data = answer.get("data") if isinstance(answer, dict) else None
-        tensor = data.get("tensor") if isinstance(data, dict) else None
-        if isinstance(tensor, dict) and set(data) <= {"tensor", "names"}:
-            values = tensor.get("values")
-            out.data.tensor.shape.extend(tensor.get("shape") or [])
-            out.data.tensor.values.extend(values.tolist() if isinstance(values, np.ndarray)
-                                          else values or [])
-            out.data.names.extend(data.get("names") or [])
-            answer = dict(answer)
-            del answer["data"]
-        if answer:
-            self.json_format.ParseDict(json.loads(jsonio.dumps(answer)), out,
-                                       ignore_unknown_fields=True)
-        return out
+        if not isinstance(answer, dict):
+            raise InternalError("the answer cannot be sent as a SeldonMessage: %s"
+                                % type(answer).__name__)
+        try:
+            return self.codec.to_message(answer)
+        except (self.json_format.ParseError, TypeError, ValueError) as exc:
+            raise InternalError("the answer cannot be sent as a SeldonMessage: %s"
+                                % exc) from exc
 
     # -- handlers -----------------------------------------------------------------------
 
     def _message_call(self, operation: Callable[[Any], Any]) -> Callable[[Any], Any]:
         ctx = self.ctx
+        endpoint = self.calls.endpoints[operation.__name__]
 
         def handle(request: Any) -> Any:
             ctx.state.check()
+            if endpoint.raw is not None:
+                return self._call_raw(endpoint, request)
             answer = ctx.call(operation, self.to_dict(request))
             return self.to_message(answer)
 
         return handle
+
+    def _call_raw(self, endpoint: Any, request: Any) -> Any:
+        """A raw method gets the message itself, as Seldon's gRPC server hands it over, and
+        may answer a message (ours or one of seldon-core's classes) or a dict."""
+        if endpoint.name == "send_feedback" and self.ctx.metrics is not None:
+            self.ctx.metrics.record_feedback(float(request.reward))
+        answer = self.ctx.call(endpoint.raw, request)
+        if hasattr(answer, "SerializeToString") and hasattr(answer, "DESCRIPTOR"):
+            if answer.DESCRIPTOR.full_name != PREFIX + "SeldonMessage":
+                raise InternalError("%s_raw() must answer a SeldonMessage, got %s"
+                                    % (endpoint.name, answer.DESCRIPTOR.full_name))
+            out = self.message_class.FromString(answer.SerializeToString())
+        else:
+            out = self.to_message(answer)
+        if out.HasField("meta") and len(out.meta.metrics):
+            self.calls.raw_metrics(self.codec.to_dict(out), endpoint.name)
+        return out
 
     def _metadata_dict(self) -> Dict[str, Any]:
         return metadata_or_error(self.ctx.metadata, self.ctx.metadata_error)
@@ -138,3 +140,4 @@ class SeldonGrpc(object):
                 self.json_format.ParseDict(item, getattr(out, key).add(),
                                            ignore_unknown_fields=True)
         return out
+

@@ -3,8 +3,9 @@
 Every input, typed ``contents`` or ``raw_input_contents``, is turned into the binary form the
 REST binary extension uses and decoded by the same code (``codecs.v2``), so sizes, datatypes
 and declared inputs are checked exactly as on REST, and ``inference.v2`` answers. The answer
-mirrors the request: raw in, ``raw_output_contents`` out; typed in, typed out (FP16, which
-has no typed field, always goes raw).
+mirrors the request: raw in, ``raw_output_contents`` out; typed in, typed out, unless an
+output is FP16, which has no typed field: then every output goes raw, because
+``raw_output_contents`` holds all outputs in order or none.
 """
 
 import struct
@@ -13,7 +14,7 @@ from typing import Any, Callable, Dict, List
 import numpy as np
 
 from .. import __version__
-from ..codecs.v2 import DTYPES, BinaryReader, split_bytes
+from ..codecs.v2 import DTYPES, LITTLE, BinaryReader, split_bytes
 from ..context import ServingContext
 from ..errors import BadDataError, RouteNotFound
 from ..inference.v2 import V2Calls
@@ -167,24 +168,25 @@ class V2Grpc(object):
             if array.min() < info.min or array.max() > info.max:
                 raise BadDataError("input %r: a value is out of range for %s"
                                    % (tensor.name, tensor.datatype))
-        return array.astype(dtype.newbyteorder("<")).tobytes()
+        return array.astype(LITTLE[tensor.datatype]).tobytes()
 
     def _response(self, response: Dict[str, Any], chunks: List[bytes], raw: bool) -> Any:
         out = self.msg["ModelInferResponse"](model_name=self.model,
                                              model_version=self.version or "",
                                              id=response.get("id") or "")
         dict_to_parameters(response.get("parameters") or {}, out.parameters)
+        raw = raw or any(item["datatype"] not in CONTENTS_FIELD for item in response["outputs"])
         for item, data in zip(response["outputs"], chunks):
             params = dict(item.get("parameters") or {})
             params.pop("binary_data_size", None)
             tensor = out.outputs.add(name=item["name"], datatype=item["datatype"],
                                      shape=item["shape"])
             dict_to_parameters(params, tensor.parameters)
-            field = CONTENTS_FIELD.get(item["datatype"])
-            if raw or field is None:
+            if raw:
                 out.raw_output_contents.append(data)
             else:
-                self._fill_contents(tensor, field, item["datatype"], data)
+                self._fill_contents(tensor, CONTENTS_FIELD[item["datatype"]], item["datatype"],
+                                    data)
         return out
 
     @staticmethod
@@ -193,6 +195,5 @@ class V2Grpc(object):
         if datatype == "BYTES":
             target.extend(split_bytes(memoryview(data), tensor.name))
             return
-        dtype = DTYPES[datatype]
-        target.extend(np.frombuffer(data, dtype=dtype.newbyteorder("<")).tolist())
+        target.extend(np.frombuffer(data, dtype=LITTLE[datatype]).tolist())
 

@@ -31,26 +31,6 @@ NOT_READY = "MICROSERVICE_NOT_READY"
 PREDICTIONS = "/api/v1.0/predictions"
 
 
-@pytest.fixture
-def serve(tmp_path):
-    """Start a server: ``serve(app, model_name, env=..., args=..., ready=True)``."""
-    started = []
-
-    def start(app, model_name=None, env=None, args=(), ready=True):
-        server = LiveServer(app, model_name, env=env, args=args, workdir=str(tmp_path))
-        started.append(server)
-        server.start()
-        if ready:
-            server.wait_ready()
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-        # Shown by pytest only when the test failed.
-        print("=== %s ===\n%s" % (" ".join(server.command[2:]), server.log_tail()))
-
-
 def message(rows):
     return {"data": {"ndarray": rows}}
 

@@ -184,7 +184,21 @@ def test_an_oversized_content_length_is_refused_unread(server):
         sock.sendall(b"POST /predict HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n{")
         status, headers, body, _ = read_response(sock)
         assert status == 413 and "5000000" in json.loads(body)["status"]["info"]
+        # The client may still be sending the body it announced: the server reads and drops
+        # it (a lingering close) rather than resetting the connection under the client.
+        for _ in range(3):
+            time.sleep(0.1)
+            sock.sendall(b"1" * 100000)
         assert closed_by_server(sock)
+
+
+def test_a_closing_connection_stops_lingering(server):
+    with connect(server) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n")
+        status, _, _, _ = read_response(sock)
+        assert status == 413 and closed_by_server(sock)
+    # The worker is free for the next client (the lingering connection closed on our FIN).
+    assert server.post("/predict", data=BODY).status_code == 200
 
 
 @pytest.mark.parametrize("garbage", [

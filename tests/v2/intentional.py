@@ -9,6 +9,8 @@ missing field (or an empty body), UUID an id MLServer generated.
   when such a path differs, it must differ exactly so.
 - INTENTIONAL: case id -> the exact difference that case shows, and why it is deliberate.
   A case not listed must answer the same as MLServer.
+- GRPC_EVERY_ANSWER, GRPC_INTENTIONAL: the same for V2 gRPC (test_grpc_mlserver_diff), where
+  ``code`` is the gRPC status code name.
 """
 
 import re
@@ -114,4 +116,99 @@ INTENTIONAL = {
     "server-live": Intentional(
         "liveness answers with a JSON body (MLServer: an empty 200)",
         {"body": ({"live": True}, ABSENT)}),
+}
+
+
+# -- V2 gRPC (test_grpc_mlserver_diff) --------------------------------------------------------
+# The same shape of record for GRPCInferenceService: ``code`` is the gRPC status code name
+# (recorded whenever the codes differ), else a field of the answer read as a plain structure
+# (model_name, model_version, id, parameters, form: raw or typed, outputs[i].name, .datatype,
+# .shape, .parameters, .data; metadata answers by their protobuf field names).
+
+GRPC_EVERY_ANSWER = {
+    r"outputs\[\d+\]\.parameters": (
+        ({}, {"content_type": "np"}),
+        "no content_type on plain tensors: a V2 tensor's datatype says what it is; MLServer "
+        "tags every NumpyCodec output with its own content_type np"),
+}
+
+_GRPC_BYTES = ("BYTES elements of any length round-trip, one element per value; MLServer's "
+               "NumpyCodec reads gRPC BYTES as fixed-width shape[-1]-byte strings and fails "
+               "(INTERNAL) on anything else")
+_GRPC_CLIENT = ("a request that does not fit its own shape or datatype is the client's "
+                "mistake: INVALID_ARGUMENT naming the input (MLServer: INTERNAL from inside "
+                "its codecs)")
+
+GRPC_INTENTIONAL = {
+    # -- answers --
+    "bytes-raw-1rows": Intentional(_GRPC_BYTES, {"code": ("OK", "INTERNAL")}),
+    "bytes-raw-1000rows": Intentional(_GRPC_BYTES, {"code": ("OK", "INTERNAL")}),
+    "bytes-typed-1rows": Intentional(_GRPC_BYTES, {"code": ("OK", "INTERNAL")}),
+    "bytes-typed-1000rows": Intentional(_GRPC_BYTES, {"code": ("OK", "INTERNAL")}),
+    "tritonclient-bytes": Intentional(_GRPC_BYTES, {"code": ("OK", "INTERNAL")}),
+    "bytes-fixed-width-typed": Intentional(
+        "a BYTES answer has one bytes_contents element per value; MLServer joins them all "
+        "into one element, which does not fit the output's shape",
+        {"outputs[0].data": (["b'ab'", "b'cd'"], ["b'abcd'"])}),
+    "fp64-1d-raw": Intentional(_1D, {"outputs[0].shape": ([3], [3, 1])}),
+    "fp64-1d-typed": Intentional(_1D, {"outputs[0].shape": ([3], [3, 1])}),
+    "int16-scalar-raw": Intentional(
+        "a scalar answer keeps its shape []; MLServer's NumpyCodec makes it [1]",
+        {"outputs[0].shape": ([], [1])}),
+    "fp64-nan-inf-raw": Intentional(
+        "NaN and infinities round-trip bit for bit (raw and typed fields carry IEEE floats); "
+        "MLServer turns NaN into null first and then fails (INTERNAL)",
+        {"code": ("OK", "INTERNAL")}),
+    "fp32-nan-inf-typed": Intentional(
+        "NaN and infinities round-trip bit for bit (raw and typed fields carry IEEE floats); "
+        "MLServer turns NaN into null first and then fails (INTERNAL)",
+        {"code": ("OK", "INTERNAL")}),
+    "request-parameters": Intentional(
+        "the request's parameters are passed to the model as meta tags and come back in the "
+        "answer's parameters, as Seldon tags do (MLServer drops them)",
+        {"parameters": ({"trace": "on"}, {})}),
+    "doubler-fp32-1000rows": Intentional(_SELDON_CLASS + "; a list parameter goes as its JSON "
+                                         "text (InferParameter holds scalars only)", {
+        "parameters": ({"model_tag": "doubler"}, {}),
+        "outputs[0].parameters": ({"names": '["a", "b", "c", "d"]'}, {"content_type": "np"})}),
+    "doubler-int64-typed": Intentional(_SELDON_CLASS + "; a list parameter goes as its JSON "
+                                       "text (InferParameter holds scalars only)", {
+        "parameters": ({"model_tag": "doubler"}, {}),
+        "outputs[0].parameters": ({"names": '["a", "b", "c", "d"]'}, {"content_type": "np"})}),
+    # -- errors --
+    "unknown-datatype": Intentional(_GRPC_CLIENT, {"code": ("INVALID_ARGUMENT", "INTERNAL")}),
+    "raw-size-mismatch": Intentional(_GRPC_CLIENT, {"code": ("INVALID_ARGUMENT", "INTERNAL")}),
+    "typed-count-mismatch": Intentional(_GRPC_CLIENT,
+                                        {"code": ("INVALID_ARGUMENT", "INTERNAL")}),
+    "fp16-typed": Intentional(
+        "FP16 has no typed field: INVALID_ARGUMENT saying it must come in raw_input_contents "
+        "(MLServer: INTERNAL)", {"code": ("INVALID_ARGUMENT", "INTERNAL")}),
+    "int8-out-of-range-typed": Intentional(
+        _GRPC_CLIENT + "; a value the datatype cannot hold is never wrapped around",
+        {"code": ("INVALID_ARGUMENT", "INTERNAL")}),
+    "raw-entries-for-no-input": Intentional(
+        "raw_input_contents must hold one entry per input (the spec); an extra entry is "
+        "refused (MLServer ignores it and answers)", {"code": ("INVALID_ARGUMENT", "OK")}),
+    "unknown-output": Intentional(
+        "an output the model does not have is INVALID_ARGUMENT naming the outputs it has "
+        "(MLServer ignores the outputs list and answers every output)",
+        {"code": ("INVALID_ARGUMENT", "OK")}),
+    "model-status-418": Intentional(
+        "an exception with an integer status_code keeps it: a 4xx without a gRPC code of its "
+        "own is FAILED_PRECONDITION (status_for), with the status in the trailing metadata "
+        "modelkiln-http-status (MLServer: INTERNAL)",
+        {"code": ("FAILED_PRECONDITION", "INTERNAL")}),
+    "ready-unknown-model": Intentional(
+        "ModelReady for a model that is not served is NOT_FOUND naming the served model, as "
+        "ModelMetadata and ModelInfer answer (MLServer lets ModelNotFound escape: UNKNOWN)",
+        {"code": ("NOT_FOUND", "UNKNOWN")}),
+    # -- metadata --
+    "server-metadata": Intentional(
+        "our own name and version, and the binary_tensor_data extension we serve (REST)", {
+            "name": ("modelkiln", "mlserver"),
+            "version": (MODELKILN_VERSION, "1.7.1"),
+            "extensions": (["binary_tensor_data"], ABSENT)}),
+    "model-metadata": Intentional(
+        "platform defaults to modelkiln (metadata may set it)",
+        {"platform": ("modelkiln", ABSENT)}),
 }

@@ -44,6 +44,7 @@ MODELKILN_MODELS = {
     "RawV2": ("MODEL", ()),
     "Fails": ("MODEL", ()),
     "Teapot": ("MODEL", ()),
+    "Halves": ("MODEL", ()),
 }
 
 

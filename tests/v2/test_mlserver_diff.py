@@ -23,7 +23,8 @@ from tritonclient.utils import InferenceServerException
 from . import intentional
 from .intentional import ABSENT, EVERY_ANSWER, INTENTIONAL, MODELKILN_VERSION, UUID
 from .servers import MLServer, ModelkilnServer
-from .values import INTEGER, flat_json, sample
+from . import values
+from .values import canonical, INTEGER, flat_json, sample
 
 MODELS = ("Echo", "Doubler", "Fails", "Teapot")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -162,16 +163,6 @@ def send(base_url: str, case: Case, session: requests.Session, keep_alive: bool 
     return session.post(url, json=case.body, headers=headers, timeout=60)
 
 
-def canonical(value: Any) -> str:
-    """Equal JSON values, types included (1 is not 1.0, true is not 1), floats exactly."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def short(value: Any) -> Any:
-    text = canonical(value)
-    return value if len(text) <= 200 else text[:200] + "...(%d chars)" % len(text)
-
-
 def body_of(answer: requests.Response) -> Any:
     if not answer.content:
         return ABSENT  # an empty body
@@ -238,19 +229,7 @@ def compare(case: Case, ours: requests.Response, theirs: requests.Response
 
 
 def check_recorded(case_id: str, found: Dict[str, Tuple[Any, Any]]) -> None:
-    recorded = INTENTIONAL.get(case_id)
-    expected = recorded.diff if recorded is not None else {}
-    if canonical(found) == canonical(expected):
-        return
-    lines = ["%s: the difference from MLServer is not the one recorded in intentional.py"
-             % case_id]
-    for path in sorted(set(found) | set(expected)):
-        got = found.get(path, "<no difference>")
-        want = expected.get(path, "<not recorded>")
-        if canonical(got) != canonical(want):
-            lines.append("  %s: found %s, recorded %s" % (path, short(got), short(want)))
-    raise AssertionError("\n".join(lines))
-
+    values.check_recorded(case_id, found, INTENTIONAL.get(case_id), 'difference')
 
 def run_case(case: Case, ours: Dict[str, ModelkilnServer], mlserver: MLServer) -> None:
     server = ours.get(case.model) or ours["Echo"]

@@ -1,5 +1,8 @@
 """Tensors of every V2 datatype, with each type's extremes, for exact round trips."""
 
+import json
+from typing import Any, Dict, Tuple
+
 import numpy as np
 
 NUMERIC = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
@@ -76,3 +79,29 @@ def echoed(datatype: str, value: object) -> object:
     with np.errstate(over="ignore"):
         converted = np.array([value]).astype(dtype)
     return float(converted[0]) if np.isfinite(converted).all() else None
+
+
+def canonical(value: Any) -> str:
+    """Equal JSON values, types included (1 is not 1.0, true is not 1), floats exactly."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def short(value: Any) -> Any:
+    text = canonical(value)
+    return value if len(text) <= 200 else text[:200] + "...(%d chars)" % len(text)
+
+
+def check_recorded(case_id: str, found: Dict[str, Tuple[Any, Any]], recorded: Any,
+                   what: str) -> None:
+    """``found`` (path -> (ours, MLServer's)) must be exactly the recorded difference."""
+    expected = recorded.diff if recorded is not None else {}
+    if canonical(found) == canonical(expected):
+        return
+    lines = ["%s: the %s from MLServer is not the one recorded in intentional.py"
+             % (case_id, what)]
+    for path in sorted(set(found) | set(expected)):
+        got = found.get(path, "<no difference>")
+        want = expected.get(path, "<not recorded>")
+        if canonical(got) != canonical(want):
+            lines.append("  %s: found %s, recorded %s" % (path, short(got), short(want)))
+    raise AssertionError("\n".join(lines))
