@@ -298,6 +298,19 @@ class Protos(object):
                     (method, request.lstrip("."), response.lstrip("."))
                     for method, request, response in methods]
         self._classes = {}  # type: Dict[str, Any]
+        # Every message class made now and held for the life of the process: with protobuf
+        # 4.22-4.24 (upb; 7.x is fine), a sub-message class made lazily for a run-time pool can be freed
+        # while messages still use it, and json_format then crashes the process.
+        for name, _spec in FILES:
+            self._hold(self.pool.FindFileByName(name).message_types_by_name.values())
+        for wkt in ("google.protobuf.Struct", "google.protobuf.Value",
+                    "google.protobuf.ListValue", "google.protobuf.Any", "google.protobuf.Empty"):
+            self.message(wkt)
+
+    def _hold(self, descriptors: Any) -> None:
+        for descriptor in descriptors:
+            self.message(descriptor.full_name)
+            self._hold(descriptor.nested_types)
 
     def message(self, full_name: str) -> Any:
         found = self._classes.get(full_name)
