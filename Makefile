@@ -6,11 +6,13 @@ PY := $(VENV)/bin/python
 SELDON_VENV ?= .venv-seldon
 OLDPINS_VENV ?= .venv-oldpins
 V2_VENV ?= .venv-v2
+FRAMEWORKS_VENV ?= .venv-frameworks
 PYTEST_ARGS ?=
 
 .PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
-	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc
+	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
+	frameworks-venv test-frameworks test-reliability
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
@@ -57,6 +59,13 @@ $(V2_VENV)/.installed: requirements/test-v2.txt
 	$(V2_VENV)/bin/pip install -q -r requirements/test-v2.txt
 	touch $@
 
+$(FRAMEWORKS_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(FRAMEWORKS_VENV)
+	$(FRAMEWORKS_VENV)/bin/pip install -q -e . 'torch==2.13.0+cpu' scikit-learn pytest requests
+	touch $@
+
+frameworks-venv: $(FRAMEWORKS_VENV)/.installed ## the runtime with PyTorch (CPU) and scikit-learn, for tests/frameworks
+
 v2-venv: $(V2_VENV)/.installed ## MLServer 1.7 and tritonclient in their own virtualenv (V2 tests and bench peers only)
 
 vermin: venv ## python_runtime and builder stay Python 3.6 compatible
@@ -69,6 +78,9 @@ lint: vermin hadolint ruff ## 3.6 compatibility check, Dockerfile lint, pyflakes
 
 test-runtime: venv
 	$(PY) -m pytest tests/python_runtime tests/builder $(PYTEST_ARGS)
+
+test-reliability: venv ## attacks on a live server: slow clients, amplification, framing, multipart
+	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 test-compat: venv seldon-venv
 	$(PY) -m pytest tests/compat $(PYTEST_ARGS)
@@ -85,6 +97,9 @@ test-images: venv image-py311 ## build every template and test app with modelkil
 test-v2: venv v2-venv ## V2 REST with tritonclient, differential against MLServer, schemathesis
 	$(V2_VENV)/bin/python -m pytest tests/v2 $(PYTEST_ARGS)
 
+test-frameworks: frameworks-venv ## real PyTorch and scikit-learn models that compute in __init__, 2 workers
+	$(FRAMEWORKS_VENV)/bin/python -m pytest tests/frameworks $(PYTEST_ARGS)
+
 test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, inside the py36 builder image
 	DOCKER_BUILDKIT=1 $(DOCKER) build -q $(BUILD_SECRETS) -f tests/py36.Dockerfile -t modelkiln-test/py36-runtime . >/dev/null
 	$(DOCKER) run --rm -v $(CURDIR):/repo:ro -w /repo -e PYTHONDONTWRITEBYTECODE=1 \
@@ -94,7 +109,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-compat test-compat-grpc test-v2 test-oldpins test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
+test: lint test-runtime test-reliability test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m builder.demo
@@ -175,4 +190,4 @@ hadolint: venv ## lint the Dockerfiles
 	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
 
 clean:
-	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) build .build *.egg-info
+	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(FRAMEWORKS_VENV) build .build *.egg-info

@@ -56,6 +56,18 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
 
 
 def _read_raw(environ: Dict[str, Any], limit: int) -> bytes:
+    try:
+        return _read_stream(environ, limit)
+    except Exception as exc:
+        # gunicorn's own parser (the gthread worker) raises its framing errors from read():
+        # a bad chunk size, a missing terminator, a body cut short. They are the client's.
+        if type(exc).__module__.startswith("gunicorn.http"):
+            raise BadDataError("malformed request body (%s): %s"
+                               % (type(exc).__name__, exc)) from exc
+        raise
+
+
+def _read_stream(environ: Dict[str, Any], limit: int) -> bytes:
     length_text = environ.get("CONTENT_LENGTH")
     stream = environ["wsgi.input"]
     if length_text:
@@ -104,6 +116,10 @@ def _multipart(environ: Dict[str, Any], body: bytes) -> Dict[str, Any]:
     except ValueError as exc:
         raise BadDataError("malformed multipart body: %s" % exc) from exc
     message = {}  # type: Dict[str, Any]
+    for key in list(form) + list(files):
+        if not key:
+            raise BadDataError('a multipart part has no name: give every part a '
+                               'Content-Disposition: form-data; name="..." header')
     for key in form:
         value = form.get(key)
         message[key] = value if key == "strData" else _json_field(value, "form field %r" % key)

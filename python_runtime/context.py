@@ -3,6 +3,7 @@
 import logging
 from typing import Any, Callable, Optional
 
+from .codecs import limits
 from .component import Component
 from .errors import NotReady
 from .metadata import build_metadata
@@ -21,8 +22,8 @@ class LoadState(object):
     def check(self) -> None:
         if self.ready:
             return
-        if self.error is not None:
-            raise NotReady("model failed to load: %s" % self.error)
+        if self.error is not None:  # the details are in the server log, not for clients
+            raise NotReady("the model failed to load; the server log says why")
         raise NotReady("model is still loading (load() has not finished)")
 
 
@@ -36,6 +37,7 @@ class ServingContext(object):
         self.metrics = metrics
         self.state = load_state or LoadState()
         self.limit = settings.max_request_size
+        limits.configure(settings)
         self.metadata, self.metadata_error = build_metadata(
             component.init_metadata, settings.model_metadata, settings.unit_image)
         if self.metadata_error:

@@ -132,9 +132,14 @@ def _options(ctx: ServingContext) -> List[Tuple[str, int]]:
             ("grpc.max_send_message_length", limit)]
 
 
-def _bind(server: Any, ctx: ServingContext) -> int:
+def _bind(grpc: Any, server: Any, ctx: ServingContext) -> int:
+    from .tls import grpc_credentials
+
     settings = ctx.settings
-    port = server.add_insecure_port("%s:%d" % (settings.bind_host, settings.grpc_port))
+    address = "%s:%d" % (settings.bind_host, settings.grpc_port)
+    credentials = grpc_credentials(grpc, settings)
+    port = (server.add_secure_port(address, credentials) if credentials is not None
+            else server.add_insecure_port(address))
     if not port:
         raise RuntimeError("cannot listen for gRPC on %s:%d"
                            % (settings.bind_host, settings.grpc_port))
@@ -157,7 +162,7 @@ class ThreadedServer(object):
             options=_options(ctx))
         self.server.add_generic_rpc_handlers(_handlers(grpc, ctx, protos))
         _enable_reflection(self.server, list(protos.services), protos.pool)
-        self.port = _bind(self.server, ctx)
+        self.port = _bind(grpc, self.server, ctx)
         self.server.start()
 
     def stop(self, grace: float) -> None:

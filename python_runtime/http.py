@@ -6,6 +6,7 @@ most of the time spent (see bench/RESULTS.md). ``--debug`` mounts this same call
 """
 
 import logging
+import os
 import threading
 import time
 from http import HTTPStatus
@@ -14,11 +15,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from .codecs import jsonio
 from .component import Component
 from .context import LoadState, ServingContext
-from .errors import MethodNotAllowed, MicroserviceError, RouteNotFound, from_user_exception
+from .errors import (MethodNotAllowed, MicroserviceError, NotReady, RouteNotFound,
+                     from_user_exception)
 from .openapi import openapi_document
 from .protocols.seldon import SeldonRest
 from .protocols.v2 import V2Rest
 from .routes import JSON, Answer, Doc, Route, Router
+from .tls import server_context
 
 log = logging.getLogger("modelkiln")
 
@@ -45,6 +48,9 @@ class App(object):
                                 Doc("This document (OpenAPI 3)")))
         self.router = Router(routes)
         self.max_body = ctx.limit  # the worker refuses larger bodies before reading them
+        self.header_timeout = ctx.settings.header_timeout  # the worker's read deadlines
+        self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
+        self.body_timeout = ctx.settings.body_timeout
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings))
 
     def ready_or_failed(self) -> bool:
@@ -107,7 +113,9 @@ class App(object):
 
     def _error(self, route: Optional[Route], error: MicroserviceError, path: str,
                cause: Optional[BaseException] = None) -> Answer:
-        if error.status_code >= 500 and cause is not None:
+        if isinstance(error, NotReady):  # probes while loading: expected, not an error
+            log.debug("%s: %d %s", path, error.status_code, error.message)
+        elif error.status_code >= 500 and cause is not None:
             log.error("%s failed: %s", path, error.message, exc_info=cause)
         elif error.status_code >= 500:
             log.error("%s failed: %s", path, error.message)
@@ -164,30 +172,67 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     return App(ctx, [SeldonRest(ctx), V2Rest(ctx)])
 
 
-def run_load(component: Component, state: LoadState,
-             then: Optional[Callable[[], Any]] = None) -> threading.Thread:
-    """Run the user's ``load()`` in a thread so /live answers while it works; then ``then``
-    (this worker's gRPC server), and only then is the worker ready."""
+# The exit code gunicorn's master treats as "a worker failed to boot": it stops the server with
+# it instead of starting another worker.
+EXIT_LOAD_FAILED = 3
 
-    def work() -> None:
-        started = time.time()
+
+def load_model(component: Component, state: LoadState,
+               then: Optional[Callable[[], Any]] = None, retries: int = 0,
+               on_failure: str = "unready") -> None:
+    """Run the user's ``load()``, then ``then`` (this worker's gRPC server); only then is the
+    worker ready. A failing ``load()`` is tried ``retries`` more times with backoff; then
+    ``on_failure`` says what happens: "exit" ends the process with EXIT_LOAD_FAILED,
+    "unready" keeps it up answering 503."""
+
+    def attempt() -> Optional[str]:
         try:
             if component.load is not None:
                 component.load()
         except Exception as exc:
-            state.error = "%s: %s" % (type(exc).__name__, exc)
-            log.exception("load() failed; /ready and /health/status answer 503")
-            return
+            log.exception("load() failed")
+            return "load() failed: %s: %s" % (type(exc).__name__, exc)
         if then is not None:
             try:
                 then()
             except Exception as exc:
-                state.error = "%s: %s" % (type(exc).__name__, exc)
-                log.exception("the worker cannot serve gRPC; /ready answers 503")
-                return
-        state.ready = True
-        if component.load is not None:
-            log.info("load() finished in %.2f s", time.time() - started)
+                log.exception("the worker cannot serve gRPC")
+                return "the gRPC server did not start: %s: %s" % (type(exc).__name__, exc)
+        return None
+
+    started = time.time()
+    failure = None
+    for number in range(retries + 1):
+        failure = attempt()
+        if failure is None:
+            state.ready = True
+            if component.load is not None:
+                log.info("load() finished in %.2f s", time.time() - started)
+            return
+        if number < retries:
+            pause = min(30.0, 2.0 ** number)
+            log.warning("%s; trying again in %.0f s (attempt %d of %d, "
+                        "MODELKILN_LOAD_RETRIES)", failure, pause, number + 2, retries + 1)
+            time.sleep(pause)
+    state.error = failure
+    if on_failure == "exit":
+        log.critical("%s (after %d attempt(s)); the server exits with code %d "
+                     "(MODELKILN_ON_LOAD_FAILURE=exit; 'unready' keeps it up answering "
+                     "503)", failure, retries + 1, EXIT_LOAD_FAILED)
+        logging.shutdown()
+        os._exit(EXIT_LOAD_FAILED)
+    log.error("%s (after %d attempt(s)); /ready and predictions answer 503 "
+              "(MODELKILN_ON_LOAD_FAILURE=unready)", failure, retries + 1)
+
+
+def run_load(component: Component, state: LoadState,
+             then: Optional[Callable[[], Any]] = None, retries: int = 0,
+             on_failure: str = "unready") -> threading.Thread:
+    """``load_model`` in a thread, so /live answers while it works (the gthread worker and
+    the development server; the event-loop worker runs it on its own thread instead)."""
+
+    def work() -> None:
+        load_model(component, state, then, retries, on_failure)
 
     thread = threading.Thread(target=work, name="modelkiln-load", daemon=True)
     thread.start()

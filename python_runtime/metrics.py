@@ -22,6 +22,9 @@ TIMER_BUCKETS = (0.0,) + tuple(0.001 * (30000.0 ** (i / 49.0)) for i in range(50
 IDENTITY_LABELS = ("deployment_name", "model_name", "model_image", "model_version",
                    "predictor_name", "predictor_version", "method")
 
+log = logging.getLogger("modelkiln")
+MAX_DROPPED_WARNINGS = 100  # names warned about once each; then silence
+
 
 def split_image(image: str) -> Tuple[str, str]:
     """``repo/name:tag`` -> (``repo/name``, ``tag``); a port colon is not a tag."""
@@ -84,6 +87,9 @@ class Metrics(object):
         self._request_children = {}  # type: Dict[Tuple[str, int], Tuple[Any, Any]]
         self._custom = {}  # type: Dict[Tuple[str, str], Tuple[Any, Tuple[str, ...]]]
         self._lock = threading.Lock()
+        self.max_series = getattr(settings, "max_metric_series", 1000)
+        self._series = set()  # type: set
+        self._dropped = set()  # type: set
         modes = getattr(prometheus_client.Gauge, "_MULTIPROC_MODES", ())
         self._gauge_mode = "mostrecent" if "mostrecent" in modes else "liveall"
 
@@ -113,12 +119,15 @@ class Metrics(object):
         for metric in metrics:
             kind, key = metric["type"], metric["key"]
             tags = {str(k): str(v) for k, v in (metric.get("tags") or {}).items()}
+            value = float(metric["value"])
+            series = (kind, key, method, tuple(sorted(tags.items())))
+            if series not in self._series and not self._admit(series):
+                continue
             family, names = self._family(kind, key, tuple(sorted(tags)))
             values = dict(self.identity, method=method)
             for name in names[len(IDENTITY_LABELS):]:
                 values[name] = tags.get(name, "")
             child = family.labels(**{name: values[name] for name in names})
-            value = float(metric["value"])
             if kind == "COUNTER":
                 if value < 0:
                     raise BadMetricError("COUNTER %r cannot decrease (value %s)" % (key, value))
@@ -127,6 +136,23 @@ class Metrics(object):
                 child.set(value)
             else:
                 child.observe(value / 1000.0)
+
+    def _admit(self, series: Tuple[Any, ...]) -> bool:
+        """Whether a new custom series fits under MODELKILN_MAX_METRIC_SERIES; one warning
+        per metric name dropped (names and tags may come from clients: each series costs
+        memory and scrape time for good)."""
+        with self._lock:
+            if len(self._series) < self.max_series:
+                self._series.add(series)
+                return True
+            key = series[1]
+            if key not in self._dropped and len(self._dropped) < MAX_DROPPED_WARNINGS:
+                self._dropped.add(key)
+                log.warning("custom metric %r dropped: this worker already has %d custom "
+                            "series (MODELKILN_MAX_METRIC_SERIES)%s", key, self.max_series,
+                            "; further dropped names are not logged"
+                            if len(self._dropped) == MAX_DROPPED_WARNINGS else "")
+            return False
 
     def _family(self, kind: str, key: str, tag_names: Tuple[str, ...]) -> Tuple[Any, Tuple[str, ...]]:
         found = self._custom.get((kind, key))

@@ -1,9 +1,10 @@
-"""Start the microservice: load the user class once, then serve it with gunicorn (or Flask's
-development server with ``--debug``).
+"""Start the microservice: import and check the user class, then serve it with gunicorn (or
+Flask's development server with ``--debug``).
 
-The user's ``__init__`` runs once in the parent; gunicorn forks the workers, and each runs
-``load()`` in a thread after the fork. Both ports (REST and metrics) are bound by the same
-workers, so there is no extra process for metrics.
+The class is imported in the parent; gunicorn forks the workers, and each constructs it
+(``MODELKILN_CONSTRUCT_IN=worker``, the default; ``master`` constructs it once before the
+fork, as Seldon does) and runs ``load()`` in a thread. Both ports (REST and metrics) are bound
+by the same workers, so there is no extra process for metrics.
 """
 
 import gc
@@ -12,12 +13,13 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 from . import __version__
 from .component import Component, check_service_type
 from .context import LoadState
-from .http import MetricsApp, create_app, run_load
+from .errors import LoadError
+from .http import EXIT_LOAD_FAILED, MetricsApp, create_app, load_model, run_load
 from .loader import construct, import_user_class, parse_parameters
 from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
                       set_multiprocess_dir)
@@ -39,13 +41,21 @@ def configure_logging(level: str) -> None:
     logging.getLogger("modelkiln").setLevel(getattr(logging, level, logging.INFO))
 
 
-def load_component(settings: Settings) -> Component:
-    """Import the class, check it fits SERVICE_TYPE, construct it once. With gRPC on, the
-    REST loop and the gRPC threads of a worker share the object; calls into it are then
-    serialised unless GUNICORN_THREADS > 1 says the model takes concurrent calls."""
+def user_class(settings: Settings) -> Tuple[Any, Dict[str, Any]]:
+    """Import the class, check it fits SERVICE_TYPE and read its parameters (in the master: a
+    wrong name, a missing method or bad parameters stop the server before any worker starts)."""
     cls = import_user_class(settings.model_name, settings.app_dir)
     check_service_type(cls, settings.service_type)
-    obj = construct(cls, parse_parameters(settings.parameters))
+    return cls, parse_parameters(settings.parameters)
+
+
+def load_component(settings: Settings, user: Optional[Tuple[Any, Dict[str, Any]]] = None
+                   ) -> Component:
+    """Construct the class. With gRPC on, the REST loop and the gRPC threads of a worker share
+    the object; calls into it are then serialised unless GUNICORN_THREADS > 1 says the model
+    takes concurrent calls."""
+    cls, kwargs = user if user is not None else user_class(settings)
+    obj = construct(cls, kwargs)
     serial = settings.single_threaded or (bool(settings.grpc_workers) and settings.threads == 1)
     return Component(obj, settings.service_type, serial)
 
@@ -81,29 +91,63 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
     }
     if settings.pidfile:
         options["pidfile"] = settings.pidfile
+    if settings.tls_cert and settings.threads > 1:  # gthread: gunicorn's own TLS
+        import ssl
+
+        options.update(certfile=settings.tls_cert, keyfile=settings.tls_key)
+        if settings.tls_client_ca:
+            options.update(ca_certs=settings.tls_client_ca, cert_reqs=ssl.CERT_REQUIRED)
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
         options["worker_tmp_dir"] = "/dev/shm"  # heartbeat files off overlayfs
     return options
 
 
-def run_gunicorn(settings: Settings, component: Component, multiprocess_dir: str) -> int:
+def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
+    """gunicorn with our worker. The class is constructed in each worker after the fork
+    (MODELKILN_CONSTRUCT_IN=worker), or once in the master before it (=master, Seldon's way)."""
     from gunicorn.app.base import BaseApplication
 
-    metrics = Metrics(settings, multiprocess_dir)
-    state = LoadState()
-    app = create_app(settings, component, metrics, state)
+    in_master = settings.construct_in == "master"
+    built = {}  # type: Dict[str, Any]
+
+    def build() -> Any:
+        if in_master:
+            component = load_component(settings, user)
+        else:
+            try:
+                component = load_component(settings, user)
+            except LoadError as exc:  # __init__ raised, in a worker: stop the server
+                sys.stderr.write("ERROR: %s\n" % exc)
+                sys.stderr.flush()
+                sys.exit(EXIT_LOAD_FAILED)  # gunicorn's master halts on it
+        state = LoadState()
+        app = create_app(settings, component, Metrics(settings, multiprocess_dir), state)
+        built.update(component=component, state=state, app=app)
+        return app
+
+    if in_master:
+        build()
     options = gunicorn_options(settings)
+    options["preload_app"] = in_master
     start_grpc = None  # type: Any
     if settings.grpc_workers:
         def start_grpc() -> None:
             from .grpc_server import start_in_worker  # grpcio only after the fork
 
-            start_in_worker(app.ctx)
+            start_in_worker(built["app"].ctx)
 
     def post_worker_init(worker: Any) -> None:
         # After the worker has installed its signal handlers: a SIGTERM that arrives while
         # load() starts is then handled, not lost.
-        run_load(component, state, start_grpc)
+        from .worker import LoopWorker
+
+        args = (built["component"], built["state"], start_grpc, settings.load_retries,
+                settings.on_load_failure)
+        if isinstance(worker, LoopWorker):
+            # load() on the worker's own thread, where the REST calls run (as in Seldon)
+            worker.load_model = lambda: load_model(*args)
+        else:
+            run_load(*args)
         tune_gc()
 
     def worker_exit(server: Any, worker: Any) -> None:
@@ -128,24 +172,25 @@ def run_gunicorn(settings: Settings, component: Component, multiprocess_dir: str
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return app
+            return built["app"] if in_master else build()
 
     Server().run()
     return 0
 
 
-def run_debug(settings: Settings, component: Component) -> int:
+def run_debug(settings: Settings, user: Any) -> int:
     """Flask's development server, one process; metrics on their own port in a thread."""
     import threading
 
     from flask import Flask
     from werkzeug.serving import make_server
 
+    component = load_component(settings, user)
     metrics = Metrics(settings, None)
     state = LoadState()
     app = create_app(settings, component, metrics, state)
     metrics_server = make_server(settings.bind_host, settings.metrics_port, MetricsApp(app),
-                                 threaded=True)
+                                 threaded=True, ssl_context=app.tls_context)
     threading.Thread(target=metrics_server.serve_forever, daemon=True).start()
     start_grpc = None  # type: Any
     if settings.grpc_workers:
@@ -153,11 +198,13 @@ def run_debug(settings: Settings, component: Component) -> int:
 
         def start_grpc() -> None:
             start_in_worker(app.ctx)
-    run_load(component, state, start_grpc)
+    run_load(component, state, start_grpc, settings.load_retries, settings.on_load_failure)
     flask_app = Flask("modelkiln")
     flask_app.wsgi_app = app  # type: ignore[assignment]
-    flask_app.run(host=settings.bind_host, port=settings.http_port, debug=True,
-                  use_reloader=False, threaded=not settings.single_threaded)
+    # debug=False: Werkzeug's interactive debugger runs code sent by whoever reaches the port.
+    flask_app.run(host=settings.bind_host, port=settings.http_port, debug=False,
+                  use_debugger=False, use_evalex=False, use_reloader=False,
+                  threaded=not settings.single_threaded, ssl_context=app.tls_context)
     return 0
 
 
@@ -175,9 +222,9 @@ def serve(settings: Settings) -> int:
         log.info("conda environment %s (%s), Python %s", settings.conda_env or "?",
                  settings.conda_prefix, sys.executable)
     os.chdir(settings.app_dir)
-    component = load_component(settings)
+    user = user_class(settings)
     if settings.debug:
-        return run_debug(settings, component)
+        return run_debug(settings, user)
     multiprocess_dir = tempfile.mkdtemp(prefix="modelkiln-metrics-")
     set_multiprocess_dir(os.environ, multiprocess_dir)
     clean_multiprocess_dir(multiprocess_dir)
@@ -188,7 +235,7 @@ def serve(settings: Settings) -> int:
              settings.threads)
     master = os.getpid()
     try:
-        return run_gunicorn(settings, component, multiprocess_dir)
+        return run_gunicorn(settings, user, multiprocess_dir)
     finally:
         # Forked workers unwind through this frame too when they exit: only the master cleans.
         if os.getpid() == master:

@@ -66,14 +66,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _upper_choice(choices: Sequence[str]) -> Callable[[str], str]:
+def _choice(choices: Sequence[str], upper: bool = False) -> Callable[[str], str]:
+    """One of ``choices``, whatever the case it is written in."""
     def parse(text: str) -> str:
-        value = text.strip().upper()
+        value = text.strip().upper() if upper else text.strip().lower()
         if value not in choices:
             raise ValueError("must be one of %s, got %r" % (", ".join(choices), text))
         return value
 
     return parse
+
+
+def _upper_choice(choices: Sequence[str]) -> Callable[[str], str]:
+    return _choice(choices, upper=True)
+
+
+def _lower_choice(choices: Sequence[str]) -> Callable[[str], str]:
+    return _choice(choices)
 
 
 def _endpoint(text: str) -> str:
@@ -175,7 +184,9 @@ SETTINGS = (
     Setting("keepalive", "GUNICORN_KEEPALIVE", "--keepalive", 2, _non_negative_int,
             "Seconds to hold an idle keep-alive connection open (0: close after each answer)."),
     Setting("timeout", "GUNICORN_TIMEOUT", "--timeout", 60.0, _positive_float,
-            "Seconds a request may run before its worker is killed and replaced. "
+            "Seconds a request may run before its worker is killed and replaced (the "
+            "request gets no answer). Only with GUNICORN_THREADS=1: with threads, a stuck "
+            "request is never ended (the worker's main thread keeps reporting to gunicorn). "
             "The pod annotation seldon.io/rest-timeout (ms) is used when this is unset."),
     Setting("graceful_timeout", "GUNICORN_GRACEFUL_TIMEOUT", "--graceful-timeout", 30.0,
             _positive_float, "Seconds SIGTERM waits for in-flight requests."),
@@ -187,6 +198,21 @@ SETTINGS = (
             parse_bool, "predict/predict_raw receive the raw body and return it unencoded."),
     Setting("log_level", "SELDON_LOG_LEVEL", "--log-level", "INFO", _upper_choice(LOG_LEVELS),
             "Log level.", aliases=("LOG_LEVEL",)),
+    Setting("header_timeout", "MODELKILN_HEADER_TIMEOUT", "--header-timeout", 10.0,
+            _positive_float,
+            "Seconds a client may take to send a request's line and headers; then 408 and the "
+            "connection is closed (a slow client holds a buffer, never the worker)."),
+    Setting("body_timeout", "MODELKILN_BODY_TIMEOUT", "--body-timeout", 60.0, _positive_float,
+            "Seconds a client may take to send a request's body once its headers are in; "
+            "then 408 and the connection is closed."),
+    Setting("max_elements", "MODELKILN_MAX_ELEMENTS", "--max-elements", 1 << 27,
+            _positive_int,
+            "Most elements one request tensor may have (tftensor, tensor and V2 shapes); "
+            "more gets 400 naming the limit."),
+    Setting("max_metric_series", "MODELKILN_MAX_METRIC_SERIES", "--max-metric-series", 1000,
+            _non_negative_int,
+            "Most distinct custom metric series (name, type, method, tags) per worker; "
+            "beyond it new ones are dropped, with one warning per name."),
     Setting("max_request_size", "MODELKILN_MAX_REQUEST_SIZE", "--max-request-size", 100 << 20,
             _size, "Largest accepted request body (bytes, or 10k/100m/1g); larger gets 413."),
     Setting("v2_model_name", "MODELKILN_V2_MODEL_NAME", "--v2-model-name", None, str,
@@ -194,6 +220,20 @@ SETTINGS = (
             "(Seldon's graph node name), else the class name of MODEL_NAME."),
     Setting("v2_model_version", "MODELKILN_V2_MODEL_VERSION", "--v2-model-version", None, str,
             "Model version in V2 paths and answers; default: none (only unversioned paths)."),
+    Setting("construct_in", "MODELKILN_CONSTRUCT_IN", "--construct-in", "worker",
+            _lower_choice(("worker", "master")),
+            "Where the class is constructed. worker: in each worker after the fork, so work "
+            "done in __init__ (a framework's thread pool, a GPU context) is never inherited "
+            "across a fork, where it can hang; master: once, before the fork, as Seldon "
+            "does (__init__ runs once; fork-unsafe work there can hang the workers)."),
+    Setting("load_retries", "MODELKILN_LOAD_RETRIES", "--load-retries", 2, _non_negative_int,
+            "Times a failing load() is tried again (after 1, 2, 4 ... s, at most 30 s apart) "
+            "before MODELKILN_ON_LOAD_FAILURE applies."),
+    Setting("on_load_failure", "MODELKILN_ON_LOAD_FAILURE", "--on-load-failure", "exit",
+            _lower_choice(("exit", "unready")),
+            "When load() keeps failing. exit: the server stops with exit code 3, so Kubernetes "
+            "restarts the pod and the log says why; unready: it stays up, /live 200, /ready and "
+            "predictions 503."),
     Setting("model_metadata", "MODEL_METADATA", None, None, str,
             "Model metadata as YAML or JSON; overrides init_metadata()."),
     Setting("persistence", "PERSISTENCE", "--persistence", False, parse_bool,
@@ -203,10 +243,19 @@ SETTINGS = (
     Setting("conda_prefix", "CONDA_PREFIX", None, None, str,
             "Set by the image's run script: that environment's folder."),
     Setting("debug", "SELDON_DEBUG", "--debug", False, parse_bool,
-            "Run Flask's development server (one process, reloader off) instead of gunicorn."),
+            "Run Flask's development server (one process, no reloader, never Werkzeug's "
+            "interactive debugger) instead of gunicorn; it listens on 127.0.0.1 unless "
+            "MODELKILN_BIND_HOST says otherwise."),
+    Setting("tls_cert", "MODELKILN_TLS_CERT", "--tls-cert", None, str,
+            "PEM certificate (chain) file: with MODELKILN_TLS_KEY, the REST and metrics ports "
+            "serve HTTPS and gRPC serves TLS."),
+    Setting("tls_key", "MODELKILN_TLS_KEY", "--tls-key", None, str,
+            "PEM private key file of MODELKILN_TLS_CERT."),
+    Setting("tls_client_ca", "MODELKILN_TLS_CLIENT_CA", "--tls-client-ca", None, str,
+            "PEM CA file: clients must present a certificate it signed (mutual TLS)."),
     Setting("pidfile", None, "--pidfile", None, str, "Write the server's pid here."),
     Setting("bind_host", "MODELKILN_BIND_HOST", "--host", "0.0.0.0", str,
-            "Address to listen on."),
+            "Address to listen on (127.0.0.1 by default with --debug)."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -285,11 +334,29 @@ class Settings(object):
             annotated = rest_timeout_from_annotations(ANNOTATIONS_FILE)
             if annotated:
                 values["timeout"] = annotated
+        _check_tls(values)
+        if values["debug"] and "bind_host" in defaulted:
+            values["bind_host"] = "127.0.0.1"  # a development server: not on every interface
         if values["grpc_max_message_size"] is None:
             annotated = (grpc_max_message_from_annotations(ANNOTATIONS_FILE)
                          if read_annotations else None)
             values["grpc_max_message_size"] = annotated or values["max_request_size"]
         return cls(values, app_dir)
+
+
+def _check_tls(values: Dict[str, Any]) -> None:
+    cert, key, client_ca = values["tls_cert"], values["tls_key"], values["tls_client_ca"]
+    if bool(cert) != bool(key):
+        raise SettingsError("MODELKILN_TLS_CERT and MODELKILN_TLS_KEY go together: set both "
+                            "(HTTPS and gRPC TLS) or neither")
+    if client_ca and not cert:
+        raise SettingsError("MODELKILN_TLS_CLIENT_CA needs MODELKILN_TLS_CERT and "
+                            "MODELKILN_TLS_KEY (the server's own certificate) as well")
+    for name, path in (("MODELKILN_TLS_CERT", cert), ("MODELKILN_TLS_KEY", key),
+                       ("MODELKILN_TLS_CLIENT_CA", client_ca)):
+        if path and not os.access(path, os.R_OK):
+            raise SettingsError("%s=%s: no readable file there (mount the secret, or check "
+                                "the path)" % (name, path))
 
 
 def read_env_file(path: str) -> Dict[str, str]:

@@ -17,7 +17,9 @@ import io
 import os
 import selectors
 import socket
+import ssl
 import sys
+import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote
@@ -29,8 +31,13 @@ READ_SIZE = 256 * 1024
 DEFAULT_BODY_LIMIT = 100 << 20
 READY_HOLD = 2.0              # seconds a new worker waits for load() before it accepts
 LINGER = 5.0                  # seconds a closing connection keeps discarding client input
-_STATUS_400 = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-               b"Connection: close\r\nContent-Length: %d\r\n\r\n%s")
+HEADER_TIMEOUT = 10.0         # defaults of the read deadlines (the app's settings win)
+BODY_TIMEOUT = 60.0
+IDLE, HEAD, BODY = 0, 1, 2    # what a connection is waiting for
+# A non-blocking socket (plain or TLS) that cannot go on now.
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+_REFUSAL = ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            "Content-Length: %d\r\n\r\n")
 
 
 class BadRequest(Exception):
@@ -39,7 +46,8 @@ class BadRequest(Exception):
 
 class Connection(object):
     __slots__ = ("sock", "peer", "local", "inbuf", "outbuf", "last_active", "close_after",
-                 "sent_continue", "writing", "linger_until")
+                 "sent_continue", "writing", "linger_until", "deadline", "phase",
+                 "handshaking")
 
     def __init__(self, sock: socket.socket, peer: Any, local: Any) -> None:
         self.sock = sock
@@ -52,6 +60,9 @@ class Connection(object):
         self.sent_continue = False  # 100 Continue already sent for the pending request
         self.writing = False
         self.linger_until = 0.0     # > 0: answered and half-closed, discarding input until then
+        self.deadline = 0.0         # > 0: the pending request must be complete by then
+        self.phase = IDLE           # of the pending request: IDLE, HEAD or BODY
+        self.handshaking = False    # TLS: the handshake is not done yet
 
 
 class Request(object):
@@ -158,27 +169,63 @@ class LoopWorker(Worker):
 
     def run(self) -> None:
         self.body_limit = getattr(self.wsgi, "max_body", None) or DEFAULT_BODY_LIMIT
+        self.header_timeout = getattr(self.wsgi, "header_timeout", None) or HEADER_TIMEOUT
+        self.body_timeout = getattr(self.wsgi, "body_timeout", None) or BODY_TIMEOUT
+        self.tls = getattr(self.wsgi, "tls_context", None)  # ssl.SSLContext: HTTPS
         self.keepalive = max(0, int(self.cfg.keepalive))
         for listener in self.sockets:
             listener.setblocking(False)
             self.selector.register(listener, selectors.EVENT_READ, None)
         self.selector.register(self.PIPE[0], selectors.EVENT_READ, "wakeup")
         tick = min(1.0, max(0.05, self.timeout / 4.0)) if self.timeout else 1.0
-        self._hold_until_ready()
+        load = getattr(self, "load_model", None)  # set by the server's post_worker_init
+        if load is not None:
+            self._load_while_serving(load, tick)
+        else:
+            self._hold_until_ready()
         while self.alive:
             self.notify()
-            for key, mask in self.selector.select(tick):
-                if key.data is None:
-                    self.accept(key.fileobj)
-                elif key.data == "wakeup":
-                    self._drain_wakeup()
-                else:
-                    self.on_events(key.data, mask)
-            self.close_idle()
-            if self.max_requests and self.nr >= self.max_requests:
-                self.log.info("Autorestarting worker after current request.")
-                self.alive = False
+            self.turn(tick)
         self.shutdown()
+
+    def turn(self, tick: float) -> None:
+        """One turn of the loop: wait for events (at most ``tick`` seconds), serve them."""
+        for key, mask in self.selector.select(tick):
+            if key.data is None:
+                self.accept(key.fileobj)
+            elif key.data == "wakeup":
+                self._drain_wakeup()
+            else:
+                self.on_events(key.data, mask)
+        self.close_idle()
+        if self.max_requests and self.nr >= self.max_requests:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+
+    def _load_while_serving(self, load: Any, tick: float) -> None:
+        """Run load() on this thread, the one every REST call into the model will run on (so
+        thread-local state it sets, such as torch.set_grad_enabled(False), holds for them),
+        while a helper thread runs the loop: /live answers, /ready and predictions answer
+        503 until load() is done. Only one thread runs the loop at any time."""
+        done = threading.Event()
+
+        def serve_probes() -> None:
+            self._hold_until_ready()
+            while self.alive and not done.is_set():
+                self.notify()
+                self.turn(tick)
+
+        helper = threading.Thread(target=serve_probes, name="modelkiln-probes", daemon=True)
+        helper.start()
+        try:
+            load()
+        finally:
+            done.set()
+            try:
+                os.write(self.PIPE[1], b".")  # wake the helper's select
+            except OSError:
+                pass
+            helper.join()
 
     def _hold_until_ready(self) -> None:
         """Accept nothing for up to READY_HOLD seconds while load() (and the gRPC server)
@@ -211,24 +258,76 @@ class LoopWorker(Worker):
             sock.setblocking(False)
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.tls is not None:
+                try:
+                    sock = self.tls.wrap_socket(sock, server_side=True,
+                                                do_handshake_on_connect=False)
+                except (ssl.SSLError, OSError):
+                    sock.close()
+                    continue
             conn = Connection(sock, peer, listener.getsockname())
             self.connections[sock.fileno()] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
+            if self.tls is not None:
+                conn.handshaking = True
+                self._waiting(conn, HEAD)  # the handshake counts against the header deadline
+
+    def handshake(self, conn: Connection) -> bool:
+        """Go on with a TLS handshake; whether it is done."""
+        try:
+            conn.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        except ssl.SSLWantWriteError:
+            if not conn.writing:
+                conn.writing = True
+                self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE,
+                                     conn)
+            return False
+        except (ssl.SSLError, OSError) as exc:
+            self.log.info("TLS handshake with %s failed: %s", conn.peer, exc)
+            self.close(conn)
+            return False
+        conn.handshaking = False
+        conn.deadline, conn.phase = 0.0, IDLE  # the first request's bytes start its own
+        if conn.writing and not conn.outbuf:
+            conn.writing = False
+            self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        return True
 
     def on_events(self, conn: Connection, mask: int) -> None:
+        if conn.handshaking and not self.handshake(conn):
+            return
         if mask & selectors.EVENT_WRITE:
             self.flush(conn)
             if conn.sock is None:
                 return
-        if mask & selectors.EVENT_READ:
+        if mask & selectors.EVENT_READ or self.tls is not None:
             try:
                 data = conn.sock.recv(READ_SIZE)
-            except (BlockingIOError, InterruptedError):
+                if self.tls is not None:
+                    pending = conn.sock.pending()  # decrypted, but select() cannot see it
+                    while pending and not conn.linger_until:
+                        data += conn.sock.recv(pending)
+                        pending = conn.sock.pending()
+            except _WOULD_BLOCK:
                 return
             except OSError:
                 self.close(conn)
                 return
             if not data:
+                if conn.inbuf and not conn.linger_until and not conn.outbuf:
+                    # The client half-closed inside a request: tell it, then close.
+                    self.refuse(conn, "400 Bad Request", "bad HTTP request: the connection "
+                                "ended inside a request (its %s)" % (
+                                    "body" if conn.phase == BODY else "line and headers"))
+                    return
+                if conn.outbuf and not conn.linger_until:
+                    # Half-closed by the client: finish sending the answer, then close.
+                    conn.close_after = True
+                    conn.inbuf.clear()
+                    self.selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+                    return
                 self.close(conn)
                 return
             if conn.linger_until:
@@ -246,6 +345,8 @@ class LoopWorker(Worker):
             if conn.linger_until:
                 if now > conn.linger_until:
                     self.close(conn)
+            elif conn.deadline and now > conn.deadline and not conn.outbuf:
+                self.read_timeout(conn)
             elif not conn.outbuf and not conn.inbuf and now - conn.last_active > idle_limit:
                 self.close(conn)
 
@@ -282,9 +383,33 @@ class LoopWorker(Worker):
                 return
             if request is None:
                 return
+            conn.deadline = 0.0
+            conn.phase = IDLE
             self.handle(conn, request)
             if conn.close_after:
                 break
+
+    def _waiting(self, conn: Connection, phase: int) -> None:
+        """The pending request is incomplete: its header deadline starts with its first bytes,
+        its body deadline once the headers are in."""
+        if conn.phase != phase:
+            conn.phase = phase
+            conn.deadline = time.monotonic() + (
+                self.body_timeout if phase == BODY else self.header_timeout)
+
+    def read_timeout(self, conn: Connection) -> None:
+        if conn.handshaking:  # no TLS yet to answer on
+            self.log.info("%s: no TLS handshake within %g s", conn.peer, self.header_timeout)
+            self.close(conn)
+            return
+        if conn.phase == BODY:
+            what, limit, name = "body", self.body_timeout, "MODELKILN_BODY_TIMEOUT"
+        else:
+            what, limit, name = "request line and headers", self.header_timeout, (
+                "MODELKILN_HEADER_TIMEOUT")
+        self.log.info("%s: the %s took longer than %g s: 408", conn.peer, what, limit)
+        self.refuse(conn, "408 Request Timeout", "the request's %s did not arrive within %g s "
+                    "(%s)" % (what, limit, name))
 
     def take_request(self, conn: Connection) -> Optional[Request]:
         buf = conn.inbuf
@@ -292,6 +417,7 @@ class LoopWorker(Worker):
         if end < 0:
             if len(buf) > MAX_HEAD:
                 raise BadRequest("request head larger than %d bytes" % MAX_HEAD)
+            self._waiting(conn, HEAD)
             return None
         if end > MAX_HEAD:
             raise BadRequest("request head larger than %d bytes" % MAX_HEAD)
@@ -307,6 +433,7 @@ class LoopWorker(Worker):
             self._continue(conn, request)
             body, used, oversize = decode_chunked(buf, body_start, self.body_limit)
             if body is None:
+                self._waiting(conn, BODY)
                 return None
             request.body = body
             if oversize:
@@ -328,6 +455,7 @@ class LoopWorker(Worker):
             else:
                 if len(buf) < body_start + length:
                     self._continue(conn, request)
+                    self._waiting(conn, BODY)
                     return None
                 request.body = bytes(buf[body_start:body_start + length])
                 request.consumed = body_start + length
@@ -360,7 +488,7 @@ class LoopWorker(Worker):
             "SERVER_PORT": str(port),
             "REMOTE_ADDR": conn.peer[0] if isinstance(conn.peer, tuple) else str(conn.peer),
             "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
+            "wsgi.url_scheme": "https" if self.tls is not None else "http",
             "wsgi.input": io.BytesIO(request.body),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": False,
@@ -433,11 +561,16 @@ class LoopWorker(Worker):
                                      status.split(" ", 1)[0], len(body), time.time() - started)
 
     def reject(self, conn: Connection, reason: str) -> None:
+        self.refuse(conn, "400 Bad Request", "bad HTTP request: " + reason)
+
+    def refuse(self, conn: Connection, status: str, info: str) -> None:
+        """Answer ``status`` with a Seldon-style error body and close the connection."""
         body = ('{"status":{"status":1,"info":%s,"code":-1,"reason":"MICROSERVICE_BAD_DATA"}}'
-                % _json_string("bad HTTP request: " + reason)).encode("utf-8")
+                % _json_string(info)).encode("utf-8")
         conn.inbuf.clear()
+        conn.deadline = 0.0
         conn.close_after = True
-        self.send(conn, _STATUS_400 % (len(body), body))
+        self.send(conn, (_REFUSAL % (status, len(body))).encode("latin-1") + body)
 
     # -- output -------------------------------------------------------------------------
 
@@ -447,7 +580,7 @@ class LoopWorker(Worker):
         if not conn.outbuf:
             try:
                 sent = conn.sock.send(data)
-            except (BlockingIOError, InterruptedError):
+            except _WOULD_BLOCK:
                 sent = 0
             except OSError:
                 self.close(conn)
@@ -467,7 +600,7 @@ class LoopWorker(Worker):
             return
         try:
             sent = conn.sock.send(conn.outbuf)
-        except (BlockingIOError, InterruptedError):
+        except _WOULD_BLOCK:
             return
         except OSError:
             self.close(conn)

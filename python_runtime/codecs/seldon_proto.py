@@ -87,6 +87,14 @@ class SeldonProtoCodec(object):
     def to_dict(self, message: Any) -> Dict[str, Any]:
         """A request SeldonMessage; one without meta gets an empty meta (Seldon's gRPC server
         hands the model ``meta={}`` then), an empty one stays empty."""
+        try:
+            return self._to_dict(message)
+        except UnicodeDecodeError as exc:
+            # some protobuf releases check map keys (tags, struct fields) only when read
+            raise BadDataError("the message holds a map key that is not UTF-8: %s" % exc
+                               ) from None
+
+    def _to_dict(self, message: Any) -> Dict[str, Any]:
         out = {}  # type: Dict[str, Any]
         which = message.WhichOneof("data_oneof")
         if which == "data":

@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ..errors import BadDataError
-from . import jsonio
+from . import jsonio, limits
 
 
 def _has_nested_list(array: np.ndarray) -> bool:
@@ -19,11 +19,6 @@ def _has_nested_list(array: np.ndarray) -> bool:
         if isinstance(item, (list, tuple)):
             return True
     return False
-
-
-# TensorProto lets one value stand for every element: a few request bytes could otherwise
-# make the worker allocate any amount of memory.
-MAX_REPEAT_BYTES = 256 << 20
 
 
 class NdarrayCodec(object):
@@ -67,6 +62,10 @@ class TensorCodec(object):
             isinstance(d, int) and not isinstance(d, bool) for d in shape
         ):
             raise BadDataError("data.tensor.shape must be a list of integers")
+        size = 1
+        for dim in shape:
+            size *= abs(dim)
+        limits.check_elements(size, "data.tensor (shape %s)" % (shape,))
         try:
             return np.array(values).reshape(shape)
         except ValueError as exc:
@@ -130,6 +129,7 @@ class TfTensorCodec(object):
         size = 1
         for dim in shape:  # Python ints: np.prod wraps around on huge shapes
             size *= dim
+        limits.check_elements(size, "data.tftensor (shape %s)" % (list(shape),))
         values = value.get(field, [])
         if not isinstance(values, list):
             raise BadDataError("data.tftensor.%s must be a list" % field)
@@ -153,11 +153,10 @@ class TfTensorCodec(object):
             raise BadDataError("data.tftensor values cannot be read as %s: %s" % (name, exc)
                                ) from exc
         if flat.size == 1 and size > 1:
-            if size * flat.itemsize > MAX_REPEAT_BYTES:
-                raise BadDataError(
-                    "data.tftensor has one value for shape %s: repeated, that is %d bytes, "
-                    "more than the %d MiB a lone value may fill; send every value"
-                    % (list(shape), size * flat.itemsize, MAX_REPEAT_BYTES >> 20))
+            # TensorProto lets one value stand for every element: a few request bytes must
+            # not make the worker allocate any amount of memory.
+            limits.check_expanded(size * flat.itemsize, "data.tftensor's one value repeated "
+                                  "for shape %s" % (list(shape),))
             flat = np.full(size, flat[0], dtype=flat.dtype)  # TensorProto repeats a lone value
         if flat.size != size:
             raise BadDataError(

@@ -39,9 +39,13 @@ _WIDE = {"bool_contents": np.bool_, "int_contents": np.int64, "int64_contents": 
 
 def parameters_to_dict(parameters: Any) -> Dict[str, Any]:
     out = {}
-    for key, value in parameters.items():
-        which = value.WhichOneof("parameter_choice")
-        out[key] = getattr(value, which) if which else None
+    try:
+        for key, value in parameters.items():
+            which = value.WhichOneof("parameter_choice")
+            out[key] = getattr(value, which) if which else None
+    except UnicodeDecodeError as exc:
+        # some protobuf releases check map keys only when they are read
+        raise BadDataError("a parameters key is not UTF-8: %s" % exc) from None
     return out
 
 

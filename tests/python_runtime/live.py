@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import requests
 
@@ -342,3 +343,16 @@ def metric_values(text: str, name: str, **labels: str) -> List[float]:
 
 def metric_sum(text: str, name: str, **labels: str) -> float:
     return sum(metric_values(text, name, **labels))
+
+
+@contextmanager
+def running(app: str, model_name: Optional[str] = None, env: Optional[Dict[str, str]] = None,
+            workdir: Optional[str] = None) -> Iterator[LiveServer]:
+    """A ready server for a with-block (module-scoped fixtures), stopped after it."""
+    server = LiveServer(app, model_name, env=env, workdir=workdir)
+    server.start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

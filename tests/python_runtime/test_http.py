@@ -234,6 +234,14 @@ BAD_REQUESTS = [
     ("multipart-bad-field", "POST", "/predict",
      dict(data={"data": "{oops"}, content_type="multipart/form-data"), 400,
      "MICROSERVICE_BAD_DATA", "form field 'data'"),
+    ("multipart-part-without-name", "POST", "/predict",
+     dict(data=b'--XX\r\nContent-Disposition: form-data\r\n\r\n{"strData": "a"}\r\n--XX--\r\n',
+          content_type="multipart/form-data; boundary=XX"), 400, "MICROSERVICE_BAD_DATA",
+     "a multipart part has no name"),
+    ("multipart-file-without-name", "POST", "/predict",
+     dict(data=b'--XX\r\nContent-Disposition: form-data; filename="w.bin"\r\n\r\nabc\r\n'
+               b'--XX--\r\n', content_type="multipart/form-data; boundary=XX"), 400,
+     "MICROSERVICE_BAD_DATA", "a multipart part has no name"),
 ]
 
 
@@ -310,14 +318,15 @@ def test_not_ready_is_503(path):
     assert call(client, "GET", "/live")[:2] == (200, {"status": "alive"})
 
 
-def test_load_failure_reason_is_reported():
+def test_load_failure_details_stay_in_the_log():
     settings = Settings.load(["Test"], environ={}, read_annotations=False)
     state = LoadState()
-    state.error = "OSError: weights.bin missing"
+    state.error = "OSError: /srv/secret/weights.bin missing"
     client = Client(create_app(settings, Component(Bare(), "MODEL"), None, state))
     status, body, _ = call(client, "GET", "/health/status")
     assert status == 503
-    assert "weights.bin missing" in body["status"]["info"]
+    assert body["status"]["info"] == "the model failed to load; the server log says why"
+    assert body["status"]["reason"] == "MICROSERVICE_NOT_READY"
 
 
 def test_metadata_from_init_metadata_and_env():

@@ -7,6 +7,7 @@ Apps live in ``apps/<folder>/``; see their docstrings for what each does.
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -102,31 +103,59 @@ def test_slow_load_is_not_ready_until_it_finishes(serve, tmp_path):
     assert answer.status_code == 200 and answer.json() == echoed([[1]]), answer.text
 
 
-def test_failing_load_keeps_server_up_and_not_ready(serve):
-    server = serve("failload", "FailLoad", ready=False)
+def test_failing_load_is_retried_then_the_server_exits_3(serve):
+    server = serve("failload", "FailLoad", env={"MODELKILN_LOAD_RETRIES": "1"}, ready=False)
+    assert server.wait_exit(30) == 3, server.log_tail()
+    log = server.log()
+    assert log.count("cannot open weights: disk on fire") >= 2, log  # both attempts
+    assert "trying again in 1 s (attempt 2 of 2" in log, log
+    assert "the server exits with code 3" in log and "MODELKILN_ON_LOAD_FAILURE" in log, log
+
+
+def test_load_that_fails_once_is_retried_and_serves(serve, tmp_path):
+    server = serve("failload", "FailLoad", env={"PREDICTIVE_UNIT_PARAMETERS": parameters(
+        failures=1, count_path=str(tmp_path / "attempts"))})
+    answer = server.post("/predict", json=message([[1]]))
+    assert answer.status_code == 200 and answer.json() == echoed([[1]]), answer.text
+    assert (tmp_path / "attempts").read_text() == "2"
+    assert "trying again in 1 s" in server.log()
+
+
+def test_failing_load_with_unready_keeps_server_up_and_not_ready(serve):
+    server = serve("failload", "FailLoad", env={"MODELKILN_LOAD_RETRIES": "0",
+                                                "MODELKILN_ON_LOAD_FAILURE": "unready"},
+                   ready=False)
     server.wait_live()
 
     def failed():
         answer = server.get("/ready")
-        return answer.status_code == 503 and "disk on fire" in answer.text
+        return answer.status_code == 503 and "failed to load" in answer.text
 
     wait_for(failed, live.READY_TIMEOUT, "/ready to report the load() failure")
     for _ in range(3):
+        # Clients learn that it failed, not the exception text (file paths, secrets): that
+        # is in the log.
         for path in ("/ready", "/health/status"):
-            assert_error_body(server.get(path), 503, NOT_READY,
-                              ["RuntimeError", "cannot open weights: disk on fire"])
-        assert_error_body(server.post("/predict", json=message([[1]])), 503, NOT_READY,
-                          ["disk on fire"])
+            answer = server.get(path)
+            assert_error_body(answer, 503, NOT_READY, ["failed to load", "server log"])
+            assert "disk on fire" not in answer.text
+        answer = server.post("/predict", json=message([[1]]))
+        assert_error_body(answer, 503, NOT_READY, ["failed to load"])
+        assert "disk on fire" not in answer.text
         time.sleep(0.5)
     assert server.alive()
     assert server.get("/live").status_code == 200
-    assert "cannot open weights: disk on fire" in server.log()
+    log = server.log()
+    assert "cannot open weights: disk on fire" in log
+    assert "/ready: 503" not in log and "/ready failed" not in log, log  # probes: not errors
 
 
-def test_init_runs_once_and_load_once_per_worker(serve, tmp_path):
+@pytest.mark.parametrize("construct_in", ["worker", "master"])
+def test_where_init_runs_and_load_once_per_worker(serve, tmp_path, construct_in):
     log_path = tmp_path / "pids.log"
     server = serve("pidlog", "PidLog", env={
-        "GUNICORN_WORKERS": "2", "PREDICTIVE_UNIT_PARAMETERS": parameters(log_path=str(log_path))})
+        "GUNICORN_WORKERS": "2", "MODELKILN_CONSTRUCT_IN": construct_in,
+        "PREDICTIVE_UNIT_PARAMETERS": parameters(log_path=str(log_path))})
 
     def lines():
         text = log_path.read_text() if log_path.exists() else ""
@@ -137,10 +166,22 @@ def test_init_runs_once_and_load_once_per_worker(serve, tmp_path):
     workers = server.wait_workers(2)
     inits = [int(pid) for what, pid in found if what == "init"]
     loads = [int(pid) for what, pid in found if what == "load"]
-    assert len(found) == 3, found
-    assert inits == [server.pid], (inits, server.pid)
     assert len(set(loads)) == 2 and server.pid not in loads, loads
     assert sorted(loads) == workers, (loads, workers)
+    if construct_in == "master":  # Seldon's way: __init__ once, before the fork
+        assert inits == [server.pid], (inits, server.pid)
+    else:  # in each worker, after the fork
+        assert sorted(inits) == workers, (inits, workers)
+    assert len(found) == len(inits) + 2, found
+
+
+def test_load_runs_on_the_thread_that_serves_rest_calls(serve):
+    """As in Seldon: thread-local state set in load() holds for predict() (REST)."""
+    server = serve("threadlocal", "ThreadLocal", env={"GUNICORN_WORKERS": "2"})
+    for _ in range(6):
+        answer = server.post("/predict", json=message([[0]]), headers={"Connection": "close"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"]["ndarray"] == [[1, 1]], answer.text
 
 
 # -- signals and workers --------------------------------------------------------------------
@@ -300,6 +341,29 @@ def test_custom_metrics_across_workers(serve):
     assert all(s.value in {float(i) for i in range(1, n + 1)} for s in gauges), gauges
 
 
+def test_custom_metric_series_are_capped(serve):
+    server = serve("metricsecho", "MetricsEcho", env={"MODELKILN_MAX_METRIC_SERIES": "5"})
+
+    def send(name, value=1):
+        answer = server.post("/predict", json={"data": {"ndarray": [[1]]}, "meta": {
+            "metrics": [{"type": "COUNTER", "key": name, "value": value}]}})
+        assert answer.status_code == 200, answer.text
+
+    names = ["client_made_%d" % i for i in range(8)]
+    for name in names:
+        send(name)
+    send(names[0], 2)   # an admitted series keeps counting
+    send(names[7], 5)   # a dropped one stays dropped, without a second warning
+    text = server.scrape()
+    kept = [n for n in names if metric_sum(text, n + "_total") > 0]
+    assert kept == names[:5], text
+    assert metric_sum(text, names[0] + "_total") == 3
+    log = server.log()
+    for name in names[5:]:
+        assert log.count("custom metric %r dropped" % name) == 1, log
+    assert "MODELKILN_MAX_METRIC_SERIES" in log
+
+
 def test_custom_metrics_endpoint(serve):
     server = serve("echo", "Echo", env={"PREDICTIVE_UNIT_METRICS_ENDPOINT": "/prometheus"})
     assert server.post("/predict", json=message([[1]])).status_code == 200
@@ -359,6 +423,29 @@ def test_max_request_size(serve, threads):
     assert chunked_small.json()["data"]["ndarray"] == json.loads(small)["data"]["ndarray"]
     answer = post(url, json=message([[3]]), timeout=live.REQUEST_TIMEOUT)
     assert answer.status_code == 200 and answer.json() == echoed([[3]]), answer.text
+
+
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["loop", "gthread"])
+@pytest.mark.parametrize("body", [b"zz\r\n{}\r\n0\r\n\r\n", b"5\r\n{}\r\n0\r\n\r\n",
+                                  b"2\r\n{}XX0\r\n\r\n"], ids=["size", "short", "terminator"])
+def test_bad_chunked_framing_is_400(serve, threads, body):
+    server = serve("echo", "Echo", env={"GUNICORN_THREADS": threads})
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n" + body)
+        sock.shutdown(socket.SHUT_WR)  # "short": the body ends here
+        answer = b""
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer
+    error = json.loads(text)["status"]
+    assert error["reason"] == "MICROSERVICE_BAD_DATA", error
+    assert "chunk" in error["info"].lower() or "body" in error["info"], error
+    assert "Traceback" not in server.log(), server.log_tail()
 
 
 def test_unknown_route_and_wrong_method(serve):
@@ -478,7 +565,12 @@ STARTUP_FAILURES = [
     ("parameters-bad-type", "Fine", {"PREDICTIVE_UNIT_PARAMETERS":
                                      '[{"name": "size", "value": "1", "type": "LONG"}]'}, 1,
      ["ERROR:", "PREDICTIVE_UNIT_PARAMETERS[0]", "LONG"], False),
+    # constructed in the worker (the default): its failure halts the server with code 3
     ("constructor-raises", "CtorFails", {"PREDICTIVE_UNIT_PARAMETERS": parameters(threshold=9)},
+     3, ["ERROR:", "CtorFails", "ValueError", "threshold 9 is out of range", "CtorFails.py"],
+     True),
+    ("constructor-raises-in-master", "CtorFails", {
+        "PREDICTIVE_UNIT_PARAMETERS": parameters(threshold=9), "MODELKILN_CONSTRUCT_IN": "master"},
      1, ["ERROR:", "CtorFails", "ValueError", "threshold 9 is out of range", "CtorFails.py"],
      True),
     ("bad-service-type", "Fine", {"SERVICE_TYPE": "PREDICTOR"}, 2,
@@ -538,3 +630,25 @@ def test_debug_runs_flask_development_server(serve):
     assert metric_sum(text, "modelkiln_http_requests_total", route=PREDICTIONS,
                       status="200") == n, text
     assert_error_body(requests.get(server.metrics_url("/predict"), timeout=30), 404)
+    # Never Werkzeug's interactive debugger (it runs code sent to /console), and only on
+    # 127.0.0.1 unless MODELKILN_BIND_HOST says otherwise.
+    console = server.get("/console")
+    assert console.status_code == 404 and "Werkzeug" not in console.text, console.text
+    assert listen_addresses(server.http_port) == {"127.0.0.1"}
+
+
+def listen_addresses(port):
+    """The local IPv4 addresses listening on ``port`` (from /proc/net/tcp)."""
+    found = set()
+    with open("/proc/net/tcp") as handle:
+        for row in handle.read().splitlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
+
+
+def test_gunicorn_listens_on_every_interface_by_default(serve):
+    server = serve("echo", "Echo")
+    assert listen_addresses(server.http_port) == {"0.0.0.0"}

@@ -10,7 +10,7 @@ import pytest
 
 from python_runtime.worker import BadRequest, decode_chunked, parse_head
 
-from .live import LiveServer
+from .live import LiveServer, running
 
 BODY = b'{"data":{"ndarray":[[1,2]]}}'
 ANSWER = {"data": {"names": ["t:0", "t:1"], "ndarray": [[1, 2]]}, "meta": {}}
@@ -64,14 +64,9 @@ def test_decode_chunked_refuses(raw, fragment):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = LiveServer("echo", "Echo", env={"MODELKILN_MAX_REQUEST_SIZE": "1k"},
-                        workdir=str(tmp_path_factory.mktemp("worker")))
-    server.start()
-    try:
-        server.wait_ready()
+    with running("echo", "Echo", env={"MODELKILN_MAX_REQUEST_SIZE": "1k"},
+                 workdir=str(tmp_path_factory.mktemp("worker"))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def connect(server):
@@ -251,3 +246,89 @@ def test_sigterm_with_idle_keep_alive_connections_exits_cleanly(tmp_path):
             sock.close()
     finally:
         server.stop()
+
+
+# -- read deadlines ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory):
+    with running("echo", "Echo", env={"MODELKILN_HEADER_TIMEOUT": "1",
+                                      "MODELKILN_BODY_TIMEOUT": "2"},
+                 workdir=str(tmp_path_factory.mktemp("deadlines"))) as server:
+        yield server
+
+
+def timed_out(sock, setting):
+    """The 408 a connection gets when its deadline passes, then the connection closes."""
+    sock.settimeout(10)
+    status, headers, body, _ = read_response(sock)
+    error = json.loads(body)["status"]
+    assert status == 408 and headers["connection"] == "close", (status, body)
+    assert setting in error["info"] and "did not arrive within" in error["info"], error
+    assert closed_by_server(sock)
+
+
+@pytest.mark.parametrize("partial, setting, low, high", [
+    (b"POST /predict HTTP/1.1\r\nHost: x\r\n", "MODELKILN_HEADER_TIMEOUT", 0.9, 2.5),
+    (post()[:-10], "MODELKILN_BODY_TIMEOUT", 1.9, 3.5),
+    (b"POST /predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+     "MODELKILN_BODY_TIMEOUT", 1.9, 3.5),
+], ids=["headers", "content-length-body", "chunked-body"])
+def test_an_incomplete_request_gets_408_at_its_deadline(strict_server, partial, setting, low,
+                                                         high):
+    with connect(strict_server) as sock:
+        started = time.monotonic()
+        sock.sendall(partial)
+        timed_out(sock, setting)
+        assert low <= time.monotonic() - started <= high
+
+
+def test_trickling_headers_do_not_extend_the_deadline(strict_server):
+    """Deadlines count from a request's first byte, not from the last one received."""
+    request = post()
+    with connect(strict_server) as sock:
+        started = time.monotonic()
+        for index in range(8):
+            sock.sendall(request[index:index + 1])
+            time.sleep(0.25)
+        timed_out(sock, "MODELKILN_HEADER_TIMEOUT")
+        assert time.monotonic() - started < 3.5
+
+
+def test_slow_clients_do_not_hold_back_others(strict_server):
+    """40 connections sending headers slowly and 10 sending a body slowly: normal requests
+    are still answered at once, and the slow ones end with 408."""
+    slow = []
+    try:
+        for index in range(50):
+            sock = connect(strict_server)
+            sock.sendall(post()[:-5] if index % 5 == 0 else b"POST /predict HTTP/1.1\r\n")
+            slow.append(sock)
+        for _ in range(20):
+            started = time.monotonic()
+            answer = strict_server.post("/predict", data=BODY,
+                                        headers={"Content-Type": "application/json"})
+            assert answer.status_code == 200 and answer.json() == ANSWER
+            assert time.monotonic() - started < 1.0
+        for sock in slow:
+            sock.settimeout(10)
+            status, _, _, _ = read_response(sock)
+            assert status == 408
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_complete_request_after_a_slow_start_is_served(strict_server):
+    with connect(strict_server) as sock:
+        request = post()
+        sock.sendall(request[:10])
+        time.sleep(0.5)
+        sock.sendall(request[10:])
+        status, _, body, _ = read_response(sock)
+        assert status == 200 and json.loads(body) == ANSWER
+        # the next request on the connection has a deadline of its own
+        time.sleep(1.2)
+        sock.sendall(request)
+        status, _, body, _ = read_response(sock)
+        assert status == 200 and json.loads(body) == ANSWER

@@ -1,0 +1,35 @@
+"""Limits every decoder applies, set once per process from the settings (``configure``).
+
+A request cannot make the server build more than ``max_elements`` elements in one tensor,
+whatever its shape says, nor expand a few bytes into more than ``max_bytes`` (a tftensor's
+lone value standing for every element)."""
+
+from typing import Any
+
+from ..errors import BadDataError, PayloadTooLarge
+
+
+class Limits(object):
+    max_elements = 1 << 27
+    max_bytes = 100 << 20
+
+
+LIMITS = Limits()
+
+
+def configure(settings: Any) -> None:
+    LIMITS.max_elements = settings.max_elements
+    LIMITS.max_bytes = settings.max_request_size
+
+
+def check_elements(count: int, what: str) -> None:
+    if count > LIMITS.max_elements:
+        raise BadDataError("%s has %d elements, more than the limit of %d "
+                           "(MODELKILN_MAX_ELEMENTS)" % (what, count, LIMITS.max_elements))
+
+
+def check_expanded(size: int, what: str) -> None:
+    if size > LIMITS.max_bytes:
+        raise PayloadTooLarge("%s would fill %d bytes, more than the limit of %d "
+                              "(MODELKILN_MAX_REQUEST_SIZE): send every value"
+                              % (what, size, LIMITS.max_bytes))

@@ -1,0 +1,161 @@
+"""HTTPS and gRPC TLS from a mounted certificate (MODELKILN_TLS_CERT / _KEY), with and without
+client certificates (MODELKILN_TLS_CLIENT_CA). The certificates are made here with the openssl
+command-line tool (a test-only need; skipped where it is missing, as in the py36 image)."""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+try:
+    from . import live
+except ImportError:  # tests/python_runtime is not a package
+    import live
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="the openssl command-line tool is not installed")]
+
+BODY = {"data": {"ndarray": [[1, 2]]}}
+ANSWER = {"data": {"names": ["t:0", "t:1"], "ndarray": [[1, 2]]}, "meta": {}}
+
+
+def openssl(*args, cwd):
+    subprocess.run(("openssl",) + args, cwd=str(cwd), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def make_ca(folder, name):
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            "/CN=%s" % name, "-keyout", name + ".key", "-out", name + ".pem", cwd=folder)
+
+
+def make_signed(folder, name, ca, server):
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % name,
+            "-keyout", name + ".key", "-out", name + ".csr", cwd=folder)
+    extensions = folder / (name + ".ext")
+    extensions.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if server
+                          else "extendedKeyUsage=clientAuth\n")
+    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+            "-CAcreateserial", "-days", "2", "-extfile", name + ".ext", "-out", name + ".pem",
+            cwd=folder)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("certs")
+    make_ca(folder, "ca")
+    make_ca(folder, "other-ca")
+    make_signed(folder, "server", "ca", server=True)
+    make_signed(folder, "client", "ca", server=False)
+    make_signed(folder, "stranger", "other-ca", server=False)
+    return folder
+
+
+def tls_env(certs, client_ca=False):
+    env = {"MODELKILN_TLS_CERT": str(certs / "server.pem"),
+           "MODELKILN_TLS_KEY": str(certs / "server.key")}
+    if client_ca:
+        env["MODELKILN_TLS_CLIENT_CA"] = str(certs / "ca.pem")
+    return env
+
+
+def https(server, path, port=None):
+    return "https://127.0.0.1:%d%s" % (port or server.http_port, path)
+
+
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["loop", "gthread"])
+def test_https_with_the_server_certificate(serve, certs, threads):
+    server = serve("echo", "Echo", env=dict(tls_env(certs), GUNICORN_THREADS=threads),
+                   ready=False)
+    ca = str(certs / "ca.pem")
+    live.wait_for(lambda: _ready(server, ca), live.READY_TIMEOUT, "HTTPS /ready")
+    with requests.Session() as session:  # keep-alive over TLS
+        for _ in range(3):
+            answer = session.post(https(server, "/predict"), json=BODY, verify=ca, timeout=30)
+            assert answer.status_code == 200 and answer.json() == ANSWER, answer.text
+    metrics = requests.get(https(server, "/metrics", server.metrics_port), verify=ca, timeout=30)
+    assert metrics.status_code == 200 and "modelkiln_http_requests_total" in metrics.text
+    # A client that does not trust the issuer refuses the server.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(https(server, "/ready"), verify=str(certs / "other-ca.pem"), timeout=30)
+    # Plain HTTP to the TLS port gets no answer, and the server carries on.
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(server.url("/ready"), timeout=10)
+    assert requests.get(https(server, "/ready"), verify=ca, timeout=30).status_code == 200
+
+
+def _ready(server, ca, cert=None):
+    try:
+        return requests.get(https(server, "/ready"), verify=ca, cert=cert,
+                            timeout=5).status_code == 200
+    except requests.exceptions.RequestException:
+        return False
+
+
+def test_client_certificate_required(serve, certs):
+    server = serve("echo", "Echo", env=tls_env(certs, client_ca=True), ready=False)
+    ca = str(certs / "ca.pem")
+    client = (str(certs / "client.pem"), str(certs / "client.key"))
+    live.wait_for(lambda: _ready(server, ca, client), live.READY_TIMEOUT,
+                  "HTTPS /ready with a client certificate")
+    answer = requests.post(https(server, "/predict"), json=BODY, verify=ca, cert=client,
+                           timeout=30)
+    assert answer.status_code == 200 and answer.json() == ANSWER, answer.text
+    for cert in (None, (str(certs / "stranger.pem"), str(certs / "stranger.key"))):
+        with pytest.raises(requests.exceptions.ConnectionError):  # SSLError included
+            requests.post(https(server, "/predict"), json=BODY, verify=ca, cert=cert,
+                          timeout=30)
+    assert server.alive()
+
+
+def test_slow_tls_handshake_hits_the_header_deadline(serve, certs):
+    server = serve("echo", "Echo", env=dict(tls_env(certs), MODELKILN_HEADER_TIMEOUT="1"),
+                   ready=False)
+    ca = str(certs / "ca.pem")
+    live.wait_for(lambda: _ready(server, ca), live.READY_TIMEOUT, "HTTPS /ready")
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+        try:
+            data = sock.recv(100)
+        except ConnectionResetError:
+            data = b""
+        elapsed = time.monotonic() - started
+    assert data == b"" and 0.9 <= elapsed <= 3.5, (data, elapsed)  # closed at the deadline
+    assert _ready(server, ca)
+
+
+def test_grpc_over_tls(serve, certs):
+    grpc = pytest.importorskip("grpc")
+    from google.protobuf import json_format
+
+    from python_runtime import protos as protos_module
+
+    server = serve("echo", "Echo", env=tls_env(certs), ready=False)
+    ca = str(certs / "ca.pem")
+    live.wait_for(lambda: _ready(server, ca), live.READY_TIMEOUT, "HTTPS /ready")
+    message = protos_module.load().message("seldon.protos.SeldonMessage")
+    credentials = grpc.ssl_channel_credentials((certs / "ca.pem").read_bytes())
+    with grpc.secure_channel("127.0.0.1:%d" % server.grpc_port, credentials) as channel:
+        predict = channel.unary_unary("/seldon.protos.Model/Predict",
+                                      request_serializer=message.SerializeToString,
+                                      response_deserializer=message.FromString)
+        answer = predict(json_format.ParseDict(BODY, message()), timeout=30)
+    assert json.loads(json_format.MessageToJson(answer))["data"]["ndarray"] == [[1.0, 2.0]]
+
+
+def test_tls_settings_must_come_together(certs, tmp_path):
+    from python_runtime.settings import Settings, SettingsError
+
+    for environ, fragment in (
+            ({"MODELKILN_TLS_CERT": str(certs / "server.pem")}, "go together"),
+            ({"MODELKILN_TLS_CLIENT_CA": str(certs / "ca.pem")}, "needs MODELKILN_TLS_CERT"),
+            (dict(tls_env(certs), MODELKILN_TLS_KEY=str(tmp_path / "missing.key")),
+             "no readable file")):
+        with pytest.raises(SettingsError) as info:
+            Settings.load(["Echo"], environ=environ, read_annotations=False)
+        assert fragment in str(info.value)
