@@ -116,10 +116,10 @@ def main(argv=None):
                 with SlowClients(server.port, args.heads, args.bodies) as slow:
                     loaded = measure(server, payload, script, args.duration)
                     held = sum(1 for t in slow.threads if t.is_alive())
-                print("%-10s quiet %6.0f req/s p99 %7.2f ms | %d slow: %6.0f req/s p99 %7.2f ms, "
-                      "%d errors, %d slow still open at the end"
+                print("%-10s quiet %6.0f req/s p99 %7.2f ms | %d slow: %6.0f req/s (%d answered) "
+                      "p99 %7.2f ms, %d errors, %d slow still open at the end"
                       % (name, quiet.rps, quiet.p99_ms, args.heads + args.bodies, loaded.rps,
-                         loaded.p99_ms, loaded.errors, held), flush=True)
+                         loaded.requests, loaded.p99_ms, loaded.errors, held), flush=True)
                 rows.append((name, payload.name, quiet, loaded, held))
             finally:
                 server.stop()
@@ -148,11 +148,13 @@ def report(args, rows):
              "p99 ms | errors (wrk) | slow connections still open at the end |",
              "|---|---|---|---|---|---|---|---|"]
     for name, payload, quiet, loaded, held in rows:
-        lines.append("| %s | %s | %.0f | %.2f | %.0f | %.2f | %d | %d |" % (
-            name, payload, quiet.rps, quiet.p99_ms, loaded.rps, loaded.p99_ms, loaded.errors,
-            held))
-    lines += ["", "A p99 of 5000 ms or more, or errors, mean normal clients were not answered "
-              "(wrk's timeout is 5 s).", ""]
+        lines.append("| %s | %s | %.0f | %.2f | %s | %s | %d | %d |" % (
+            name, payload, quiet.rps, quiet.p99_ms,
+            "%.0f" % loaded.rps if loaded.requests else "0 (none answered)",
+            "%.2f" % loaded.p99_ms if loaded.requests else "-", loaded.errors, held))
+    lines += ["", "A p99 of 5000 ms or more, errors, or no answer at all mean normal clients "
+              "were not served (wrk's timeout is 5 s; it reports no latency when nothing was "
+              "answered).", ""]
     return "\n".join(lines)
 
 

@@ -34,6 +34,7 @@ LINGER = 5.0                  # seconds a closing connection keeps discarding cl
 HEADER_TIMEOUT = 10.0         # defaults of the read deadlines (the app's settings win)
 BODY_TIMEOUT = 60.0
 IDLE, HEAD, BODY = 0, 1, 2    # what a connection is waiting for
+SWEEP_EVERY = 0.05            # seconds between checks of idle connections and deadlines
 # A non-blocking socket (plain or TLS) that cannot go on now.
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _REFUSAL = ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -172,6 +173,7 @@ class LoopWorker(Worker):
         self.header_timeout = getattr(self.wsgi, "header_timeout", None) or HEADER_TIMEOUT
         self.body_timeout = getattr(self.wsgi, "body_timeout", None) or BODY_TIMEOUT
         self.tls = getattr(self.wsgi, "tls_context", None)  # ssl.SSLContext: HTTPS
+        self.next_sweep = 0.0
         self.keepalive = max(0, int(self.cfg.keepalive))
         for listener in self.sockets:
             listener.setblocking(False)
@@ -197,7 +199,10 @@ class LoopWorker(Worker):
                 self._drain_wakeup()
             else:
                 self.on_events(key.data, mask)
-        self.close_idle()
+        now = time.monotonic()
+        if now >= self.next_sweep:  # not every turn: it visits every connection
+            self.next_sweep = now + SWEEP_EVERY
+            self.close_idle()
         if self.max_requests and self.nr >= self.max_requests:
             self.log.info("Autorestarting worker after current request.")
             self.alive = False
