@@ -32,6 +32,21 @@ def status_line(code: int) -> str:
     return _STATUS_LINES.get(code) or "%d Unknown" % code
 
 
+class Counted(list):
+    """An answer's body. The server calls ``close()`` once it has written the answer (WSGI);
+    only then is the request counted in the metrics, so a worker killed before it could answer
+    leaves no count for a request no client saw answered."""
+
+    __slots__ = ("count",)
+
+    def close(self) -> None:
+        count = getattr(self, "count", None)
+        if count is not None:
+            self.count = None
+            metrics, label, status, started = count
+            metrics.observe_request(label, status, time.perf_counter() - started)
+
+
 class App(object):
     """The microservice as a WSGI callable: every protocol's routes on one port."""
 
@@ -97,10 +112,11 @@ class App(object):
         if status == 405 and route is not None:
             headers.append(("Allow", ", ".join(route.methods)))
         start_response(status_line(status), headers)
+        answer_body = Counted([b"" if method == "HEAD" else body])
         if self.metrics is not None:
-            self.metrics.observe_request(route.label if route is not None else "<unmatched>",
-                                         status, time.perf_counter() - started)
-        return [b"" if method == "HEAD" else body]
+            answer_body.count = (self.metrics, route.label if route is not None
+                                 else "<unmatched>", status, started)
+        return answer_body
 
     def _protocol_of(self, route: Optional[Route], path: str) -> Any:
         if route is not None:

@@ -529,14 +529,11 @@ class LoopWorker(Worker):
             status_headers[:] = [status, headers]
             return lambda data: None  # the write() callable: unused by modelkiln's app
 
+        close = None
         try:
             result = self.wsgi(environ, start_response)
-            try:
-                body = b"".join(result)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            close = getattr(result, "close", None)
+            body = b"".join(result)
             status, headers = status_headers
         except Exception:  # the app answers its own errors; this is a last resort
             self.log.exception("error handling %s %s", request.method, request.target)
@@ -560,6 +557,12 @@ class LoopWorker(Worker):
             head.append("Connection: keep-alive\r\n")
         head.append("\r\n")
         self.send(conn, "".join(head).encode("latin-1") + body)
+        if close is not None:
+            try:
+                close()  # WSGI: after the answer is written (the app counts the request then)
+            except Exception:
+                self.log.exception("error closing the answer to %s %s", request.method,
+                                   request.target)
         if self.cfg.accesslog:
             self.log.access_log.info('%s - "%s %s %s" %s %d %.6f', environ["REMOTE_ADDR"],
                                      request.method, request.target, request.version,

@@ -456,3 +456,32 @@ def test_head_has_no_body(full):
     status, body, response = call(full, "HEAD", "/health/ping")
     assert status == 200 and body == ""
     assert response.headers["Content-Length"] == "4"
+
+
+class RecordingMetrics(object):
+    def __init__(self):
+        self.observed = []
+
+    def observe_request(self, route, status, seconds):
+        self.observed.append((route, status))
+
+
+def test_a_request_is_counted_once_its_answer_is_written():
+    """The server calls close() after writing the answer (WSGI); a worker killed before that
+    leaves no count for an answer no client got."""
+    settings = Settings.load(["Test"], environ={}, read_annotations=False)
+    state = LoadState()
+    state.ready = True
+    metrics = RecordingMetrics()
+    app = create_app(settings, Component(Bare(), "MODEL"), metrics, state)
+    body = json.dumps({"strData": "x"}).encode()
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/predict", "CONTENT_TYPE":
+               "application/json", "CONTENT_LENGTH": str(len(body)),
+               "wsgi.input": io.BytesIO(body), "modelkiln.local_port": settings.http_port}
+    started = []
+    result = app(environ, lambda status, headers: started.append(status))
+    assert started == ["200 OK"] and json.loads(b"".join(result))["strData"] == "x"
+    assert metrics.observed == []
+    result.close()
+    result.close()  # once only
+    assert metrics.observed == [("/predict", 200)]
