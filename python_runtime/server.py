@@ -111,15 +111,14 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
     built = {}  # type: Dict[str, Any]
 
     def build() -> Any:
-        if in_master:
+        try:
             component = load_component(settings, user)
-        else:
-            try:
-                component = load_component(settings, user)
-            except LoadError as exc:  # __init__ raised, in a worker: stop the server
-                sys.stderr.write("ERROR: %s\n" % exc)
-                sys.stderr.flush()
-                sys.exit(EXIT_LOAD_FAILED)  # gunicorn's master halts on it
+        except LoadError as exc:
+            if in_master:
+                raise  # the command line reports it
+            sys.stderr.write("ERROR: %s\n" % exc)  # __init__ raised in a worker
+            sys.stderr.flush()
+            sys.exit(EXIT_LOAD_FAILED)  # gunicorn's master stops the server on it
         state = LoadState()
         app = create_app(settings, component, Metrics(settings, multiprocess_dir), state)
         built.update(component=component, state=state, app=app)

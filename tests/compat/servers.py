@@ -139,21 +139,28 @@ class Server:
                            % (self.label, url, last, " ".join(self.argv), self.log_tail()))
 
     def stop(self) -> None:
+        self.terminate()
+        self.reap(time.monotonic() + 10)
+
+    def terminate(self) -> None:
+        """SIGTERM the process group (created by start_new_session), without waiting."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def reap(self, deadline: float) -> None:
+        """Wait for the process until ``deadline``, then SIGKILL its group."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        # The group was created by start_new_session for this very process.
-        pgid = proc.pid
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
+        if proc is None:
             return
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             pass
         try:
-            os.killpg(pgid, signal.SIGKILL)  # stragglers (gunicorn workers, metrics process)
+            os.killpg(proc.pid, signal.SIGKILL)  # stragglers (workers, metrics, gRPC processes)
         except ProcessLookupError:
             pass
         try:

@@ -14,7 +14,6 @@ Differences from the REST suite's pool:
 """
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -78,33 +77,12 @@ class GrpcServer(Server):
         self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.grpc_port)
 
     def terminate(self) -> None:
-        """SIGTERM the process group, without waiting (``reap`` waits)."""
+        """Close the channel, then SIGTERM the process group without waiting (``reap``
+        waits)."""
         if self.channel is not None:
             self.channel.close()
             self.channel = None
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def reap(self, deadline: float) -> None:
-        """Wait for the process until ``deadline``, then SIGKILL its group."""
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        try:
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers (gunicorn, gRPC processes)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        super().terminate()
 
 
 def seldon_server(dep: Deployment, label: str, log_dir: Path) -> GrpcServer:

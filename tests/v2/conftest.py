@@ -8,7 +8,7 @@ out rather than failing at import; inside ``.venv-v2`` a missing package fails l
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -18,7 +18,10 @@ _MISSING = [name for name in _NEEDED if importlib.util.find_spec(name) is None]
 if _MISSING and Path(sys.prefix).resolve() != _V2_VENV.resolve():
     collect_ignore_glob = ["test_*.py"]  # not the V2 virtualenv: run `make test-v2`
 
-from .servers import Fleet  # noqa: E402
+from .servers import Fleet, MLServer, ModelkilnServer  # noqa: E402
+
+# the classes both differential suites (REST and gRPC) serve from MLServer and from modelkiln
+DIFF_MODELS = ("Echo", "Doubler", "Fails", "Teapot")
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +31,17 @@ def fleet() -> Iterator[Fleet]:
         yield servers
     finally:
         servers.stop()
+
+
+@pytest.fixture(scope="module")
+def mlserver() -> Iterator[MLServer]:
+    server = MLServer(DIFF_MODELS).start()
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def ours(fleet: Any) -> Dict[str, ModelkilnServer]:
+    return fleet.get(*DIFF_MODELS)

@@ -26,25 +26,9 @@ from .grpcv2 import Answer, Client, parameters_of, raw_request, split_bytes, typ
 from .intentional import ABSENT, GRPC_EVERY_ANSWER, GRPC_INTENTIONAL, MODELKILN_VERSION, UUID
 from .servers import MLServer, ModelkilnServer
 from . import values
-from .values import canonical, short, DATATYPES, NP_DTYPE, sample
+from .values import UUID_RE, canonical, short, DATATYPES, NP_DTYPE, sample
 
-MODELS = ("Echo", "Doubler", "Fails", "Teapot")
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TYPED = tuple(d for d in DATATYPES if d != "FP16")
-
-
-@pytest.fixture(scope="module")
-def mlserver() -> Iterator[MLServer]:
-    server = MLServer(MODELS).start()
-    try:
-        yield server.wait_ready()
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def ours(fleet: Any) -> Dict[str, ModelkilnServer]:
-    return fleet.get(*MODELS)
 
 
 @pytest.fixture(scope="module")

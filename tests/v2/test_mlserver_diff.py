@@ -12,7 +12,7 @@ not there fails, and so does a recorded one that does not show.
 import gzip
 import json
 import re
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -24,25 +24,9 @@ from . import intentional
 from .intentional import ABSENT, EVERY_ANSWER, INTENTIONAL, MODELKILN_VERSION, UUID
 from .servers import MLServer, ModelkilnServer
 from . import values
-from .values import canonical, INTEGER, flat_json, sample
+from .values import UUID_RE, canonical, INTEGER, flat_json, sample
 
-MODELS = ("Echo", "Doubler", "Fails", "Teapot")
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def mlserver() -> Iterator[MLServer]:
-    server = MLServer(MODELS).start()
-    try:
-        yield server.wait_ready()
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def ours(fleet: Any) -> Dict[str, ModelkilnServer]:
-    return fleet.get(*MODELS)
 
 
 # -- the cases --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Tensors of every V2 datatype, with each type's extremes, for exact round trips."""
 
 import json
+import re
 from typing import Any, Dict, Tuple
 
 import numpy as np
@@ -105,3 +106,7 @@ def check_recorded(case_id: str, found: Dict[str, Tuple[Any, Any]], recorded: An
         if canonical(got) != canonical(want):
             lines.append("  %s: found %s, recorded %s" % (path, short(got), short(want)))
     raise AssertionError("\n".join(lines))
+
+
+# the id MLServer makes up for a request that has none
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
