@@ -288,15 +288,18 @@ def evaluate(cells, memory, startup, baseline=None):
 
     if baseline:
         checks = []
-        for p in [p for p in V1_PAYLOADS if any(k[2] == p for k in cells)]:  # the payloads run
+        for p in [p for p in V1_PAYLOADS + V2_PAYLOADS
+                  if any(k[2] == p for k in cells)]:  # the payloads run
             for w, c in ((1, 1), (1, 8), (1, 64), (2, 8), (2, 64)):
                 value = ratio(cell_rps(w, c, p, "modelkiln"), cell_rps(w, c, p, baseline))
+                if value is None and p in V2_PAYLOADS:
+                    continue  # a baseline from before V2
                 if value is None and (w != 1 or c == 1):
                     continue
                 note = mk_note(w, c, p) or mk_note(w, c, p, baseline)
                 checks.append(Check("%s %dx1 c=%d: modelkiln/%s" % (p, w, c, baseline), value, 0.95,
                                     info=(w != 1 or c == 1), note=note, extra=cpu_extra(w, c, p, baseline)))
-        targets.append(("v1 rows: modelkiln ≥ 0.95x %s req/s (c=8, c=64, 1 worker; others shown)"
+        targets.append(("v1 and V2 REST rows: modelkiln ≥ 0.95x %s req/s (c=8, c=64, 1 worker; others shown)"
                         % baseline, checks))
 
     # gRPC: modelkiln vs seldon-core's gRPC server (Seldon v1) and MLServer's (V2), 1 worker, at

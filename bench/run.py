@@ -50,7 +50,7 @@ def parse_args(argv):
                     help="comma list of %s (default: all)" % ", ".join(report.SERVER_ORDER))
     ap.add_argument("--baseline", metavar="REV",
                     help="also run modelkiln as of commit REV (a git worktree, same interpreter) as the "
-                         "server modelkiln@REV on the v1 payloads, with a mk/base column and a target")
+                         "server modelkiln@REV on the REST payloads it speaks, with a mk/base column and a target")
     ap.add_argument("--duration", type=int, help="seconds per wrk or gRPC run (full: 7, quick: 2)")
     ap.add_argument("--repeat", type=int, help="repeats of each row; the median is reported (full: 3)")
     ap.add_argument("--concurrency", help="comma list of wrk connection counts (full: 1,8,64)")
@@ -268,7 +268,7 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)  # the worktree, if any, is removed at exit
         sys.exit("baseline: %s" % e)
     if baseline and not any(kinds[baseline].speaks(p) for p in payload_list):
-        log("note: %s has no payload to run: it serves the v1 payloads only" % baseline)
+        log("note: %s has no payload to run: it serves REST payloads only" % baseline)
     scripts, specs = {}, {}
     for p in payload_list:
         if p.transport == payloads_mod.GRPC:

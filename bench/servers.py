@@ -174,9 +174,13 @@ def write_mlserver_settings(folder, http_port, grpc_port, metrics_port):
 
 
 def baseline_kind(python, worktree, label):
-    """modelkiln as of an older commit: the worktree's python_runtime, the same interpreter."""
+    """modelkiln as of an older commit: the worktree's python_runtime, the same interpreter; it
+    is asked V2 REST too when that commit has it."""
+    has_v2 = os.path.exists(os.path.join(worktree, "python_runtime", "protocols", "v2.py"))
     return ServerKind("modelkiln@" + label, python, _modelkiln_cmd(python, grpc_flag=False), "/ready",
-                      MODEL_DIR, 3, env={"PYTHONPATH": worktree}, port_env=_grpc_port_env)
+                      MODEL_DIR, 3, env={"PYTHONPATH": worktree}, port_env=_grpc_port_env,
+                      protocols=(V1, V2) if has_v2 else (V1,),
+                      extensions=("binary_tensor_data",) if has_v2 else ())
 
 
 def imported_from(kind):

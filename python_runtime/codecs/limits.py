@@ -22,14 +22,16 @@ def configure(settings: Any) -> None:
     LIMITS.max_bytes = settings.max_request_size
 
 
-def check_elements(count: int, what: str) -> None:
+def check_elements(count: int, what: str, *args: Any) -> None:
+    """400 when a tensor would have too many elements; ``what % args`` names it (formatted
+    only then: this runs on every request)."""
     if count > LIMITS.max_elements:
         raise BadDataError("%s has %d elements, more than the limit of %d "
-                           "(MODELKILN_MAX_ELEMENTS)" % (what, count, LIMITS.max_elements))
+                           "(MODELKILN_MAX_ELEMENTS)" % (what % args, count, LIMITS.max_elements))
 
 
-def check_expanded(size: int, what: str) -> None:
+def check_expanded(size: int, what: str, *args: Any) -> None:
     if size > LIMITS.max_bytes:
         raise PayloadTooLarge("%s would fill %d bytes, more than the limit of %d "
                               "(MODELKILN_MAX_REQUEST_SIZE): send every value"
-                              % (what, size, LIMITS.max_bytes))
+                              % (what % args, size, LIMITS.max_bytes))

@@ -65,7 +65,7 @@ class TensorCodec(object):
         size = 1
         for dim in shape:
             size *= abs(dim)
-        limits.check_elements(size, "data.tensor (shape %s)" % (shape,))
+        limits.check_elements(size, "data.tensor (shape %s)", shape)
         try:
             return np.array(values).reshape(shape)
         except ValueError as exc:
@@ -129,7 +129,7 @@ class TfTensorCodec(object):
         size = 1
         for dim in shape:  # Python ints: np.prod wraps around on huge shapes
             size *= dim
-        limits.check_elements(size, "data.tftensor (shape %s)" % (list(shape),))
+        limits.check_elements(size, "data.tftensor (shape %s)", list(shape))
         values = value.get(field, [])
         if not isinstance(values, list):
             raise BadDataError("data.tftensor.%s must be a list" % field)

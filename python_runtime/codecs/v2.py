@@ -81,7 +81,7 @@ def _header(item: Any, index: int, what: str) -> Tuple[str, str, List[int], Dict
                            % (name, len(shape), MAX_DIMENSIONS))
     if _count([d for d in shape if d]) >= 1 << 60:  # numpy cannot index it, even empty
         raise BadDataError("input %r: shape %s is too large" % (name, shape))
-    limits.check_elements(_count(shape), "input %r (shape %s)" % (name, shape))
+    limits.check_elements(_count(shape), "input %r (shape %s)", name, shape)
     parameters = item.get("parameters", {})
     if not isinstance(parameters, dict):
         raise BadDataError("input %r: parameters must be an object" % name)
