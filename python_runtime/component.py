@@ -35,6 +35,30 @@ def user_method(obj: Any, name: str) -> Optional[Callable[..., Any]]:
     return attr
 
 
+def is_seldon_placeholder(obj: Any, name: str) -> bool:
+    """Whether ``obj.name`` is one of SeldonComponent's placeholders (not implemented)."""
+    func = getattr(getattr(obj, name, None), "__func__", None)
+    return getattr(func, "__module__", None) == _SELDON_STUB_MODULE
+
+
+def declined(exc: BaseException) -> bool:
+    """Whether ``exc`` is Seldon's SeldonNotImplementedError (from seldon-core or modelkiln's
+    stand-in): a user method saying, at call time, that it is not implemented. Seldon then
+    answers as if the method were absent, and so does modelkiln."""
+    return any(c.__name__ == "SeldonNotImplementedError" and c.__module__ == _SELDON_STUB_MODULE
+               for c in type(exc).__mro__)
+
+
+def or_default(default: Any, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``method(*args, **kwargs)``, or ``default`` when it raises SeldonNotImplementedError."""
+    try:
+        return method(*args, **kwargs)
+    except Exception as exc:
+        if declined(exc):
+            return default
+        raise
+
+
 def accepts_keyword(func: Callable[..., Any], keyword: str) -> Optional[bool]:
     """Whether ``func`` takes ``keyword``; None when the signature cannot be read."""
     try:
@@ -61,6 +85,12 @@ class Endpoint(object):
         self.raw = user_method(obj, name + "_rest") or user_method(obj, name + "_raw")
         self.high = user_method(obj, name)
         self.takes_meta = accepts_keyword(self.high, "meta") if self.high else False
+
+    def wrap(self, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        if self.raw is not None:
+            self.raw = wrap(self.raw)
+        if self.high is not None:
+            self.high = wrap(self.high)
 
     @property
     def present(self) -> bool:
@@ -98,12 +128,14 @@ class Component(object):
         self.obj = obj
         self.service_type = service_type
         self._endpoints = {}  # type: Dict[str, Endpoint]
+        self._wrap = None  # type: Any
         self.score = user_method(obj, "score")
         self.load = user_method(obj, "load")
         self.tags = user_method(obj, "tags")
         self.metrics = user_method(obj, "metrics")
         self.health_status = user_method(obj, "health_status")
         self.health_status_raw = user_method(obj, "health_status_raw")
+        self.health_placeholder = is_seldon_placeholder(obj, "health_status")
         self.init_metadata = user_method(obj, "init_metadata")
         self.feature_names = user_method(obj, "feature_names")
         self.v2_raw = user_method(obj, "predict_v2_raw")  # opts in to whole V2 requests
@@ -120,29 +152,47 @@ class Component(object):
         found = self._endpoints.get(name)
         if found is None:
             found = self._endpoints[name] = Endpoint(name, self.obj)
+            if self._wrap is not None:
+                found.wrap(self._wrap)
         return found
+
+    def instrument(self, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        """Call the user's request methods through ``wrap(method)`` from now on (the
+        tracing spans of user calls)."""
+        self._wrap = wrap
+        for endpoint in self._endpoints.values():
+            endpoint.wrap(wrap)
+        for name in ("score", "v2_raw"):
+            method = getattr(self, name)
+            if method is not None:
+                setattr(self, name, wrap(method))
 
     def output_names(self, array: Any) -> List[str]:
         """Names of the output columns: class_names() or t:0, t:1, ... for 2-D answers."""
         if len(array.shape) < 2:
             return []
+        names = None
         if self.class_names is not None:
-            names = self.class_names() if callable(self.class_names) else self.class_names
+            names = or_default(None, self.class_names) if callable(self.class_names) else (
+                self.class_names)
+        if names is not None:
             return list(names)
         return ["t:%d" % i for i in range(array.shape[1])]
 
     def input_names(self, array: Any) -> List[str]:
         if self.feature_names is not None and len(array.shape) >= 2:
-            return list(self.feature_names())
+            names = or_default(None, self.feature_names)
+            if names is not None:
+                return list(names)
         return self.output_names(array)
 
     def user_tags(self) -> Optional[Dict[str, Any]]:
-        return self.tags() if self.tags is not None else None
+        return or_default(None, self.tags) if self.tags is not None else None
 
     def user_metrics(self) -> List[Dict[str, Any]]:
         if self.metrics is None:
             return []
-        return validate_metrics(self.metrics())
+        return validate_metrics(or_default([], self.metrics))
 
 
 def validate_metrics(metrics: Any) -> List[Dict[str, Any]]:

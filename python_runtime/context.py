@@ -31,9 +31,12 @@ class ServingContext(object):
     """The model as every protocol sees it, built once per server."""
 
     def __init__(self, settings: Any, component: Component, metrics: Any = None,
-                 load_state: Optional[LoadState] = None) -> None:
+                 load_state: Optional[LoadState] = None, tracing: Any = None) -> None:
         self.settings = settings
         self.component = component
+        self.tracing = tracing  # tracing.Tracing, or None: handlers are built without spans
+        if tracing is not None:
+            component.instrument(tracing.user_method)
         self.metrics = metrics
         self.state = load_state or LoadState()
         self.limit = settings.max_request_size

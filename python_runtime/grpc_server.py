@@ -13,10 +13,12 @@ Nothing here is imported by the master: grpcio must not be initialised before th
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import logs
 from .context import ServingContext
 from .errors import MicroserviceError, from_user_exception
+from .tracing import Tracing
 
 log = logging.getLogger("modelkiln")
 
@@ -91,11 +93,16 @@ def _trailers(error: MicroserviceError) -> Tuple[Tuple[str, str], ...]:
             ("modelkiln-reason", _reason(error)))
 
 
-def _method_handler(grpc: Any, method: _Method, response_class: Any) -> Any:
-    run = method.run
+def _method_handler(grpc: Any, method: _Method, response_class: Any,
+                    traced: Optional[Tracing]) -> Any:
+    if traced is not None or logs.STATE.json:
+        run = _in_context(method, traced)
+    else:
+        plain = method.run
+        run = lambda raw, context: plain(raw)  # noqa: E731
 
     def handle(raw: bytes, context: Any) -> Any:
-        answer, error = run(raw)
+        answer, error = run(raw, context)
         if error is None:
             return answer
         context.set_trailing_metadata(_trailers(error))
@@ -104,6 +111,23 @@ def _method_handler(grpc: Any, method: _Method, response_class: Any) -> Any:
     return grpc.unary_unary_rpc_method_handler(
         handle, request_deserializer=None,  # parsed in run(): bad bytes are the client's
         response_serializer=response_class.SerializeToString)
+
+
+def _in_context(method: _Method, traced: Optional[Tracing]) -> Callable[[bytes, Any], Any]:
+    """``method.run`` with the call's request id on its log lines, in its span if traced."""
+    def run(raw: bytes, context: Any) -> Tuple[Any, Any]:
+        metadata = dict(context.invocation_metadata() or ())
+        request = logs.grpc_request(metadata)
+        logs.enter(request)
+        try:
+            if traced is None:
+                return method.run(raw)
+            return traced.grpc(method.full_method, context, metadata, logs.request_id(request),
+                               method.run, raw, code_for)
+        finally:
+            logs.leave()
+
+    return run
 
 
 def _handlers(grpc: Any, ctx: ServingContext, protos: Any) -> List[Any]:
@@ -121,7 +145,8 @@ def _handlers(grpc: Any, ctx: ServingContext, protos: Any) -> List[Any]:
             if name in calls:
                 method = _Method(ctx.metrics, "/%s/%s" % (service, name), calls[name],
                                  protos.message(request_type))
-                table[name] = _method_handler(grpc, method, protos.message(response_type))
+                table[name] = _method_handler(grpc, method, protos.message(response_type),
+                                              ctx.tracing)
         handlers.append(grpc.method_handlers_generic_handler(service, table))
     return handlers
 

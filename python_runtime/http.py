@@ -12,6 +12,7 @@ import time
 from http import HTTPStatus
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from . import logs
 from .codecs import jsonio
 from .component import Component
 from .context import LoadState, ServingContext
@@ -67,6 +68,8 @@ class App(object):
         self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
         self.body_timeout = ctx.settings.body_timeout
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings))
+        self.tracing = ctx.tracing
+        self.track = logs.STATE.json or self.tracing is not None  # per-request context
 
     def ready_or_failed(self) -> bool:
         """Whether load() (and the worker's gRPC server) has finished, either way."""
@@ -75,16 +78,31 @@ class App(object):
     # -- WSGI --------------------------------------------------------------------------
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
-        started = time.perf_counter()
-        path = environ.get("PATH_INFO") or "/"
-        method = environ.get("REQUEST_METHOD", "GET")
         port = environ.get("modelkiln.local_port")  # set by worker.LoopWorker
         if port is None:
             sock = environ.get("gunicorn.socket")
             port = sock.getsockname()[1] if sock is not None else None
         if port == self.metrics_port:
             return self.serve_metrics(environ, start_response)
+        if not self.track:
+            return self.serve(environ, start_response)
+        logs.enter(environ)  # log lines name the request
+        try:
+            if self.tracing is None:
+                return self.serve(environ, start_response)
+            return self.tracing.wsgi(environ, start_response, self.serve,
+                                     logs.request_id(environ))
+        finally:
+            logs.leave()
+
+    def serve(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
+        """Answer one request on the REST port."""
+        started = time.perf_counter()
+        path = environ.get("PATH_INFO") or "/"
+        method = environ.get("REQUEST_METHOD", "GET")
         route, params = self.router.match(path)
+        if self.tracing is not None and route is not None:
+            environ["modelkiln.route"] = route.label
         extra = None
         try:
             if route is None:
@@ -182,9 +200,9 @@ class MetricsApp(object):
 
 
 def create_app(settings: Any, component: Component, metrics: Any = None,
-               load_state: Optional[LoadState] = None) -> App:
+               load_state: Optional[LoadState] = None, tracing: Any = None) -> App:
     """The WSGI application for ``component``: Seldon's REST API and V2 on one port."""
-    ctx = ServingContext(settings, component, metrics, load_state)
+    ctx = ServingContext(settings, component, metrics, load_state, tracing)
     return App(ctx, [SeldonRest(ctx), V2Rest(ctx)])
 
 

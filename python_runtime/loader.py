@@ -12,6 +12,7 @@ import sys
 import traceback
 from typing import Any, Dict, Tuple
 
+from . import seldon_compat
 from .errors import (
     BadParameters,
     ClassNotFound,
@@ -48,6 +49,7 @@ def _is_missing_target(exc: ImportError, module_name: str) -> bool:
 
 def import_user_class(model_name: str, app_dir: str) -> type:
     module_name, class_name = split_model_name(model_name)
+    seldon_compat.install()
     app_dir = os.path.abspath(app_dir)
     if app_dir not in sys.path:
         sys.path.insert(0, app_dir)
@@ -89,9 +91,11 @@ def import_user_class(model_name: str, app_dir: str) -> type:
 def _import_failed(model_name: str, module_name: str, exc: BaseException) -> ModuleImportFailed:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     hint = ""
-    if isinstance(exc, ImportError) and getattr(exc, "name", None):
+    missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    # (a seldon_core module the stand-in lacks: its own message names the fix)
+    if missing and not missing.startswith(seldon_compat.PACKAGE + "."):
         hint = (" (it imports %r, which is not installed: add it to requirements.txt)"
-                % exc.name)
+                % missing)
     return ModuleImportFailed(
         "MODEL_NAME=%s: module %s raised %s while importing: %s%s\n%s"
         % (model_name, module_name, type(exc).__name__, exc, hint, text),

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from typing import Any, Dict, Optional, Tuple
 
-from . import __version__
+from . import __version__, logs, tracing
 from .component import Component, check_service_type
 from .context import LoadState
 from .errors import LoadError
@@ -30,15 +30,6 @@ log = logging.getLogger("modelkiln")
 # After the fork, freeze what start-up allocated and collect young objects less often: the
 # default thresholds made full collections the main source of p99 latency on large payloads.
 GC_THRESHOLDS = (20000, 50, 100)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
-    logging.getLogger("modelkiln").setLevel(getattr(logging, level, logging.INFO))
 
 
 def user_class(settings: Settings) -> Tuple[Any, Dict[str, Any]]:
@@ -83,6 +74,7 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
         "accesslog": "-" if settings.access_log else None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
+        "logger_class": "python_runtime.logs.ServerLogger",
         "proc_name": "modelkiln-%s" % settings.model_name,
         "preload_app": True,
         # gunicorn >= 25 opens a control socket under $HOME, which an arbitrary UID cannot
@@ -109,6 +101,7 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
 
     in_master = settings.construct_in == "master"
     built = {}  # type: Dict[str, Any]
+    traced = tracing.configure(settings)  # exports from each worker once it has started
 
     def build() -> Any:
         try:
@@ -120,7 +113,8 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
             sys.stderr.flush()
             sys.exit(EXIT_LOAD_FAILED)  # gunicorn's master stops the server on it
         state = LoadState()
-        app = create_app(settings, component, Metrics(settings, multiprocess_dir), state)
+        app = create_app(settings, component, Metrics(settings, multiprocess_dir), state,
+                         traced)
         built.update(component=component, state=state, app=app)
         return app
 
@@ -140,6 +134,8 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
         # load() starts is then handled, not lost.
         from .worker import LoopWorker
 
+        if traced is not None:
+            traced.start()
         args = (built["component"], built["state"], start_grpc, settings.load_retries,
                 settings.on_load_failure)
         if isinstance(worker, LoopWorker):
@@ -154,6 +150,8 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
             from .grpc_server import stop_all
 
             stop_all()
+        if traced is not None:
+            traced.shutdown()  # export the spans still queued
 
     def child_exit(server: Any, worker: Any) -> None:
         mark_worker_dead(multiprocess_dir, worker.pid)
@@ -187,7 +185,10 @@ def run_debug(settings: Settings, user: Any) -> int:
     component = load_component(settings, user)
     metrics = Metrics(settings, None)
     state = LoadState()
-    app = create_app(settings, component, metrics, state)
+    traced = tracing.configure(settings)
+    if traced is not None:
+        traced.start()
+    app = create_app(settings, component, metrics, state, traced)
     metrics_server = make_server(settings.bind_host, settings.metrics_port, MetricsApp(app),
                                  threaded=True, ssl_context=app.tls_context)
     threading.Thread(target=metrics_server.serve_forever, daemon=True).start()
@@ -208,7 +209,7 @@ def run_debug(settings: Settings, user: Any) -> int:
 
 
 def serve(settings: Settings) -> int:
-    configure_logging(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     if settings.http_port == settings.metrics_port != 0:
         raise SettingsError("the REST port and the metrics port are both %d; set "
                             "PREDICTIVE_UNIT_METRICS_SERVICE_PORT to another port"

@@ -19,6 +19,7 @@ SERVICE_TYPES = (
     "OUTLIER_DETECTOR",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 ANNOTATIONS_FILE = "/etc/podinfo/annotations"
 REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
 GRPC_MAX_MESSAGE_ANNOTATION = "seldon.io/grpc-max-message-size"
@@ -198,6 +199,10 @@ SETTINGS = (
             parse_bool, "predict/predict_raw receive the raw body and return it unencoded."),
     Setting("log_level", "SELDON_LOG_LEVEL", "--log-level", "INFO", _upper_choice(LOG_LEVELS),
             "Log level.", aliases=("LOG_LEVEL",)),
+    Setting("log_format", "MODELKILN_LOG_FORMAT", "--log-format", "text",
+            _lower_choice(LOG_FORMATS),
+            "text, or json: one JSON object per line (time, level, logger, message, pid, and "
+            "request_id inside a request), access lines too."),
     Setting("header_timeout", "MODELKILN_HEADER_TIMEOUT", "--header-timeout", 10.0,
             _positive_float,
             "Seconds a client may take to send a request's line and headers; then 408 and the "

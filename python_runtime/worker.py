@@ -26,6 +26,8 @@ from urllib.parse import unquote
 
 from gunicorn.workers.base import Worker
 
+from . import logs
+
 MAX_HEAD = 64 * 1024          # request line and headers
 READ_SIZE = 256 * 1024
 DEFAULT_BODY_LIMIT = 100 << 20
@@ -564,9 +566,7 @@ class LoopWorker(Worker):
                 self.log.exception("error closing the answer to %s %s", request.method,
                                    request.target)
         if self.cfg.accesslog:
-            self.log.access_log.info('%s - "%s %s %s" %s %d %.6f', environ["REMOTE_ADDR"],
-                                     request.method, request.target, request.version,
-                                     status.split(" ", 1)[0], len(body), time.time() - started)
+            logs.access(self.log.access_log, environ, status, len(body), time.time() - started)
 
     def reject(self, conn: Connection, reason: str) -> None:
         self.refuse(conn, "400 Bad Request", "bad HTTP request: " + reason)

@@ -11,12 +11,15 @@ import numpy as np
 
 from ..codecs.message import (build_meta, check_meta, decode_message, describe, encode_payload,
                               protobuf_shaped)
-from ..component import Component, validate_metrics
+from ..component import Component, declined, or_default, validate_metrics
 from ..errors import BadDataError, NotImplementedByModel
 from ..response import Response, unpack
 from ..signature import Signature
 
 FEEDBACK_KEYS = frozenset(("request", "response", "reward", "truth"))
+# /health/status when health_status() is SeldonComponent's placeholder, or raises
+# SeldonNotImplementedError (Seldon's words)
+NOT_IMPLEMENTED_HEALTH = "not implemented - assuming healthy"
 
 
 class Operation(object):
@@ -124,7 +127,12 @@ class SeldonCalls(object):
         if endpoint.high is None:
             result = []  # type: Any
         else:
-            result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+            try:
+                result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+            except Exception as exc:  # (inline: no extra call on the hot path)
+                if not declined(exc):
+                    raise
+                result = []  # SeldonNotImplementedError: as if predict() did not exist
         return self._answer(result, msg.raw, msg.meta, "predict")
 
     def transform_input(self, request: Any) -> Any:
@@ -143,7 +151,12 @@ class SeldonCalls(object):
         if endpoint.high is None:
             result = msg.features  # a missing transformer passes the payload through
         else:
-            result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+            try:
+                result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+            except Exception as exc:
+                if not declined(exc):
+                    raise
+                result = msg.features
         return self._answer(result, msg.raw, msg.meta, name, names_for)
 
     def outlier_score(self, request: Any) -> Dict[str, Any]:
@@ -238,7 +251,8 @@ class SeldonCalls(object):
         if endpoint.high is None:
             result = None
         else:
-            result = endpoint.high(features, names, float(reward), truth, routing=routing)
+            result = or_default(None, endpoint.high, features, names, float(reward), truth,
+                                routing=routing)
         data, tags, metrics = unpack(result)
         if data is None:
             data = np.array([])
@@ -253,7 +267,9 @@ class SeldonCalls(object):
         if self.component.health_status_raw is not None:
             return self.component.health_status_raw()
         if self.component.health_status is not None:
-            result = self.component.health_status()
+            result = or_default(NOT_IMPLEMENTED_HEALTH, self.component.health_status)
+        elif self.component.health_placeholder:
+            result = NOT_IMPLEMENTED_HEALTH  # what Seldon answers for SeldonComponent's
         else:
             result = "healthy"
         return self._answer(result, {}, None, "health")

@@ -10,6 +10,7 @@ codes (``grpc_server.status_for``).
 import json
 from typing import Any, Callable, Dict
 
+from .. import tracing
 from ..codecs.seldon_proto import SeldonProtoCodec
 from ..context import ServingContext
 from ..errors import BadDataError, InternalError
@@ -96,12 +97,17 @@ class SeldonGrpc(object):
         ctx = self.ctx
         endpoint = self.calls.endpoints[operation.__name__]
 
+        def run(request: Any) -> Any:
+            return ctx.call(operation, request)
+
+        phases = tracing.phased(ctx.tracing, operation.__name__, self.to_dict, run,
+                                self.to_message)
+
         def handle(request: Any) -> Any:
             ctx.state.check()
             if endpoint.raw is not None:
                 return self._call_raw(endpoint, request)
-            answer = ctx.call(operation, self.to_dict(request))
-            return self.to_message(answer)
+            return phases(request)
 
         return handle
 

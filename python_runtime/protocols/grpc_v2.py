@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, tracing
 from ..codecs.v2 import DTYPES, LITTLE, BinaryReader, split_bytes
 from ..context import ServingContext
 from ..errors import BadDataError, RouteNotFound
@@ -80,6 +80,8 @@ class V2Grpc(object):
         self.msg = {name: protos.message("inference." + name) for name in (
             "ServerLiveResponse", "ServerReadyResponse", "ModelReadyResponse",
             "ServerMetadataResponse", "ModelMetadataResponse", "ModelInferResponse")}
+        self._phases = tracing.phased(ctx.tracing, "infer", self._decode, self._call,
+                                      self._encode)
 
     def handlers(self) -> Dict[str, Dict[str, Callable[[Any], Any]]]:
         return {SERVICE: {
@@ -124,6 +126,9 @@ class V2Grpc(object):
     # -- inference ----------------------------------------------------------------------
 
     def _infer(self, request: Any) -> Any:
+        return self._phases(request)
+
+    def _decode(self, request: Any) -> Any:
         self._check_model(request.model_name, request.model_version)
         ctx = self.ctx
         ctx.state.check()
@@ -151,8 +156,15 @@ class V2Grpc(object):
         # Outputs always come back from the shared code in binary; typed contents are made
         # from those bytes when the request used typed contents.
         body.setdefault("parameters", {})["binary_data_output"] = True
-        response, out_chunks = ctx.call(self.calls.infer, body, BinaryReader(b"".join(chunks)))
-        return self._response(response, out_chunks, bool(raw))
+        return body, BinaryReader(b"".join(chunks)), bool(raw)
+
+    def _call(self, decoded: Any) -> Any:
+        body, binary, raw = decoded
+        response, out_chunks = self.ctx.call(self.calls.infer, body, binary)
+        return response, out_chunks, raw
+
+    def _encode(self, result: Any) -> Any:
+        return self._response(*result)
 
     @staticmethod
     def _contents_as_bytes(tensor: Any) -> bytes:

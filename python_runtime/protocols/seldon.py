@@ -6,6 +6,7 @@ Every route is served whatever the SERVICE_TYPE (old clients rely on it). Errors
 
 from typing import Any, Dict, List
 
+from .. import tracing
 from ..body import json_text, read_body, request_message
 from ..codecs import jsonio
 from ..context import ServingContext
@@ -94,16 +95,28 @@ class SeldonRest(object):
         check_status = op is PREDICT
         ctx = self.ctx
 
-        def handle(environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        def decode(environ: Dict[str, Any], params: Dict[str, str]) -> Any:
             ctx.state.check()
             body = read_body(environ, ctx.limit)
             if passthrough:
-                request = json_text(environ, body)  # type: Any
-            else:
-                request = request_message(environ, body)
-            return encode_answer(ctx.call(call, request), check_status)
+                return json_text(environ, body)
+            return request_message(environ, body)
 
-        return handle
+        def run(request: Any) -> Any:
+            return ctx.call(call, request)
+
+        def encode(answer: Any) -> Answer:
+            return encode_answer(answer, check_status)
+
+        if ctx.tracing is None:
+            return tracing.phased(None, op.name, decode, run, encode)
+
+        def traced_encode(answer: Any) -> Answer:
+            if isinstance(answer, dict) and isinstance(answer.get("meta"), dict):
+                tracing.annotate("seldon.puid", answer["meta"].get("puid"))
+            return encode(answer)
+
+        return tracing.phased(ctx.tracing, op.name, decode, run, traced_encode)
 
     # -- health and metadata ------------------------------------------------------------
 

@@ -8,7 +8,7 @@ not ready (the protocol asks for a 4xx there); ``infer`` answers 503, which clie
 
 from typing import Any, Dict, List
 
-from .. import __version__
+from .. import __version__, tracing
 from ..body import read_body
 from ..codecs import jsonio
 from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
@@ -60,6 +60,8 @@ class V2Rest(object):
                             (413, "Body too large"), (500, "Model error"),
                             (503, "Model not loaded")),
                     content_types=(JSON, BINARY), response_types=(JSON, BINARY))
+        handle_infer = tracing.phased(self.ctx.tracing, "infer", self._decode, self._call,
+                                      self._encode)
         base = "/v2/models/{model_name}"
         versioned = base + "/versions/{model_version}"
         return [
@@ -72,8 +74,8 @@ class V2Rest(object):
             Route(versioned, GET, self._metadata, self, metadata),
             Route(base + "/ready", GET, self._model_ready, self, ready),
             Route(versioned + "/ready", GET, self._model_ready, self, ready),
-            Route(base + "/infer", ("POST",), self._infer, self, infer),
-            Route(versioned + "/infer", ("POST",), self._infer, self, infer),
+            Route(base + "/infer", ("POST",), handle_infer, self, infer),
+            Route(versioned + "/infer", ("POST",), handle_infer, self, infer),
         ]
 
     # -- handlers -----------------------------------------------------------------------
@@ -125,7 +127,7 @@ class V2Rest(object):
             answer["versions"] = [self.version]
         return 200, jsonio.dumps(answer), JSON
 
-    def _infer(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+    def _decode(self, environ: Dict[str, Any], params: Dict[str, str]) -> Any:
         self._check_model(params)
         ctx = self.ctx
         ctx.state.check()
@@ -133,8 +135,15 @@ class V2Rest(object):
         header, binary = split_body(body, environ.get(HEADER_LENGTH))
         if not header.strip():
             raise BadDataError("empty body: send a V2 inference request as JSON")
-        request = jsonio.loads(header)
-        response, chunks = ctx.call(self.calls.infer, request, binary)
+        return jsonio.loads(header), binary
+
+    def _call(self, request: Any) -> Any:
+        return self.ctx.call(self.calls.infer, request[0], request[1])
+
+    def _encode(self, result: Any) -> Answer:
+        response, chunks = result
+        if self.ctx.tracing is not None:
+            tracing.annotate("inference.request_id", response.get("id"))
         response["model_name"] = self.model
         if self.version:  # keep model_name, model_version first, as the protocol shows them
             response = dict([("model_name", self.model), ("model_version", self.version)]

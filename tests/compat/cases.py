@@ -107,6 +107,7 @@ DEPLOYMENTS: List[Deployment] = [
     Deployment("returns-dict", "ReturnsDict"),
     Deployment("odd-returns", "OddReturns"),
     Deployment("tags-metrics", "TagsMetrics"),
+    Deployment("seldon-style", "SeldonStyle"),
     Deployment("meta-aware", "MetaAware"),
     Deployment("raw-predict", "RawPredict"),
     Deployment("passthrough", "Passthrough", env={"PAYLOAD_PASSTHROUGH": "true"}),
@@ -399,6 +400,19 @@ CASES: List[Case] = [
     _c("passthrough-transform-input", "passthrough", "/transform-input", body=STR),
 
     # --- user errors ----------------------------------------------------------------------
+    # a class written against seldon_core (the candidate runs it on modelkiln's stand-in)
+    _c("seldon-style-predict", "seldon-style", "/predict", body=ND_FLOAT),
+    _c("seldon-style-predict-tensor", "seldon-style", "/api/v1.0/predictions", body=TENSOR),
+    _c("seldon-style-request-tags", "seldon-style", "/predict", body=META),
+    _c("seldon-style-exception-403", "seldon-style", "/predict",
+       body={"data": {"ndarray": [[-1, 5]]}}),
+    _c("seldon-style-exception-default", "seldon-style", "/predict",
+       body={"data": {"ndarray": [[-2]]}}),
+    _c("seldon-style-not-implemented-error", "seldon-style", "/predict",
+       body={"data": {"ndarray": [[-3]]}}),
+    _c("seldon-style-stub-transform-input", "seldon-style", "/transform-input", body=ND_FLOAT),
+    _c("seldon-style-stub-route", "seldon-style", "/route", body=ND_FLOAT),
+    _c("seldon-style-stub-health", "seldon-style", "/health/status", method="GET", send="none"),
     _c("custom-error-handler", "custom-error", "/predict", body=ND_FLOAT),
     _c("custom-error-handler-v1", "custom-error", "/api/v1.0/predictions", body=STR),
     _c("custom-error-no-handler", "custom-error-nohandler", "/predict", body=ND_FLOAT),

@@ -62,6 +62,8 @@ INTENTIONAL_DIFFERENCES: Dict[str, Difference] = {
                     json={'status': {'code': -1, 'info': '/api/v1.0/predictions does not accept GET (allowed: POST)', 'reason': 'MICROSERVICE_BAD_DATA', 'status': 1}}),
     "bare-route": Difference(CLEARER_ERRORS, 400,
                     json={'status': {'code': -1, 'info': 'Route not defined: this class has no route() or route_raw() method', 'reason': 'MICROSERVICE_BAD_DATA', 'status': 1}}),
+    "seldon-style-stub-route": Difference(CLEARER_ERRORS, 400,
+                    json={'status': {'code': -1, 'info': 'Route not defined: this class has no route() or route_raw() method', 'reason': 'MICROSERVICE_BAD_DATA', 'status': 1}}),
     "bare-aggregate": Difference(CLEARER_ERRORS, 400,
                     json={'status': {'code': -1, 'info': 'Aggregate not defined: this class has no aggregate() or aggregate_raw() method', 'reason': 'MICROSERVICE_BAD_DATA', 'status': 1}}),
     "bare-unknown-route": Difference(ROUTING, 404,

@@ -6,6 +6,7 @@ Run with ``make test-compat`` (or ``.venv/bin/python -m pytest tests/compat``).
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -13,7 +14,8 @@ from .cases import CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, cases_in_deployment_o
 from .exchange import (canonical, describe_request, expected_normalised, explain, normalise, same,
                        send, show_answer)
 from .intentional import INTENTIONAL_DIFFERENCES
-from .servers import MODELS_DIR, REPO_ROOT, ServerFailed, candidate_kind
+from .servers import (MODELS_DIR, REPO_ROOT, ServerFailed, candidate_kind, modelkiln_server,
+                      seldon_venv)
 
 pytestmark = pytest.mark.compat
 
@@ -37,12 +39,16 @@ def _urls(pool, dep):
 def test_same_answer_as_seldon(case, server_pool):
     dep = DEPLOYMENT_BY_NAME[case.deployment]
     oracle_url, cand_url = _urls(server_pool, dep)
-    label = candidate_kind()
+    compare(case, dep, oracle_url, cand_url, candidate_kind())
+
+
+def compare(case, dep, oracle_url, cand_url, label):
+    """Fail unless the candidate answers ``case`` as seldon does (or as intentional.py says)."""
     cand = send(cand_url, case)
     cand_n = normalise(cand, case, dep)
 
     diff = INTENTIONAL_DIFFERENCES.get(case.id)
-    if diff is not None and label == "modelkiln":
+    if diff is not None and label != "seldon":
         expected = expected_normalised(diff, case, dep)
         got = (cand_n[0],) if diff.status_only else cand_n
         if not same(got, expected):
@@ -75,6 +81,35 @@ def test_case_table_is_consistent():
     for c in CASES:
         assert c.send in ("json", "form", "query", "multipart", "raw", "none"), c.id
         assert c.compare in ("exact", "status"), c.id
+
+
+SELDON_STYLE = [c for c in ORDERED if c.deployment == "seldon-style"]
+
+
+def test_seldon_style_class_with_the_real_seldon_core_installed(server_pool, tmp_path):
+    """The same seldon_core-importing class, served by modelkiln from an interpreter where the
+    real seldon-core is installed (the oracle's venv): the real package is the one imported,
+    and the answers are still seldon-core's own."""
+    python = str(seldon_venv() / "bin" / "python")
+    dep = DEPLOYMENT_BY_NAME["seldon-style"]
+    which = subprocess.run(
+        [python, "-c", "from python_runtime import seldon_compat; seldon_compat.install(); "
+                       "import seldon_core.user_model as m; print(m.__file__)"],
+        stdout=subprocess.PIPE, universal_newlines=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)})
+    assert which.returncode == 0
+    assert which.stdout.strip().startswith(str(seldon_venv())), which.stdout
+    server = modelkiln_server(dep, "modelkiln-real-seldon-core", tmp_path)
+    server.argv[0] = python
+    server.start()
+    try:
+        server.wait_ready(time.monotonic() + 60)
+        oracle_url, _ = _urls(server_pool, dep)
+        for case in SELDON_STYLE:
+            compare(case, dep, oracle_url, server.base_url, "modelkiln+seldon-core")
+        assert len(SELDON_STYLE) >= 8
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("dep", REFUSED, ids=[d.name for d in REFUSED])

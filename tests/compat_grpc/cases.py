@@ -69,7 +69,7 @@ GRPC_MODELS = frozenset(("ProtoRaw", "TypeReport"))
 _REST = rest.DEPLOYMENT_BY_NAME
 DEPLOYMENTS: List[Deployment] = [_REST[name] for name in (
     "bare", "doubler", "returns-str", "returns-bytes", "returns-dict", "returns-strings",
-    "odd-returns", "tags-metrics", "meta-aware", "raw-predict", "passthrough", "custom-error",
+    "odd-returns", "tags-metrics", "seldon-style", "meta-aware", "raw-predict", "passthrough", "custom-error",
     "custom-error-nohandler", "value-error", "transformer", "router", "combiner", "outlier",
     "feedback", "health-meta", "bad-metadata", "params", "identity")] + [
     Deployment("type-report", "TypeReport"),
@@ -326,6 +326,16 @@ CASES: List[GrpcCase] = [
     _c("value-error-predict", "value-error", "Model.Predict", ND_FLOAT),
     _c("value-error-seldon-predict", "value-error", "Seldon.Predict", STR),
     _c("value-error-transform-input", "value-error", "Generic.TransformInput", ND_FLOAT),
+    _c("seldon-style-predict", "seldon-style", "Model.Predict", ND_FLOAT),
+    _c("seldon-style-request-tags", "seldon-style", "Model.Predict", META),
+    _c("seldon-style-exception-403", "seldon-style", "Model.Predict",
+       {"data": {"ndarray": [[-1, 5]]}}),
+    _c("seldon-style-exception-default", "seldon-style", "Seldon.Predict",
+       {"data": {"ndarray": [[-2]]}}),
+    _c("seldon-style-not-implemented-error", "seldon-style", "Model.Predict",
+       {"data": {"ndarray": [[-3]]}}),
+    _c("seldon-style-stub-transform-input", "seldon-style", "Transformer.TransformInput",
+       ND_FLOAT),
     _c("custom-error-predict", "custom-error", "Model.Predict", ND_FLOAT),
     _c("custom-error-seldon-predict", "custom-error", "Seldon.Predict", STR),
     _c("custom-error-nohandler-predict", "custom-error-nohandler", "Model.Predict", ND_FLOAT),

@@ -123,6 +123,8 @@ INTENTIONAL_DIFFERENCES: Dict[str, Difference] = {
     "tags-metrics-strdata": Difference(UNSENDABLE_ANSWER, 'INTERNAL', details='the answer cannot be sent as a SeldonMessage: a list is needed where it has str', trailers={'modelkiln-http-status': '500', 'modelkiln-reason': 'MICROSERVICE_INTERNAL_ERROR'}),
     "custom-error-predict": Difference(USER_ERROR_STATUS, 'FAILED_PRECONDITION', details='short and stout', trailers={'modelkiln-http-status': '418', 'modelkiln-reason': 'USER_TEAPOT'}),
     "custom-error-seldon-predict": Difference(USER_ERROR_STATUS, 'FAILED_PRECONDITION', details='short and stout', trailers={'modelkiln-http-status': '418', 'modelkiln-reason': 'USER_TEAPOT'}),
+    "seldon-style-exception-403": Difference(USER_ERROR_STATUS, 'PERMISSION_DENIED', details='negative input refused', trailers={'modelkiln-http-status': '403', 'modelkiln-reason': 'FORBIDDEN_INPUT'}),
+    "seldon-style-exception-default": Difference(USER_ERROR_STATUS, 'INVALID_ARGUMENT', details='bad input, default status', trailers={'modelkiln-http-status': '400', 'modelkiln-reason': 'MICROSERVICE_BAD_DATA'}),
     "custom-error-nohandler-predict": Difference(USER_ERROR_STATUS, 'RESOURCE_EXHAUSTED', details='quota exceeded', trailers={'modelkiln-http-status': '429', 'modelkiln-reason': 'USER_QUOTA'}),
 
     # --- requests that cannot be served -----------------------------------------------------

@@ -485,3 +485,60 @@ def test_a_request_is_counted_once_its_answer_is_written():
     result.close()
     result.close()  # once only
     assert metrics.observed == [("/predict", 200)]
+
+
+@pytest.fixture
+def seldon_stand_in():
+    """seldon_core from modelkiln's stand-in, forgotten after the test."""
+    import sys
+
+    from python_runtime import seldon_compat
+
+    seldon_compat.install()
+    yield
+    for name in [n for n in sys.modules if n == "seldon_core" or n.startswith("seldon_core.")]:
+        del sys.modules[name]
+
+
+def test_seldon_not_implemented_error_at_call_time_means_absent_as_in_seldon(seldon_stand_in):
+    """A SeldonComponent method that raises SeldonNotImplementedError when called is answered
+    as if it did not exist (Seldon's wrapper does the same); other exceptions still count."""
+    from seldon_core.user_model import SeldonComponent, SeldonNotImplementedError
+
+    class Declines(SeldonComponent):
+        def predict(self, X, features_names):
+            if np.asarray(X).flat[0] < 0:
+                raise SeldonNotImplementedError("not today")
+            raise ValueError("a real failure")
+
+        def transform_input(self, X, features_names):
+            raise SeldonNotImplementedError("no transform")
+
+        def tags(self):
+            raise SeldonNotImplementedError("no tags")
+
+        def class_names(self):
+            raise SeldonNotImplementedError("no names")
+
+        def health_status(self):
+            raise SeldonNotImplementedError("no health")
+
+    client = make_client(Declines())
+    status, body, _ = post_json(client, "/predict", {"data": {"ndarray": [[-1, 2]]}})
+    assert (status, body) == (200, {"data": {"names": [], "ndarray": []}, "meta": {}})
+    status, body, _ = post_json(client, "/predict", {"data": {"ndarray": [[1, 2]]}})
+    assert status == 500 and "a real failure" in body["status"]["info"]
+    status, body, _ = post_json(client, "/transform-input", {"data": {"ndarray": [[3, 4]]}})
+    assert (status, body) == (200, {"data": {"names": ["t:0", "t:1"], "ndarray": [[3, 4]]},
+                                    "meta": {}})
+    status, body, _ = call(client, "GET", "/health/status")
+    assert (status, body) == (200, {"strData": "not implemented - assuming healthy",
+                                    "meta": {}})
+
+    class Placeholders(SeldonComponent):  # health_status left as SeldonComponent's
+        def predict(self, X, features_names):
+            return X
+
+    status, body, _ = call(make_client(Placeholders()), "GET", "/health/status")
+    assert (status, body) == (200, {"strData": "not implemented - assuming healthy",
+                                    "meta": {}})

@@ -17,6 +17,7 @@ from python_runtime.errors import (
 from python_runtime.loader import construct, import_user_class, parse_parameters, split_model_name
 
 APPS = os.path.join(os.path.dirname(__file__), "userapps")
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +58,9 @@ def test_imports_package_qualified_class():
     ("ImportsMissing", ModuleImportFailed,
      ["surely_not_installed_pkg", "add it to requirements.txt", "Traceback"]),
     ("SysExit", ModuleImportFailed, ["raised SystemExit"]),
+    ("SeldonStorage", ModuleImportFailed,
+     ["seldon_core.storage is not part of modelkiln's stand-in for seldon-core",
+      "add seldon-core to requirements.txt"]),
     ("Other", ClassNotFound, ["has no class 'Other'", "Something"]),
     ("pkg.sub.model.Nope", ClassNotFound, ["has no class 'Nope'", "Deep"]),
 ])
@@ -65,6 +69,47 @@ def test_import_failures_are_distinct(model_name, error, fragments):
         import_user_class(model_name, APPS)
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+def test_seldon_core_imports_resolve_to_the_stand_in_when_it_is_not_installed():
+    cls = import_user_class("SeldonImports", APPS)
+    model = cls()
+    from python_runtime.component import user_method
+    from python_runtime.errors import from_user_exception
+    from python_runtime.response import unpack
+    assert sys.modules["seldon_core"].__modelkiln_fallback__ is True
+    # Seldon's placeholders count as absent, the user's method as present
+    assert user_method(model, "predict") is not None
+    assert [user_method(model, name) for name in ("tags", "load", "route", "metrics")] == \
+        [None] * 4
+    assert unpack(model.predict("x", [])) == ("x", {"t": 1}, [])
+    with pytest.raises(Exception) as info:
+        model.predict("refuse", [])
+    error = from_user_exception(info.value)
+    assert (error.status_code, error.reason, error.message) == (409, "NO", "refused")
+    with pytest.raises(Exception) as info:
+        model.tags()
+    assert info.value.status_code == 400 and info.value.message == "tags is not implemented"
+
+
+def test_an_installed_seldon_core_wins_over_the_stand_in(tmp_path):
+    """A real package anywhere on the path is found first: the stand-in is the last resort."""
+    package = tmp_path / "seldon_core"
+    package.mkdir()
+    (package / "__init__.py").write_text("REAL = True\n")
+    (package / "user_model.py").write_text("class SeldonComponent(object):\n    REAL = True\n")
+    (package / "storage.py").write_text("Storage = 'real'\n")
+    script = ("import sys; from python_runtime import seldon_compat; seldon_compat.install(); "
+              "import seldon_core.user_model, seldon_core.storage; "
+              "print(seldon_core.REAL, seldon_core.user_model.SeldonComponent.REAL, "
+              "seldon_core.storage.Storage, seldon_compat.is_fallback(seldon_core))")
+    import subprocess
+    out = subprocess.run(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=60,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), REPO_ROOT])))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "real", "False"]
 
 
 def test_import_failure_keeps_traceback_text():
