@@ -126,7 +126,7 @@ docs: venv ## regenerate the settings table in README.md
 engine: ## make sure a Docker engine runs here (installs docker.io and starts dockerd if needed)
 	@if ! [ -x /usr/bin/docker ] || ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then \
 		echo "---> apt-get install docker.io debootstrap"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io debootstrap >/dev/null; \
 	fi
 	@if ! $(DOCKER) info >/dev/null 2>&1; then \
 		echo "---> starting dockerd (log: /tmp/modelkiln-dockerd.log)"; \

@@ -6,13 +6,14 @@ the runtime through a .pth file. So the app's installed packages are exactly wha
 ``save-artifacts`` carries to the next incremental build, and no pip cache is ever written.
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from . import conda, pins
 from . import settings as paths
@@ -76,6 +77,12 @@ def copy_source(source: str, app_dir: str) -> None:
     if not os.path.isdir(source):
         raise AssembleError("no source in %s: the build tool did not upload the app" % source)
     os.makedirs(app_dir, exist_ok=True)
+    for name in os.listdir(app_dir):  # a build on top of a previous image: its source goes
+        stale = os.path.join(app_dir, name)
+        if os.path.isdir(stale) and not os.path.islink(stale):
+            shutil.rmtree(stale)
+        else:
+            os.remove(stale)
     for name in os.listdir(source):
         if name == ".git":
             continue
@@ -123,14 +130,54 @@ def pip_options(settings: BuildSettings) -> List[str]:
     return options
 
 
+TLS_FAILURES = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
+TLS_HINT = (
+    "pip could not verify the package index's TLS certificate: behind a TLS-inspecting proxy, "
+    "give the build the proxy's CA bundle (modelkiln build hands over this machine's bundle "
+    "unless --no-host-ca; or --ca-bundle FILE; with s2i: -v /etc/ssl/certs/ca-certificates.crt"
+    ":%s:ro)" % paths.CA_BUNDLE)
+
+
+def _pip(command: List[str], env: Dict[str, str], echo: bool = True) -> Tuple[int, str]:
+    """Run pip, echoing its output as it comes (unless ``echo`` is False); (exit code,
+    output)."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if echo:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+    return proc.wait(), "".join(lines)
+
+
 def run_pip(python: str, args: List[str], env: Dict[str, str], what: str) -> None:
+    """``pip install args``. With wheels injected at /whl it first tries those alone
+    (``--no-index``): an offline build then never waits on the index; only when they lack
+    something does pip ask the index, retrying once instead of five times."""
     command = [python, "-m", "pip", "install"] + args
-    print("     $ pip install %s" % " ".join(args), flush=True)
-    result = subprocess.run(command, env=env)
-    if result.returncode != 0:
+    offline = "--find-links" in args and paths.WHEEL_DIR in args and "--no-index" not in args
+    if offline:
+        print("     $ pip install --no-index %s" % " ".join(args), flush=True)
+        code, output = _pip(command + ["--no-index"], env, echo=False)
+        if code == 0:
+            sys.stdout.write(output)
+            return
+        print("     %s does not hold everything %s needs; asking the package index for the "
+              "rest" % (paths.WHEEL_DIR, what), flush=True)
+        command += ["--retries", "1"]
+    print("     $ pip install %s" % " ".join(command[4:]), flush=True)
+    code, output = _pip(command, env)
+    if code != 0:
+        if any(marker in output for marker in TLS_FAILURES):
+            raise AssembleError("installing %s failed: %s" % (what, TLS_HINT))
         raise AssembleError(
             "installing %s failed (pip exited with %d); the pip output above names the "
-            "package it could not get or build" % (what, result.returncode))
+            "package it could not get or build%s" % (
+                what, code, " (the build has wheels in %s; if it has no network, put every "
+                "package it needs there)" % paths.WHEEL_DIR if offline else ""))
 
 
 def install_conda(settings: BuildSettings, app_dir: str, python: str) -> str:
@@ -207,8 +254,12 @@ def install_dependencies(settings: BuildSettings, app_dir: str, python: str) -> 
                             % settings.requirements_file)
     has_setup = any(os.path.isfile(os.path.join(app_dir, n)) for n in ("setup.py", "setup.cfg"))
     has_pyproject = os.path.isfile(os.path.join(app_dir, "pyproject.toml"))
-    wanted = ((has_setup and not settings.disable_setup_py)
-              or (has_pyproject and not settings.disable_pyproject))
+    # With setup.py (or setup.cfg) the package is a setuptools one, whatever pyproject.toml
+    # also says: DISABLE_SETUP_PY_PROCESSING decides; DISABLE_PYPROJECT_TOML_PROCESSING otherwise.
+    if has_setup:
+        wanted = not settings.disable_setup_py
+    else:
+        wanted = has_pyproject and not settings.disable_pyproject
     if wanted:
         label = "setup.py" if has_setup else "pyproject.toml"
         started = step("Installing the app's own package (%s)" % label)
@@ -220,12 +271,53 @@ def install_dependencies(settings: BuildSettings, app_dir: str, python: str) -> 
     return installed
 
 
+DEPENDENCY_STAMP = os.path.join(paths.APP_ROOT, ".modelkiln-dependencies")
+
+
+def dependency_fingerprint(settings: BuildSettings, app_dir: str) -> str:
+    """A digest of everything that decides what gets installed: the build settings, the
+    requirements file, the app's own package (all its source, when it is installed), the
+    conda environment file, the injected wheels and this Python."""
+    digest = hashlib.sha256()
+    digest.update(repr(sorted((k, repr(v)) for k, v in vars(settings).items())).encode())
+    digest.update(sys.version.encode())
+    if os.path.isdir(paths.WHEEL_DIR):
+        for name in sorted(os.listdir(paths.WHEEL_DIR)):
+            digest.update(name.encode())
+    package = any(os.path.isfile(os.path.join(app_dir, n))
+                  for n in ("setup.py", "setup.cfg", "pyproject.toml"))
+    for base, dirs, files in os.walk(app_dir):
+        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", ".git"))
+        for name in sorted(files):
+            path = os.path.join(base, name)
+            relative = os.path.relpath(path, app_dir)
+            if package or relative in (settings.requirements_file,) + conda.ENV_FILES or (
+                    relative == settings.environment_file):
+                digest.update(relative.encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()
+
+
+def dependencies_unchanged(fingerprint: str) -> bool:
+    """Whether this build runs on a previous image whose dependencies came from the same
+    inputs (an incremental build on top of it): then nothing needs installing."""
+    try:
+        with open(DEPENDENCY_STAMP) as handle:
+            return handle.read().strip() == fingerprint
+    except (IOError, OSError):
+        return False
+
+
 def check_model(python: str, settings: BuildSettings, app_dir: str) -> None:
     started = step("Checking that %s imports and implements SERVICE_TYPE %s"
                    % (settings.model_name, settings.service_type))
     result = subprocess.run(
         [python, "-m", "builder.importcheck", settings.model_name, settings.service_type,
          app_dir])
+    if result.returncode == 2:  # importcheck.APP_WRONG: a syntax error, a missing class...
+        raise AssembleError("MODEL_NAME=%s cannot be served (see the reason above): fix the "
+                            "app and build again" % settings.model_name)
     if result.returncode != 0:
         raise AssembleError("MODEL_NAME=%s cannot be served (see the reason above); set "
                             "DISABLE_IMPORT_CHECK=true only if importing it needs hardware "
@@ -246,7 +338,9 @@ def fix_permissions(roots: List[str]) -> None:
                 continue
             try:
                 mode = os.stat(path).st_mode
-                os.chmod(path, mode | ((mode & 0o700) >> 3))
+                wanted = mode | ((mode & 0o700) >> 3)
+                if wanted != mode:  # no needless chmod: it would copy the file up a layer
+                    os.chmod(path, wanted)
             except OSError:
                 pass
     done(started)
@@ -267,8 +361,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         restore_artifacts(paths.ARTIFACTS_DIR, paths.APP_ROOT)
         copy_source(paths.SOURCE_DIR, paths.APP_DIR)
-        python = install_conda(settings, paths.APP_DIR, python)
-        install_dependencies(settings, paths.APP_DIR, python)
+        fingerprint = dependency_fingerprint(settings, paths.APP_DIR)
+        conda_app = bool(settings.environment_file) or any(
+            os.path.isfile(os.path.join(paths.APP_DIR, n)) for n in conda.ENV_FILES)
+        if dependencies_unchanged(fingerprint) and not conda_app:
+            print("---> dependencies unchanged since the previous image: nothing to install",
+                  flush=True)
+        else:
+            python = install_conda(settings, paths.APP_DIR, python)
+            install_dependencies(settings, paths.APP_DIR, python)
+            with open(DEPENDENCY_STAMP, "w") as handle:
+                handle.write(fingerprint + "\n")
         if settings.disable_import_check:
             print("---> import check skipped (DISABLE_IMPORT_CHECK)", flush=True)
         else:

@@ -7,7 +7,9 @@ the build environment, and ``io.openshift.s2i.build.*`` labels. Injected files a
 bind mounts, so they exist during assemble and are in no layer of the result.
 """
 
+import hashlib
 import io
+import json
 import os
 import shutil
 import sys
@@ -16,6 +18,7 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from . import hostconfig
 from .engine import EngineError, bind_mount, connect, docker_errors, stream_output
 from .source import Source, SourceError, build_environment, prepare
 
@@ -34,7 +37,8 @@ class BuildOptions(object):
                  env_files: Optional[List[str]] = None, inject: Optional[List[str]] = None,
                  incremental: bool = False, network: Optional[str] = None,
                  as_dockerfile: Optional[str] = None, ca_bundle: Optional[str] = None,
-                 pip_conf: Optional[str] = None, quiet: bool = False) -> None:
+                 pip_conf: Optional[str] = None, quiet: bool = False,
+                 host_ca: bool = True) -> None:
         self.source = source
         self.builder = builder
         self.tag = tag
@@ -50,6 +54,7 @@ class BuildOptions(object):
         self.ca_bundle = ca_bundle
         self.pip_conf = pip_conf
         self.quiet = quiet
+        self.host_ca = host_ca  # without --ca-bundle, trust what this machine trusts
 
 
 def say(message: str) -> None:
@@ -64,8 +69,16 @@ def parse_injections(options: BuildOptions) -> List[Tuple[str, str]]:
         if not sep or not src or not dst.startswith("/"):
             raise BuildError("--inject %r must be SRC:DST with an absolute DST" % spec)
         pairs.append((src, dst))
-    if options.ca_bundle:
-        pairs.append((options.ca_bundle, SECRETS_DIR + "/ca-bundle.crt"))
+    ca_bundle = options.ca_bundle
+    given = any(dst == SECRETS_DIR + "/ca-bundle.crt" for _, dst in pairs)  # by --inject
+    if not ca_bundle and options.host_ca and not given:
+        found = hostconfig.ca_bundle()
+        if found:
+            ca_bundle = found[0]
+            say("pip trusts this machine's CA bundle %s (%s) during assemble; it is not stored "
+                "in the image (--no-host-ca: do not)" % found)
+    if ca_bundle:
+        pairs.append((ca_bundle, SECRETS_DIR + "/ca-bundle.crt"))
     if options.pip_conf:
         pairs.append((options.pip_conf, SECRETS_DIR + "/pip.conf"))
     checked = []
@@ -124,7 +137,12 @@ def build_labels(options: BuildOptions, source: Source) -> Dict[str, str]:
     labels = {
         "io.openshift.s2i.build.image": options.builder,
         "io.openshift.s2i.build.source-location": source.location,
+        # the app image's own name, not the builder's title and tags it would inherit
         "io.k8s.display-name": options.tag,
+        "org.opencontainers.image.title": options.tag,
+        "io.k8s.description": "A model served by modelkiln, built from %s with %s"
+                              % (source.location, options.builder),
+        "io.openshift.tags": "modelkiln,model",
     }
     if source.context_dir:
         labels["io.openshift.s2i.build.source-context-dir"] = source.context_dir
@@ -165,6 +183,43 @@ def numeric_user(user: str) -> int:
 
 
 ARTIFACTS_FILE = "/tmp/.modelkiln-artifacts.tar"
+# Labels of an image built by modelkiln build, for the next incremental build: the builder
+# image it was built on (its id), a digest of its build environment, and how many builds are
+# stacked on the last clean one.
+BUILDER_ID_LABEL = "io.modelkiln.builder-id"
+ENV_DIGEST_LABEL = "io.modelkiln.build-env-digest"
+LAYERED_LABEL = "io.modelkiln.layered-builds"
+MAX_LAYERED = 20  # then a build starts again from the builder (the engine caps layers at 127)
+CONDA_FILES = ("environment.yml", "environment.yaml", "conda.yml")  # as builder.conda
+
+
+def env_digest(env: Dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(env.items())).encode("utf-8")).hexdigest()
+
+
+def layered_base(client: Any, options: BuildOptions, builder: Any, env: Dict[str, str],
+                 source_root: str) -> Tuple[Optional[Any], str]:
+    """(the previous image of TAG to build on, why) or (None, why not). An incremental build
+    goes on top of the previous image, so that a change of source adds one thin layer, only
+    when that image was built from this very builder image (same id) with the same build
+    environment; never across a changed builder."""
+    try:
+        previous = client.images.get(options.tag)
+    except Exception:  # docker.errors.ImageNotFound
+        return None, "no previous image %s" % options.tag
+    labels = previous.labels or {}
+    if labels.get(BUILDER_ID_LABEL) != builder.id:
+        return None, "%s was built from another builder image than %s's %s" % (
+            options.tag, options.builder, builder.short_id)
+    if labels.get(ENV_DIGEST_LABEL) != env_digest(env):
+        return None, "the build environment changed since %s" % options.tag
+    if any(os.path.exists(os.path.join(source_root, name)) for name in CONDA_FILES) or (
+            env.get("ENVIRONMENT_FILE")):
+        return None, "conda environments are carried by save-artifacts"
+    stacked = int(labels.get(LAYERED_LABEL) or 0)
+    if stacked >= MAX_LAYERED:
+        return None, "%d builds are stacked on %s already" % (stacked, options.tag)
+    return previous, "%s was built from the same builder and environment" % options.tag
 
 
 def save_artifacts(client: Any, tag: str, scripts: str, user: str) -> Optional[bytes]:
@@ -205,7 +260,8 @@ def run_build(options: BuildOptions) -> str:
     try:
         say("preparing source %s" % options.source)
         source = prepare(options.source, workdir, options.ref, options.context_dir, options.copy)
-        env = build_environment(source.root, options.env_files, options.env)
+        env = build_environment(source.root, options.env_files, options.env,
+                                warn=lambda text: say("WARNING: " + text))
         if options.as_dockerfile:
             from .dockerfile import write_dockerfile
 
@@ -224,11 +280,20 @@ def run_build(options: BuildOptions) -> str:
         user = config.get("User") or ""
         uid = numeric_user(user)
         artifacts = None
+        base, stacked = options.builder, 0
         if options.incremental:
-            artifacts = save_artifacts(client, options.tag, scripts, user)
+            previous, why = layered_base(client, options, builder, env, source.root)
+            if previous is not None:
+                say("building on the previous %s: %s; a change of source adds one layer"
+                    % (options.tag, why))
+                base = previous.id
+                stacked = int(previous.labels.get(LAYERED_LABEL) or 0) + 1
+            else:
+                say("not building on the previous image (%s): save-artifacts" % why)
+                artifacts = save_artifacts(client, options.tag, scripts, user)
         say("assembling with %s (user %s)" % (options.builder, user))
         container = client.containers.create(
-            options.builder, command=[scripts + "/assemble"], user=user,
+            base, command=[scripts + "/assemble"], user=user,
             environment=env, network_mode=options.network,
             # Mounts, not volumes: nothing of the injection may reach the image's config.
             mounts=[bind_mount(src, dst) for src, dst in stage_injections(injections, workdir)],
@@ -245,6 +310,8 @@ def run_build(options: BuildOptions) -> str:
                                  % (status, "\n".join(tail)))
             final_labels = dict(labels)
             final_labels.update(build_labels(options, source))
+            final_labels.update({BUILDER_ID_LABEL: builder.id, ENV_DIGEST_LABEL: env_digest(env),
+                                 LAYERED_LABEL: str(stacked)})
             final_env = list(config.get("Env") or [])
             final_env += ["%s=%s" % item for item in env.items()]
             repository, _, tag = options.tag.rpartition(":") if ":" in options.tag.rsplit(

@@ -1,5 +1,6 @@
-"""The ``modelkiln`` command: ``serve`` (run a model locally), ``build`` (s2i build with the
-local Docker engine) and ``test-image`` (run an app image against its examples)."""
+"""The ``modelkiln`` command: ``serve`` (run a model locally), ``test`` (check an app's
+examples locally, before any build), ``build`` (s2i build with the local Docker engine) and
+``test-image`` (run an app image against its examples)."""
 
 import argparse
 import sys
@@ -9,6 +10,7 @@ USAGE = """usage: modelkiln COMMAND [options]
 
 commands:
   serve MODEL_NAME|APP_DIR [options]   serve a model class as a REST microservice
+  test APP_DIR                         check APP_DIR/examples.json here, before building
   build SOURCE BUILDER TAG [options]   build an app image from SOURCE with an s2i builder
   test-image TAG --app DIR             run TAG and check the answers to DIR/examples.json
 
@@ -29,14 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--copy", action="store_true",
                         help="build a local folder as it is on disk, not its committed content")
     parser.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="build environment (after .s2i/environment and --env-file)")
+                        help="build environment (after .s2i/environment)")
     parser.add_argument("-E", "--env-file", action="append", default=[], metavar="FILE",
-                        help="KEY=VALUE lines (after .s2i/environment)")
+                        help="KEY=VALUE lines (after .s2i/environment and -e, as in s2i; a "
+                             "missing file is a warning)")
     parser.add_argument("-i", "--inject", action="append", default=[], metavar="SRC:DST",
                         help="file or folder present at DST during assemble only")
     parser.add_argument("--ca-bundle", metavar="FILE",
                         help="CA certificates pip trusts during assemble (TLS-inspecting "
-                             "proxies); never stored in the image")
+                             "proxies); never stored in the image. Default: the bundle this "
+                             "machine's pip trusts (PIP_CERT, pip's cert, SSL_CERT_FILE, "
+                             "REQUESTS_CA_BUNDLE, else the system bundle)")
+    parser.add_argument("--no-host-ca", action="store_true",
+                        help="do not hand this machine's CA bundle to assemble")
     parser.add_argument("--pip-conf", metavar="FILE",
                         help="pip.conf used during assemble (index credentials); never stored")
     parser.add_argument("--incremental", action="store_true",
@@ -54,9 +61,27 @@ def test_image_parser() -> argparse.ArgumentParser:
     parser.add_argument("tag")
     parser.add_argument("--app", required=True, help="app folder holding examples.json")
     parser.add_argument("--user", help="UID to run as (default: a random non-root UID)")
+    add_timeout(parser)
+    parser.add_argument("--memory", metavar="SIZE",
+                        help="run the container with this memory limit (e.g. 512m, 2g)")
+    parser.add_argument("--cpus", type=float, metavar="N",
+                        help="run the container with this many CPUs (e.g. 0.5, 2)")
+    return parser
+
+
+def test_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelkiln test",
+        description="Serve an app folder on this machine (no image, nothing installed) and "
+                    "check its examples.json, as test-image checks an image.")
+    parser.add_argument("app", help="app folder holding examples.json (and .s2i/environment)")
+    add_timeout(parser)
+    return parser
+
+
+def add_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for /ready (default 120)")
-    return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -78,12 +103,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             ns.source, ns.builder, ns.tag, ref=ns.ref, context_dir=ns.context_dir,
             copy=ns.copy, env=ns.env, env_files=ns.env_file, inject=ns.inject,
             incremental=ns.incremental, network=ns.network, as_dockerfile=ns.as_dockerfile,
-            ca_bundle=ns.ca_bundle, pip_conf=ns.pip_conf, quiet=ns.quiet))
+            ca_bundle=ns.ca_bundle, pip_conf=ns.pip_conf, quiet=ns.quiet,
+            host_ca=not ns.no_host_ca))
+    if command == "test":
+        from .testlocal import main as test_local_main
+
+        ns = test_parser().parse_args(rest)
+        return test_local_main(ns.app, ns.timeout)
     if command == "test-image":
         from .testimage import main as test_main
 
         ns = test_image_parser().parse_args(rest)
-        return test_main(ns.tag, ns.app, ns.user, ns.timeout)
+        return test_main(ns.tag, ns.app, ns.user, ns.timeout, ns.memory, ns.cpus)
     sys.stderr.write("modelkiln: unknown command %r\n%s" % (command, USAGE))
     return 2
 

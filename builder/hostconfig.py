@@ -10,7 +10,7 @@ import glob
 import os
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 APT_SOURCES = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*"))
 
@@ -51,6 +51,36 @@ def pip_settings() -> Dict[str, str]:
             if kept:
                 found[key] = " ".join(kept)
     return found
+
+
+SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt",   # Debian, Ubuntu, Alpine
+                  "/etc/pki/tls/certs/ca-bundle.crt",     # RHEL, Fedora
+                  "/etc/ssl/cert.pem")                    # macOS, some BSDs
+
+
+def _pip_config(key: str) -> Optional[str]:
+    result = subprocess.run([sys.executable, "-m", "pip", "config", "get", key],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            universal_newlines=True)
+    value = result.stdout.strip() if result.returncode == 0 else ""
+    return value or None
+
+
+def ca_bundle(environ: Optional[Dict[str, str]] = None,
+              system: Sequence[str] = SYSTEM_BUNDLES) -> Optional[Tuple[str, str]]:
+    """(path, where it came from) of the CA bundle this machine's pip trusts: PIP_CERT, pip's
+    ``cert`` setting, SSL_CERT_FILE, REQUESTS_CA_BUNDLE, else the system bundle."""
+    environ = os.environ if environ is None else environ
+    candidates = [(environ.get("PIP_CERT"), "PIP_CERT")]
+    if not environ.get("PIP_CERT"):
+        candidates.append((_pip_config("global.cert"), "pip's cert setting"))
+    candidates += [(environ.get("SSL_CERT_FILE"), "SSL_CERT_FILE"),
+                   (environ.get("REQUESTS_CA_BUNDLE"), "REQUESTS_CA_BUNDLE")]
+    candidates += [(path, "the system bundle") for path in system]
+    for path, origin in candidates:
+        if path and os.path.isfile(path) and os.path.getsize(path) > 0:
+            return path, origin
+    return None
 
 
 def pip_conf() -> str:

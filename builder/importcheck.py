@@ -7,8 +7,14 @@ Only imports the class; it is not constructed (its __init__ may need model files
 import sys
 
 from python_runtime.component import check_service_type
-from python_runtime.errors import LoadError
+from python_runtime.errors import LoadError, ModuleImportFailed
 from python_runtime.loader import import_user_class
+
+
+# Exit codes: 1 the import itself failed (maybe for want of hardware or files the build lacks:
+# DISABLE_IMPORT_CHECK can help); 2 the app is wrong (a syntax error, a missing module, class
+# or method: only a fix helps).
+IMPORT_FAILED, APP_WRONG = 1, 2
 
 
 def main(argv: list) -> int:
@@ -18,7 +24,9 @@ def main(argv: list) -> int:
         check_service_type(cls, service_type)
     except LoadError as exc:
         print("ERROR: %s" % exc, file=sys.stderr, flush=True)
-        return 1
+        if isinstance(exc, ModuleImportFailed) and not isinstance(exc.__cause__, SyntaxError):
+            return IMPORT_FAILED
+        return APP_WRONG
     print("     %s.%s implements %s" % (cls.__module__, cls.__name__, service_type), flush=True)
     return 0
 

@@ -61,9 +61,10 @@ BUILD_SETTINGS = (
     BuildSetting("disable_requirements", "DISABLE_REQUIREMENTS_PROCESSING", False, parse_bool,
                  "Skip the requirements file."),
     BuildSetting("disable_setup_py", "DISABLE_SETUP_PY_PROCESSING", False, parse_bool,
-                 "Skip `pip install .` for setup.py / setup.cfg."),
+                 "Skip `pip install .` for setup.py / setup.cfg (it decides whenever one of "
+                 "them is there, pyproject.toml or not)."),
     BuildSetting("disable_pyproject", "DISABLE_PYPROJECT_TOML_PROCESSING", False, parse_bool,
-                 "Skip `pip install .` for pyproject.toml."),
+                 "Skip `pip install .` for a pyproject.toml without setup.py / setup.cfg."),
     BuildSetting("environment_file", "ENVIRONMENT_FILE", None, str,
                  "Conda environment file; default: the first of environment.yml, "
                  "environment.yaml, conda.yml."),

@@ -3,13 +3,14 @@
 A git URL, or a local folder holding ``.git``, is cloned, so only committed content is built
 (``--copy`` takes a local folder as it is on disk); ``--ref`` checks out a branch, tag or
 commit; ``--context-dir`` builds a sub-folder. The environment comes from the context's
-``.s2i/environment``, then ``--env-file`` files, then ``-e`` values (later wins).
+``.s2i/environment``, then ``-e`` values, then ``--env-file`` files (later wins), in the order
+s2i applies them; a missing ``--env-file`` is a warning, as in s2i.
 """
 
 import os
 import shutil
 import subprocess
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from python_runtime.settings import read_env_file
 
@@ -77,19 +78,21 @@ def prepare(location: str, workdir: str, ref: Optional[str] = None, context_dir:
     return Source(root, location, context_dir, commit)
 
 
-def build_environment(source_root: str, env_files: Sequence[str], pairs: Sequence[str]
-                      ) -> Dict[str, str]:
+def build_environment(source_root: str, env_files: Sequence[str], pairs: Sequence[str],
+                      warn: Optional[Callable[[str], None]] = None) -> Dict[str, str]:
     env = {}  # type: Dict[str, str]
     s2i_env = os.path.join(source_root, ".s2i", "environment")
     if os.path.isfile(s2i_env):
         env.update(read_env_file(s2i_env))
-    for path in env_files:
-        if not os.path.isfile(path):
-            raise SourceError("--env-file %s does not exist" % path)
-        env.update(read_env_file(path))
     for pair in pairs:
         if "=" not in pair:
             raise SourceError("-e %r must be KEY=VALUE" % pair)
         key, _, value = pair.partition("=")
         env[key.strip()] = value
+    for path in env_files:
+        if not os.path.isfile(path):
+            if warn is not None:
+                warn("--env-file %s does not exist: ignored (as s2i does)" % path)
+            continue
+        env.update(read_env_file(path))
     return env

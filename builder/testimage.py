@@ -32,14 +32,30 @@ class TestImageError(Exception):
     pass
 
 
+EXAMPLE_FORMAT = """{"examples": [
+  {"name": "predict", "path": "/api/v1.0/predictions",
+   "body": {"data": {"ndarray": [[1.0, 2.0]]}},
+   "status": 200,
+   "response": {"data": {"names": ["t:0", "t:1"], "ndarray": [[1.0, 2.0]]}, "meta": {}},
+   "tolerance": 1e-9}
+]}
+(method: POST with a body, else GET; send: json or form; tolerance: relative, optional)"""
+
+
 def load_examples(app_dir: str) -> List[Dict[str, Any]]:
     path = os.path.join(app_dir, "examples.json")
     if not os.path.isfile(path):
-        raise TestImageError("%s has no examples.json to test with" % app_dir)
+        raise TestImageError("%s has no examples.json to test with; write one like this:\n%s"
+                             % (app_dir, EXAMPLE_FORMAT))
     with open(path) as handle:
-        examples = json.load(handle).get("examples", [])
+        try:
+            examples = json.load(handle).get("examples", [])
+        except (ValueError, AttributeError) as exc:
+            raise TestImageError("%s is not an examples file (%s); it looks like this:\n%s"
+                                 % (path, exc, EXAMPLE_FORMAT)) from exc
     if not examples:
-        raise TestImageError("%s lists no examples" % path)
+        raise TestImageError("%s lists no examples; write them like this:\n%s"
+                             % (path, EXAMPLE_FORMAT))
     return examples
 
 
@@ -98,15 +114,59 @@ def wait_ready(base: str, container: Any, timeout: float) -> None:
                          % (timeout, container.logs(tail=40).decode("utf-8", "replace")))
 
 
+def check_examples(base: str, examples: List[Dict[str, Any]]) -> int:
+    """Send every example to the server at ``base``, print PASS/FAIL lines; the failures."""
+    failures = 0
+    for example in examples:
+        name = example.get("name", example["path"])
+        status, body = request(base, example)
+        expected_status = example.get("status", 200)
+        ok = status == expected_status and (
+            "response" not in example
+            or matches(example["response"], body, example.get("tolerance")))
+        print("%s %s" % ("PASS" if ok else "FAIL", name), flush=True)
+        if not ok:
+            failures += 1
+            print("     expected %d %s\n     got      %d %s"
+                  % (expected_status, json.dumps(example.get("response")), status,
+                     json.dumps(body)), flush=True)
+    return failures
+
+
+def stopped_cleanly(code: Any) -> int:
+    """Print the SIGTERM verdict for a server's exit code; 1 if it is a failure."""
+    if code != 0:
+        print("FAIL SIGTERM: the server exited with %s instead of 0" % code, flush=True)
+        return 1
+    print("PASS SIGTERM: clean exit", flush=True)
+    return 0
+
+
+def limits(memory: Optional[str], cpus: Optional[float]) -> Dict[str, Any]:
+    """Engine options for a memory limit (``512m``, ``2g``) and a CPU share (``1.5``)."""
+    found = {}  # type: Dict[str, Any]
+    if memory:
+        found["mem_limit"] = memory
+        found["memswap_limit"] = memory  # no swap beyond the limit: an OOM shows as one
+    if cpus:
+        if cpus <= 0:
+            raise TestImageError("--cpus must be more than 0, got %s" % cpus)
+        found["nano_cpus"] = int(round(cpus * 1e9))
+    return found
+
+
 def run(tag: str, app_dir: str, user: Optional[str] = None, timeout: float = 120.0,
-        environment: Optional[Dict[str, str]] = None) -> int:
+        environment: Optional[Dict[str, str]] = None, memory: Optional[str] = None,
+        cpus: Optional[float] = None, client: Any = None) -> int:
     """Returns the number of failed checks (0: the image passed)."""
     examples = load_examples(app_dir)
-    client = connect()
+    client = client or connect()
     user = user or str(random.randint(10000, 60000))
-    print("---> starting %s as user %s" % (tag, user), flush=True)
+    bounded = limits(memory, cpus)
+    print("---> starting %s as user %s%s" % (tag, user, "".join(
+        ", %s %s" % (k, v) for k, v in (("memory", memory), ("cpus", cpus)) if v)), flush=True)
     container = client.containers.run(tag, detach=True, user=user, environment=environment,
-                                      ports={REST_PORT: ("127.0.0.1", None)})
+                                      ports={REST_PORT: ("127.0.0.1", None)}, **bounded)
     failures = 0
     try:
         container.reload()
@@ -115,35 +175,19 @@ def run(tag: str, app_dir: str, user: Optional[str] = None, timeout: float = 120
         started = time.time()
         wait_ready(base, container, timeout)
         print("---> ready in %.1f s on %s" % (time.time() - started, base), flush=True)
-        for example in examples:
-            name = example.get("name", example["path"])
-            status, body = request(base, example)
-            expected_status = example.get("status", 200)
-            ok = status == expected_status and (
-                "response" not in example
-                or matches(example["response"], body, example.get("tolerance")))
-            print("%s %s" % ("PASS" if ok else "FAIL", name), flush=True)
-            if not ok:
-                failures += 1
-                print("     expected %d %s\n     got      %d %s"
-                      % (expected_status, json.dumps(example.get("response")), status,
-                         json.dumps(body)), flush=True)
+        failures = check_examples(base, examples)
         container.stop(timeout=30)
-        code = container.wait().get("StatusCode")
-        if code != 0:
-            failures += 1
-            print("FAIL SIGTERM: the server exited with %s instead of 0" % code, flush=True)
-        else:
-            print("PASS SIGTERM: clean exit", flush=True)
+        failures += stopped_cleanly(container.wait().get("StatusCode"))
     finally:
         container.remove(force=True)
     print("---> %s: %d example(s), %d failure(s)" % (tag, len(examples), failures), flush=True)
     return failures
 
 
-def main(tag: str, app_dir: str, user: Optional[str], timeout: float) -> int:
+def main(tag: str, app_dir: str, user: Optional[str], timeout: float,
+         memory: Optional[str] = None, cpus: Optional[float] = None) -> int:
     try:
-        return 1 if run(tag, app_dir, user, timeout) else 0
+        return 1 if run(tag, app_dir, user, timeout, memory=memory, cpus=cpus) else 0
     except (TestImageError, EngineError) + docker_errors() as exc:
         print("ERROR: %s" % exc, file=sys.stderr, flush=True)
         return 1

@@ -1,6 +1,9 @@
-"""Injected files: how ``modelkiln build`` stages them, and ``--as-dockerfile`` with folders."""
+"""Host side of `modelkiln build`: injected files, the CA bundle handed over, --as-dockerfile with
+folders; and the examples file of `test-image`."""
 
 import stat
+
+import pytest
 
 from builder.build import BuildOptions, parse_injections, stage_injections
 from builder.dockerfile import write_dockerfile
@@ -59,3 +62,154 @@ def test_as_dockerfile_takes_an_injected_folder(tmp_path):
     copied = tmp_path / "out" / "upload" / "inject" / "0"
     assert (copied / "noarch" / "repodata.json").read_text() == "{}"
     assert tree(copied)["noarch/repodata.json"] == 0o644
+
+
+def test_this_machines_ca_bundle_is_handed_to_assemble_by_default(tmp_path, monkeypatch):
+    corporate = tmp_path / "corporate.pem"
+    corporate.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("PIP_CERT", str(corporate))
+    assert parse_injections(BuildOptions("src", "b", "t")) == [
+        (str(corporate), "/run/modelkiln/ca-bundle.crt")]
+    assert parse_injections(BuildOptions("src", "b", "t", host_ca=False)) == []
+    given = tmp_path / "given.pem"
+    given.write_text("x")
+    assert parse_injections(BuildOptions("src", "b", "t", ca_bundle=str(given))) == [
+        (str(given), "/run/modelkiln/ca-bundle.crt")]
+
+
+def test_where_the_ca_bundle_comes_from(tmp_path, monkeypatch):
+    from builder import hostconfig
+
+    files = {}
+    for name in ("pip-cert", "pip-config", "ssl", "requests", "system", "empty"):
+        files[name] = tmp_path / name
+        files[name].write_text("" if name == "empty" else name)
+    monkeypatch.setattr(hostconfig, "_pip_config", lambda key: str(files["pip-config"]))
+    system = [str(tmp_path / "absent"), str(files["empty"]), str(files["system"])]
+    environ = {"PIP_CERT": str(files["pip-cert"]), "SSL_CERT_FILE": str(files["ssl"]),
+               "REQUESTS_CA_BUNDLE": str(files["requests"])}
+    assert hostconfig.ca_bundle(environ, system) == (str(files["pip-cert"]), "PIP_CERT")
+    del environ["PIP_CERT"]
+    assert hostconfig.ca_bundle(environ, system) == (str(files["pip-config"]),
+                                                      "pip's cert setting")
+    monkeypatch.setattr(hostconfig, "_pip_config", lambda key: None)
+    assert hostconfig.ca_bundle(environ, system) == (str(files["ssl"]), "SSL_CERT_FILE")
+    del environ["SSL_CERT_FILE"]
+    assert hostconfig.ca_bundle(environ, system)[1] == "REQUESTS_CA_BUNDLE"
+    del environ["REQUESTS_CA_BUNDLE"]
+    # missing and empty files are skipped
+    assert hostconfig.ca_bundle(environ, system) == (str(files["system"]), "the system bundle")
+    assert hostconfig.ca_bundle(environ, [str(files["empty"])]) is None
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "has no examples.json to test with; write one like this"),
+    ("[1, 2]", "is not an examples file"),
+    ("{oops", "is not an examples file"),
+    ('{"examples": []}', "lists no examples; write them like this"),
+])
+def test_a_missing_or_wrong_examples_file_shows_the_format(tmp_path, content, says):
+    from builder.testimage import TestImageError, load_examples
+
+    if content is not None:
+        (tmp_path / "examples.json").write_text(content)
+    with pytest.raises(TestImageError) as info:
+        load_examples(str(tmp_path))
+    assert says in str(info.value)
+    assert '"path": "/api/v1.0/predictions"' in str(info.value)  # the format, shown
+    (tmp_path / "examples.json").write_text('{"examples": [{"path": "/x"}]}')
+    assert load_examples(str(tmp_path)) == [{"path": "/x"}]
+
+
+def test_app_images_are_labelled_with_their_own_name():
+    from builder.build import build_labels
+
+    options = BuildOptions("src", "modelkiln/python311", "team/iris:2")
+    labels = build_labels(options, Source("/tmp/app", "https://example.com/iris.git", "models",
+                                          {"id": "abc123"}))
+    assert labels["org.opencontainers.image.title"] == "team/iris:2"
+    assert labels["io.k8s.display-name"] == "team/iris:2"
+    assert "builder" not in labels["io.openshift.tags"]
+    assert labels["io.openshift.s2i.build.image"] == "modelkiln/python311"
+    assert labels["io.openshift.s2i.build.source-location"] == "https://example.com/iris.git"
+    assert labels["io.openshift.s2i.build.source-context-dir"] == "models"
+    assert labels["io.openshift.s2i.build.commit.id"] == "abc123"
+
+
+def test_a_ca_bundle_injected_by_hand_is_not_doubled_by_this_machines(tmp_path):
+    own = tmp_path / "own.pem"
+    own.write_text("x")
+    options = BuildOptions("src", "b", "t", inject=["%s:/run/modelkiln/ca-bundle.crt" % own])
+    assert parse_injections(options) == [(str(own), "/run/modelkiln/ca-bundle.crt")]
+
+
+class FakeImage(object):
+    def __init__(self, id, labels=None):
+        self.id, self.short_id, self.labels = id, id[:12], labels or {}
+
+
+class FakeImages(object):
+    def __init__(self, images):
+        self.images = images
+
+    def get(self, tag):
+        if tag not in self.images:
+            raise LookupError(tag)
+        return self.images[tag]
+
+
+def test_when_an_incremental_build_goes_on_top_of_the_previous_image(tmp_path):
+    from builder.build import (BUILDER_ID_LABEL, ENV_DIGEST_LABEL, LAYERED_LABEL, MAX_LAYERED,
+                               env_digest, layered_base)
+
+    builder = FakeImage("sha256:builder-1")
+    env = {"MODEL_NAME": "M"}
+    options = BuildOptions(str(tmp_path), "modelkiln/python311", "app:1", incremental=True)
+
+    def client(**labels):
+        image = FakeImage("sha256:previous", dict({
+            BUILDER_ID_LABEL: builder.id, ENV_DIGEST_LABEL: env_digest(env),
+            LAYERED_LABEL: "0"}, **labels))
+        return type("Client", (), {"images": FakeImages({"app:1": image})})()
+
+    previous, why = layered_base(client(), options, builder, env, str(tmp_path))
+    assert previous is not None and previous.id == "sha256:previous", why
+    empty = type("Client", (), {"images": FakeImages({})})()
+    assert layered_base(empty, options, builder, env, str(tmp_path)) == (
+        None, "no previous image app:1")
+    for labels, says in (({BUILDER_ID_LABEL: "sha256:builder-0"}, "another builder image"),
+                         ({ENV_DIGEST_LABEL: env_digest({"MODEL_NAME": "N"})},
+                          "the build environment changed"),
+                         ({LAYERED_LABEL: str(MAX_LAYERED)}, "stacked")):
+        previous, why = layered_base(client(**labels), options, builder, env, str(tmp_path))
+        assert previous is None and says in why, why
+    (tmp_path / "environment.yml").write_text("dependencies: [python=3.11]\n")
+    previous, why = layered_base(client(), options, builder, env, str(tmp_path))
+    assert previous is None and "conda" in why
+
+
+def test_test_image_runs_the_container_under_the_limits_it_is_given(tmp_path):
+    from builder import testimage
+
+    (tmp_path / "examples.json").write_text('{"examples": [{"path": "/x"}]}')
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    class Containers(object):
+        def run(self, tag, **kwargs):
+            seen.update(kwargs, tag=tag)
+            raise Stop()
+
+    client = type("Client", (), {"containers": Containers()})()
+    with pytest.raises(Stop):
+        testimage.run("app:1", str(tmp_path), memory="512m", cpus=1.5, client=client)
+    assert (seen["tag"], seen["mem_limit"], seen["memswap_limit"], seen["nano_cpus"]) == (
+        "app:1", "512m", "512m", 1500000000)
+    seen.clear()
+    with pytest.raises(Stop):
+        testimage.run("app:1", str(tmp_path), client=client)
+    assert not {"mem_limit", "nano_cpus"} & set(seen)
+    with pytest.raises(testimage.TestImageError):
+        testimage.limits(None, -1)

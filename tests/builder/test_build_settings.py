@@ -133,3 +133,121 @@ def test_runtime_for_an_environment_python(monkeypatch, tmp_path):
     assemble.install_runtime("/env/bin/python", tuple(sys.version_info[:2]), settings, {})
     assert calls == []
     assert pth.read_text() == "/opt/modelkiln/src\n%s\n" % sysconfig.get_paths()["purelib"]
+
+
+FAKE_PIP = """#!/bin/sh
+echo "$@" >> "%(log)s"
+case "$*" in
+  *--no-index*) [ "%(offline)s" = ok ] && { echo "installed from wheels"; exit 0; }
+                echo "ERROR: No matching distribution found for pandas"; exit 1 ;;
+esac
+[ "%(online)s" = tls ] && { echo "SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]'))"; exit 1; }
+[ "%(online)s" = fail ] && { echo "ERROR: No matching distribution found for pandas"; exit 1; }
+echo "installed"; exit 0
+"""
+
+
+@pytest.mark.parametrize("offline, online, calls, error", [
+    ("ok", "ok", ["--no-index"], None),
+    ("missing", "ok", ["--no-index", "--retries 1"], None),
+    ("missing", "fail", ["--no-index", "--retries 1"], "put every package it needs there"),
+    ("missing", "tls", ["--no-index", "--retries 1"], "TLS certificate"),
+], ids=["all-in-whl", "rest-from-index", "offline-and-missing", "tls-failure"])
+def test_wheels_first_then_the_index(tmp_path, capsys, offline, online, calls, error):
+    log = tmp_path / "calls"
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PIP % {"log": log, "offline": offline, "online": online})
+    fake.chmod(0o755)
+    args = ["--find-links", assemble.paths.WHEEL_DIR, "-r", "requirements.txt"]
+    if error is None:
+        assemble.run_pip(str(fake), args, {"PATH": "/usr/bin:/bin"}, "requirements.txt")
+    else:
+        with pytest.raises(assemble.AssembleError) as info:
+            assemble.run_pip(str(fake), args, {"PATH": "/usr/bin:/bin"}, "requirements.txt")
+        assert error in str(info.value)
+    made = log.read_text().splitlines()
+    assert len(made) == len(calls)
+    for line, marker in zip(made, calls):
+        assert line.startswith("-m pip install --find-links /whl -r requirements.txt")
+        assert marker in line
+    out = capsys.readouterr().out
+    assert ("installed" in out) == (error is None)
+
+
+def test_without_wheels_pip_asks_the_index_once_with_its_own_retries(tmp_path):
+    log = tmp_path / "calls"
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PIP % {"log": log, "offline": "missing", "online": "tls"})
+    fake.chmod(0o755)
+    with pytest.raises(assemble.AssembleError) as info:
+        assemble.run_pip(str(fake), ["-r", "r.txt"], {"PATH": "/usr/bin:/bin"}, "r.txt")
+    assert "--ca-bundle" in str(info.value) and "--no-host-ca" in str(info.value)
+    assert log.read_text().splitlines() == ["-m pip install -r r.txt"]
+
+
+@pytest.mark.parametrize("source, code", [
+    ("class M:\n    def predict(self, X, names)\n        return X\n", 2),      # syntax error
+    ("class Other:\n    pass\n", 2),                                         # no class M
+    ("class M:\n    pass\n", 2),                                             # no predict
+    ("import no_such_gpu_library\nclass M:\n    pass\n", 1),                  # import failed
+    ("raise OSError('libcuda.so.1: cannot open shared object file')\n", 1),
+    ("class M:\n    def predict(self, X, names):\n        return X\n", 0),
+], ids=["syntax", "no-class", "no-method", "missing-import", "raises-on-import", "good"])
+def test_import_check_tells_a_wrong_app_from_a_failed_import(tmp_path, source, code):
+    """Exit 2 (fix the app) or 1 (the import failed: DISABLE_IMPORT_CHECK may help)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "M.py").write_text(source)
+    done = subprocess.run([sys.executable, "-m", "builder.importcheck", "M", "MODEL",
+                           str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=60)
+    assert done.returncode == code, done.stderr
+    assert ("ERROR: " in done.stderr) == (code != 0)
+
+
+@pytest.mark.parametrize("files, env, installs", [
+    (["setup.py"], {}, True),
+    (["setup.py"], {"DISABLE_SETUP_PY_PROCESSING": "true"}, False),
+    (["setup.py", "pyproject.toml"], {"DISABLE_SETUP_PY_PROCESSING": "true"}, False),
+    (["setup.py", "pyproject.toml"], {"DISABLE_PYPROJECT_TOML_PROCESSING": "true"}, True),
+    (["pyproject.toml"], {}, True),
+    (["pyproject.toml"], {"DISABLE_PYPROJECT_TOML_PROCESSING": "true"}, False),
+    ([], {}, False),
+])
+def test_which_switch_governs_the_apps_own_package(monkeypatch, tmp_path, files, env, installs):
+    for name in files:
+        (tmp_path / name).write_text("")
+    calls = []
+    monkeypatch.setattr(assemble, "run_pip", lambda python, args, env, what: calls.append(args))
+    monkeypatch.setattr(assemble.paths, "WHEEL_DIR", str(tmp_path / "none"))
+    settings = BuildSettings.load(dict(env, MODEL_NAME="M"))
+    assemble.install_dependencies(settings, str(tmp_path), "/bin/python")
+    assert calls == ([[str(tmp_path)]] if installs else [])
+
+
+def test_dependency_fingerprint_follows_what_decides_the_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(assemble.paths, "WHEEL_DIR", str(tmp_path / "none"))
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Model.py").write_text("class Model: pass\n")
+    (app / "requirements.txt").write_text("tabulate==0.8.10\n")
+    settings = BuildSettings.load({"MODEL_NAME": "Model"})
+    first = assemble.dependency_fingerprint(settings, str(app))
+    (app / "Model.py").write_text("class Model: pass  # edited\n")
+    assert assemble.dependency_fingerprint(settings, str(app)) == first  # source only
+    (app / "requirements.txt").write_text("tabulate==0.8.10\nsix\n")
+    second = assemble.dependency_fingerprint(settings, str(app))
+    assert second != first
+    other = BuildSettings.load({"MODEL_NAME": "Model", "PIP_INDEX_URL": "https://example.com"})
+    assert assemble.dependency_fingerprint(other, str(app)) != second
+    (app / "setup.py").write_text("from setuptools import setup\nsetup(name='m')\n")
+    packaged = assemble.dependency_fingerprint(settings, str(app))
+    (app / "Model.py").write_text("class Model: pass  # edited again\n")
+    assert assemble.dependency_fingerprint(settings, str(app)) != packaged  # it is installed
+
+    stamp = tmp_path / "stamp"
+    monkeypatch.setattr(assemble, "DEPENDENCY_STAMP", str(stamp))
+    assert not assemble.dependencies_unchanged(packaged)
+    stamp.write_text(packaged + "\n")
+    assert assemble.dependencies_unchanged(packaged)

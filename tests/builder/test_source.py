@@ -81,13 +81,18 @@ def test_environment_precedence(tmp_path):
         "# comment\nMODEL_NAME=FromFile\nA = 1\nB=1\ngarbage line\n")
     extra = tmp_path / "extra.env"
     extra.write_text("B=2\nC=2\n")
-    env = build_environment(str(tmp_path), [str(extra)], ["C=3", "D=x=y"])
-    assert env == {"MODEL_NAME": "FromFile", "A": "1", "B": "2", "C": "3", "D": "x=y"}
+    env = build_environment(str(tmp_path), [str(extra)], ["A=3", "C=3", "D=x=y"])
+    # as s2i: .s2i/environment, then -e, then -E files (the file wins over -e)
+    assert env == {"MODEL_NAME": "FromFile", "A": "3", "B": "2", "C": "2", "D": "x=y"}
 
 
 def test_env_errors(tmp_path):
-    with pytest.raises(SourceError):
-        build_environment(str(tmp_path), [str(tmp_path / "missing")], [])
+    warnings = []
+    env = build_environment(str(tmp_path), [str(tmp_path / "missing")], ["K=v"],
+                            warn=warnings.append)
+    assert env == {"K": "v"}
+    assert warnings == ["--env-file %s does not exist: ignored (as s2i does)"
+                        % (tmp_path / "missing")]
     with pytest.raises(SourceError):
         build_environment(str(tmp_path), [], ["NOEQUALS"])
 

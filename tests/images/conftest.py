@@ -38,6 +38,22 @@ def app_config(app: Path) -> dict:
     return config
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_images():
+    """The app images the suite builds (modelkiln-test/...:ci) are removed after it; builder
+    images and the py36 test image stay."""
+    yield
+    try:
+        import docker
+
+        client = docker.from_env(version="auto")
+        for image in client.images.list():
+            if any(tag.startswith(PREFIX) and tag.endswith(":ci") for tag in image.tags):
+                client.images.remove(image.id, force=True)
+    except Exception as exc:  # the results stand; only the clean-up failed
+        sys.stderr.write("could not remove the test images: %s\n" % exc)
+
+
 @pytest.fixture(scope="session")
 def engine():
     try:

@@ -1,0 +1,3 @@
+class SyntaxModel:
+    def predict(self, X, features_names)
+        return X
