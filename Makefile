@@ -72,7 +72,7 @@ vermin: venv ## python_runtime and builder stay Python 3.6 compatible
 	$(VENV)/bin/vermin --no-tips --violations -t=3.6- --backport dataclasses python_runtime builder
 
 ruff: venv ## pyflakes-level checks (unused names, undefined names, syntax)
-	$(VENV)/bin/ruff check --select F,E9 python_runtime builder tests bench
+	$(VENV)/bin/ruff check --select F,E9 python_runtime builder modelkiln_cli tests bench
 
 lint: vermin hadolint ruff ## 3.6 compatibility check, Dockerfile lint, pyflakes checks
 
@@ -112,7 +112,7 @@ test-images-py36: venv image-py36 ## build every template and test app with the 
 test: lint test-runtime test-reliability test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
-	$(PY) -m builder.demo
+	$(PY) -m modelkiln_cli.demo
 
 bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core, MLServer, bare WSGI (REST with wrk, gRPC with Python clients); writes bench/RESULTS.md
 	$(PY) bench/run.py
@@ -138,7 +138,7 @@ engine: ## make sure a Docker engine runs here (installs docker.io and starts do
 
 .build/pip.conf: pyproject.toml
 	@mkdir -p .build
-	$(PYTHON) -m builder.hostconfig pip-conf > $@
+	$(PYTHON) -m modelkiln_cli.hostconfig pip-conf > $@
 
 # The public base when the engine has it or can pull it; otherwise a local Debian with python3
 # (debootstrap from this machine's apt mirror, then docker import).
@@ -154,7 +154,7 @@ base-py311: .build/base-py311 ## the base image for image-py311
 
 local-base-py311: ## a minimal Debian 12 + python3 base image, built with debootstrap
 	@command -v debootstrap >/dev/null || { echo "ERROR: debootstrap is missing: apt-get install debootstrap"; exit 1; }
-	@set -eu; mirror=$$($(PYTHON) -m builder.hostconfig apt-mirror); rootfs=$$(mktemp -d); \
+	@set -eu; mirror=$$($(PYTHON) -m modelkiln_cli.hostconfig apt-mirror); rootfs=$$(mktemp -d); \
 	trap 'rm -rf "$$rootfs"' EXIT; \
 	echo "---> debootstrap bookworm from $$mirror"; \
 	debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates,passwd \

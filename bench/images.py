@@ -21,14 +21,14 @@ import urllib.request
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from builder.engine import connect  # noqa: E402
+from modelkiln_cli.engine import connect  # noqa: E402
 
 CA = "/etc/ssl/certs/ca-certificates.crt"
 IMAGES_MARK = "<!-- images:begin -->"
 
 
 def build(app, tag, *extra):
-    command = [sys.executable, "-m", "builder.cli", "build", app, "modelkiln/python311", tag,
+    command = [sys.executable, "-m", "modelkiln_cli.cli", "build", app, "modelkiln/python311", tag,
                "--quiet"] + (["--ca-bundle", CA] if os.path.exists(CA) else []) + list(extra)
     started = time.time()
     subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)

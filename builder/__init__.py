@@ -1,4 +1,6 @@
-"""Build-time logic (inside the builder image) and host-side commands (``modelkiln``).
+"""What runs inside the builder images: ``assemble`` (dependencies, conda environment, the
+import check), the build settings and the runtime pin files.
 
-``builder`` may import ``python_runtime``; never the other way round.
+``builder`` may import ``python_runtime``; never the other way round; the host command
+(``modelkiln_cli``) may import both, neither imports it.
 """

@@ -8,6 +8,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 from python_runtime.settings import SERVICE_TYPES, parse_bool
+from python_runtime.settings import SETTINGS as RUNTIME_SETTINGS
 
 APP_ROOT = "/opt/app-root"
 APP_DIR = "/opt/app-root/src"
@@ -44,18 +45,21 @@ class BuildSetting(object):
         self.help = help
 
 
-def _service_type(text: str) -> str:
-    value = text.strip().upper()
-    if value not in SERVICE_TYPES:
-        raise ValueError("must be one of %s" % ", ".join(SERVICE_TYPES))
-    return value
+_UNSET = object()
+
+
+def shared(name: str, default: Any = _UNSET, help: Optional[str] = None) -> BuildSetting:
+    """A setting both the build and the server read, declared once in python_runtime.settings
+    (its variable and parser); the build may give it another default or help text."""
+    runtime = next(s for s in RUNTIME_SETTINGS if s.name == name)
+    return BuildSetting(runtime.name, runtime.env or "", runtime.default if default is _UNSET
+                        else default, runtime.parse, help or runtime.help)
 
 
 BUILD_SETTINGS = (
-    BuildSetting("model_name", "MODEL_NAME", None, str,
-                 "Required: the class to serve, `Module` or `pkg.mod.Class`."),
-    BuildSetting("service_type", "SERVICE_TYPE", "MODEL", _service_type,
-                 "What the class implements; checked at build time."),
+    shared("model_name", help="Required: the class to serve, `Module` or `pkg.mod.Class`."),
+    shared("service_type", help="What the class implements (%s); checked at build time."
+           % ", ".join(SERVICE_TYPES)),
     BuildSetting("requirements_file", "REQUIREMENTS_FILE", "requirements.txt", str,
                  "Name of the pip requirements file in the app folder."),
     BuildSetting("disable_requirements", "DISABLE_REQUIREMENTS_PROCESSING", False, parse_bool,
@@ -85,8 +89,8 @@ BUILD_SETTINGS = (
                  "Host(s) pip may reach without TLS verification, space separated."),
     BuildSetting("pip_find_links", "PIP_FIND_LINKS", None, str,
                  "Extra folder(s) or URL(s) of wheels; /whl is always searched first."),
-    BuildSetting("persistence", "PERSISTENCE", None, str,
-                 "Accepted for old apps; ignored with a warning."),
+    shared("persistence", default=None,  # None: not given (a given one gets a warning)
+           help="Accepted for old apps; ignored with a warning."),
     BuildSetting("api_type", "API_TYPE", None, str, "Accepted for old apps; unused."),
 )
 

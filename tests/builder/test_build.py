@@ -5,9 +5,9 @@ import stat
 
 import pytest
 
-from builder.build import BuildOptions, parse_injections, stage_injections
-from builder.dockerfile import write_dockerfile
-from builder.source import Source
+from modelkiln_cli.build import BuildOptions, parse_injections, stage_injections
+from modelkiln_cli.dockerfile import write_dockerfile
+from modelkiln_cli.source import Source
 
 
 def tree(root):
@@ -78,7 +78,7 @@ def test_this_machines_ca_bundle_is_handed_to_assemble_by_default(tmp_path, monk
 
 
 def test_where_the_ca_bundle_comes_from(tmp_path, monkeypatch):
-    from builder import hostconfig
+    from modelkiln_cli import hostconfig
 
     files = {}
     for name in ("pip-cert", "pip-config", "ssl", "requests", "system", "empty"):
@@ -109,7 +109,7 @@ def test_where_the_ca_bundle_comes_from(tmp_path, monkeypatch):
     ('{"examples": []}', "lists no examples; write them like this"),
 ])
 def test_a_missing_or_wrong_examples_file_shows_the_format(tmp_path, content, says):
-    from builder.testimage import TestImageError, load_examples
+    from modelkiln_cli.testimage import TestImageError, load_examples
 
     if content is not None:
         (tmp_path / "examples.json").write_text(content)
@@ -122,7 +122,7 @@ def test_a_missing_or_wrong_examples_file_shows_the_format(tmp_path, content, sa
 
 
 def test_app_images_are_labelled_with_their_own_name():
-    from builder.build import build_labels
+    from modelkiln_cli.build import build_labels
 
     options = BuildOptions("src", "modelkiln/python311", "team/iris:2")
     labels = build_labels(options, Source("/tmp/app", "https://example.com/iris.git", "models",
@@ -159,7 +159,7 @@ class FakeImages(object):
 
 
 def test_when_an_incremental_build_goes_on_top_of_the_previous_image(tmp_path):
-    from builder.build import (BUILDER_ID_LABEL, ENV_DIGEST_LABEL, LAYERED_LABEL, MAX_LAYERED,
+    from modelkiln_cli.build import (BUILDER_ID_LABEL, ENV_DIGEST_LABEL, LAYERED_LABEL, MAX_LAYERED,
                                env_digest, layered_base)
 
     builder = FakeImage("sha256:builder-1")
@@ -189,7 +189,7 @@ def test_when_an_incremental_build_goes_on_top_of_the_previous_image(tmp_path):
 
 
 def test_test_image_runs_the_container_under_the_limits_it_is_given(tmp_path):
-    from builder import testimage
+    from modelkiln_cli import testimage
 
     (tmp_path / "examples.json").write_text('{"examples": [{"path": "/x"}]}')
     seen = {}
@@ -213,3 +213,35 @@ def test_test_image_runs_the_container_under_the_limits_it_is_given(tmp_path):
     assert not {"mem_limit", "nano_cpus"} & set(seen)
     with pytest.raises(testimage.TestImageError):
         testimage.limits(None, -1)
+
+
+@pytest.mark.parametrize("user, uid", [("1001", 1001), ("1001:0", 1001), ("0", 0)])
+def test_numeric_user(user, uid):
+    from modelkiln_cli.build import numeric_user
+
+    assert numeric_user(user) == uid
+
+
+@pytest.mark.parametrize("user", ["", "default", "app:0"])
+def test_a_builder_user_that_is_not_numeric_is_refused(user):
+    from modelkiln_cli.build import numeric_user
+    from modelkiln_cli.staging import BuildError
+
+    with pytest.raises(BuildError) as info:
+        numeric_user(user)
+    assert "numeric" in str(info.value)
+
+
+@pytest.mark.parametrize("expected, got, tolerance, same", [
+    ({"a": [1, 2.5]}, {"a": [1, 2.5]}, None, True),
+    ({"a": [1, 2.5]}, {"a": [1, 2.5], "b": 0}, None, False),      # an extra key
+    ([1.0], [1], None, False),                                     # 1.0 is not 1 without tolerance
+    ([0.3333333], [1 / 3], 1e-6, True),
+    ([0.3333], [1 / 3], 1e-6, False),
+    ("text", "text", None, True),
+    ([[1, 2]], [[1, 2, 3]], None, False),
+])
+def test_examples_matching(expected, got, tolerance, same):
+    from modelkiln_cli.testimage import matches
+
+    assert matches(expected, got, tolerance) is same

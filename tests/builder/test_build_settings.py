@@ -3,7 +3,7 @@
 import pytest
 
 from builder import assemble
-from builder.hostconfig import apt_mirror
+from modelkiln_cli.hostconfig import apt_mirror
 from builder.settings import BuildSettings, BuildSettingsError
 
 
@@ -251,3 +251,15 @@ def test_dependency_fingerprint_follows_what_decides_the_install(monkeypatch, tm
     assert not assemble.dependencies_unchanged(packaged)
     stamp.write_text(packaged + "\n")
     assert assemble.dependencies_unchanged(packaged)
+
+
+def test_requirements_are_installed_before_the_apps_own_package(monkeypatch, tmp_path):
+    (tmp_path / "requirements.txt").write_text("tabulate\n")
+    (tmp_path / "setup.py").write_text("")
+    calls = []
+    monkeypatch.setattr(assemble, "run_pip", lambda python, args, env, what: calls.append(what))
+    monkeypatch.setattr(assemble.paths, "WHEEL_DIR", str(tmp_path / "none"))
+    installed = assemble.install_dependencies(BuildSettings.load({"MODEL_NAME": "M"}),
+                                              str(tmp_path), "/bin/python")
+    assert installed == ["requirements.txt", "setup.py"]
+    assert calls == ["requirements.txt", "the app package from setup.py"]

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from builder.source import SourceError, build_environment, prepare, read_env_file
+from modelkiln_cli.source import SourceError, build_environment, prepare, read_env_file
 
 
 def git(repo, *args):

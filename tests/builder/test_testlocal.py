@@ -1,4 +1,4 @@
-"""``modelkiln test APP_DIR``: an app's examples checked on this machine, before any build."""
+"""``modelkiln test APP_DIR``: an app's examples checked in-process, before any build."""
 
 import json
 import subprocess
@@ -13,8 +13,8 @@ DOUBLER = "import numpy as np\n\nclass Doubler:\n    def predict(self, X, names)
 
 
 def modelkiln_test(app):
-    done = subprocess.run([sys.executable, "-m", "builder.cli", "test", str(app),
-                           "--timeout", "60"], cwd=str(REPO), stdout=subprocess.PIPE,
+    done = subprocess.run([sys.executable, "-m", "modelkiln_cli.cli", "test", str(app)],
+                          cwd=str(REPO), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=180)
     return done.returncode, done.stdout
 
@@ -35,10 +35,11 @@ def example(value, answer, status=200, name="double"):
             "response": {"data": {"names": ["t:0"], "ndarray": [[answer]]}, "meta": {}}}
 
 
-def test_passing_examples_and_a_clean_stop(tmp_path):
+def test_passing_examples(tmp_path):
     code, out = modelkiln_test(app(tmp_path, [example(2, 4), example(1.5, 3.0, name="half")]))
     assert code == 0, out
-    assert "PASS double" in out and "PASS half" in out and "PASS SIGTERM: clean exit" in out
+    assert "PASS double" in out and "PASS half" in out
+    assert "loading %s in this process" % (tmp_path / "app") in out
     assert "2 example(s), 0 failure(s)" in out
 
 
@@ -50,13 +51,19 @@ def test_a_wrong_answer_is_reported_with_what_was_expected(tmp_path):
     assert "1 example(s), 1 failure(s)" in out
 
 
-@pytest.mark.parametrize("model_name, says", [
-    ("Missing", "no module 'Missing'"),
-    ("Doubler.Nope", "the server stopped"),
-])
-def test_an_app_that_cannot_start_says_why(tmp_path, model_name, says):
-    code, out = modelkiln_test(app(tmp_path, [example(2, 4)], model_name=model_name))
+LOAD_FAILS = DOUBLER + "\n    def load(self):\n        raise IOError('weights.bin is missing')\n"
+
+
+@pytest.mark.parametrize("model_name, model, says", [
+    ("Missing", DOUBLER, "no module 'Missing'"),
+    ("Doubler.Nope", DOUBLER, "has no class 'Nope'"),
+    ("Doubler", LOAD_FAILS, "load() failed: OSError: weights.bin is missing"),
+], ids=["no-module", "no-class", "load-fails"])
+def test_an_app_that_cannot_load_says_why(tmp_path, model_name, model, says):
+    code, out = modelkiln_test(app(tmp_path, [example(2, 4)], model=model,
+                                   model_name=model_name))
     assert code == 1 and says in out, out
+    assert out.count("ERROR: ") == 1
 
 
 def test_no_examples_file_shows_its_format(tmp_path):

@@ -106,7 +106,7 @@ def fetch_source(root, version):
     found = sorted(glob.glob(os.path.join(folder, "%s_*.orig.tar.*" % package)))
     if found:
         return found[-1]
-    from builder.hostconfig import apt_mirror
+    from modelkiln_cli.hostconfig import apt_mirror
 
     mirror = apt_mirror()
     if not mirror:

@@ -22,7 +22,7 @@ PREFIX = "modelkiln-test/"
 
 def modelkiln(*args, timeout=1200):
     """Run the modelkiln CLI; returns (exit code, combined output)."""
-    result = subprocess.run([sys.executable, "-m", "builder.cli"] + [str(a) for a in args],
+    result = subprocess.run([sys.executable, "-m", "modelkiln_cli.cli"] + [str(a) for a in args],
                             cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             timeout=timeout)
     output = result.stdout.decode("utf-8", "replace")

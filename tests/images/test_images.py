@@ -223,7 +223,7 @@ def test_missing_builder_image_is_a_clear_error(engine):
 
 def test_unreachable_engine_is_a_clear_error(tmp_path):
     env = dict(os.environ, DOCKER_HOST="unix://%s/nothing.sock" % tmp_path)
-    result = subprocess.run([sys.executable, "-m", "builder.cli", "build",
+    result = subprocess.run([sys.executable, "-m", "modelkiln_cli.cli", "build",
                              str(REPO / "templates" / "model-template-app"), BUILDER, "x:1"],
                             cwd=str(REPO), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, timeout=120)

@@ -16,20 +16,20 @@ import json
 import math
 import os
 import random
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
-from .engine import EngineError, connect, docker_errors
+from .engine import connect
+from .errors import CliError
 
 REST_PORT = "9000/tcp"
 
 
-class TestImageError(Exception):
-    pass
+class TestImageError(CliError):
+    """The image (or app) cannot be tested: no examples, it does not start..."""
 
 
 EXAMPLE_FORMAT = """{"examples": [
@@ -186,8 +186,4 @@ def run(tag: str, app_dir: str, user: Optional[str] = None, timeout: float = 120
 
 def main(tag: str, app_dir: str, user: Optional[str], timeout: float,
          memory: Optional[str] = None, cpus: Optional[float] = None) -> int:
-    try:
-        return 1 if run(tag, app_dir, user, timeout, memory=memory, cpus=cpus) else 0
-    except (TestImageError, EngineError) + docker_errors() as exc:
-        print("ERROR: %s" % exc, file=sys.stderr, flush=True)
-        return 1
+    return 1 if run(tag, app_dir, user, timeout, memory=memory, cpus=cpus) else 0

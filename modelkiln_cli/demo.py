@@ -7,10 +7,10 @@ import sys
 import time
 from typing import Any
 
-from .build import BuildError, BuildOptions, run_build
-from .engine import EngineError, connect, docker_errors
-from .source import SourceError
-from .testimage import TestImageError, request, wait_ready
+from .build import BuildOptions, run_build
+from .engine import connect
+from .errors import report_errors
+from .testimage import request, wait_ready
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "templates", "model-template-app")
@@ -43,11 +43,7 @@ def demo(client: Any) -> int:
 
 
 def main() -> int:
-    try:
-        return demo(connect())
-    except (BuildError, EngineError, SourceError, TestImageError) + docker_errors() as exc:
-        print("ERROR: %s" % exc, file=sys.stderr, flush=True)
-        return 1
+    return report_errors(lambda: demo(connect()))
 
 
 if __name__ == "__main__":

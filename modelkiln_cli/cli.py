@@ -6,11 +6,13 @@ import argparse
 import sys
 from typing import List, Optional
 
+from .errors import CliError, report_errors
+
 USAGE = """usage: modelkiln COMMAND [options]
 
 commands:
   serve MODEL_NAME|APP_DIR [options]   serve a model class as a REST microservice
-  test APP_DIR                         check APP_DIR/examples.json here, before building
+  test APP_DIR                         check APP_DIR/examples.json in this process, before building
   build SOURCE BUILDER TAG [options]   build an app image from SOURCE with an s2i builder
   test-image TAG --app DIR             run TAG and check the answers to DIR/examples.json
 
@@ -61,7 +63,8 @@ def test_image_parser() -> argparse.ArgumentParser:
     parser.add_argument("tag")
     parser.add_argument("--app", required=True, help="app folder holding examples.json")
     parser.add_argument("--user", help="UID to run as (default: a random non-root UID)")
-    add_timeout(parser)
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds to wait for /ready (default 120)")
     parser.add_argument("--memory", metavar="SIZE",
                         help="run the container with this memory limit (e.g. 512m, 2g)")
     parser.add_argument("--cpus", type=float, metavar="N",
@@ -72,16 +75,10 @@ def test_image_parser() -> argparse.ArgumentParser:
 def test_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modelkiln test",
-        description="Serve an app folder on this machine (no image, nothing installed) and "
-                    "check its examples.json, as test-image checks an image.")
+        description="Load an app folder's class in this process (no image, nothing "
+                    "installed) and check its examples.json, as test-image checks an image.")
     parser.add_argument("app", help="app folder holding examples.json (and .s2i/environment)")
-    add_timeout(parser)
     return parser
-
-
-def add_timeout(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for /ready (default 120)")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -90,10 +87,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    if command in ("build", "test", "test-image"):
+        return report_errors(lambda: run_command(command, rest))
     if command == "serve":
         from python_runtime.cli import main as serve_main
 
         return serve_main(rest)
+    sys.stderr.write("modelkiln: unknown command %r\n%s" % (command, USAGE))
+    return 2
+
+
+def run_command(command: str, rest: List[str]) -> int:
+    """build, test or test-image; failures are raised (CliError), and printed by main."""
     if command == "build":
         from .build import BuildOptions
         from .build import main as build_main
@@ -109,14 +114,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .testlocal import main as test_local_main
 
         ns = test_parser().parse_args(rest)
-        return test_local_main(ns.app, ns.timeout)
+        return test_local_main(ns.app)
     if command == "test-image":
         from .testimage import main as test_main
 
         ns = test_image_parser().parse_args(rest)
         return test_main(ns.tag, ns.app, ns.user, ns.timeout, ns.memory, ns.cpus)
-    sys.stderr.write("modelkiln: unknown command %r\n%s" % (command, USAGE))
-    return 2
+    raise CliError("unknown command %r" % command)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 import collections
 import sys
-from typing import Any, List, Tuple
+from typing import Any, List
+
+from .errors import CliError
 
 TAIL_LINES = 30
 
 
-class EngineError(Exception):
+class EngineError(CliError):
     """No usable Docker engine; the message says how to get one."""
 
 
@@ -48,15 +50,6 @@ def stream_output(container: Any, quiet: bool = False) -> List[str]:
         if not quiet:
             sys.stdout.write("     %s\n" % line)
     return list(tail)
-
-
-def docker_errors() -> Tuple[type, ...]:
-    """The SDK's error classes, to report engine refusals as one clean line."""
-    try:
-        from docker.errors import DockerException
-    except ImportError:
-        return ()
-    return (DockerException,)
 
 
 def bind_mount(source: str, target: str) -> Any:

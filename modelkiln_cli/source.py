@@ -14,10 +14,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from python_runtime.settings import read_env_file
 
+from .errors import CliError
+
 GIT_PREFIXES = ("git://", "git@", "ssh://", "http://", "https://", "file://")
 
 
-class SourceError(Exception):
+class SourceError(CliError):
     """The source cannot be prepared; the message names the fix."""
 
 

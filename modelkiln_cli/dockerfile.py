@@ -12,6 +12,8 @@ import os
 import shutil
 from typing import Any, Dict, List, Tuple
 
+from .staging import build_labels, copy_readable
+
 DEFAULT_SCRIPTS = "/usr/libexec/s2i"
 DEFAULT_USER = "1001"
 
@@ -22,8 +24,6 @@ def _quote(value: str) -> str:
 
 def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
                      injections: List[Tuple[str, str]]) -> None:
-    from .build import build_labels, copy_readable
-
     path = os.path.abspath(options.as_dockerfile)
     folder = os.path.dirname(path)
     upload = os.path.join(folder, "upload")

@@ -1,7 +1,7 @@
 """Read this machine's own apt and pip settings, for building base and builder images.
 
-``python -m builder.hostconfig apt-mirror`` prints the Debian mirror apt uses here;
-``python -m builder.hostconfig pip-conf`` prints a pip.conf with the index settings pip uses
+``python -m modelkiln_cli.hostconfig apt-mirror`` prints the Debian mirror apt uses here;
+``python -m modelkiln_cli.hostconfig pip-conf`` prints a pip.conf with the index settings pip uses
 here (only http(s) locations: file paths do not exist inside a container). Nothing is
 hard-coded: a machine without such settings gets the tools' defaults.
 """
@@ -99,7 +99,7 @@ def main(argv: List[str]) -> int:
     if argv == ["pip-conf"]:
         sys.stdout.write(pip_conf())
         return 0
-    print("usage: python -m builder.hostconfig apt-mirror|pip-conf", file=sys.stderr)
+    print("usage: python -m modelkiln_cli.hostconfig apt-mirror|pip-conf", file=sys.stderr)
     return 2
 
 

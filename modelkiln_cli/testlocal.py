@@ -1,0 +1,72 @@
+"""``modelkiln test APP_DIR``: check an app's ``examples.json`` before building any image.
+
+The class is loaded in this process, with this interpreter and what is installed in it
+(nothing is installed, no container started): its settings come from the folder's
+``.s2i/environment`` as the image's would, it is constructed and its ``load()`` runs, and the
+same WSGI application an image serves answers on a local port, for this process only. The
+examples are checked as ``test-image`` checks them, with the same report.
+"""
+
+import os
+import threading
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from .testimage import TestImageError, check_examples, load_examples
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:  # the report says what happened
+        pass
+
+
+class _ThreadedServer(WSGIServer):
+    daemon_threads = True
+
+
+def build_app(app_dir: str) -> Any:
+    """The WSGI app an image would serve for ``app_dir``, its class constructed and loaded."""
+    from python_runtime.context import LoadState
+    from python_runtime.errors import LoadError
+    from python_runtime.http import create_app
+    from python_runtime.server import load_component, user_class
+    from python_runtime.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.load([app_dir, "--workers", "1"], read_annotations=False)
+        component = load_component(settings, user_class(settings))
+    except (SettingsError, LoadError) as exc:
+        raise TestImageError(str(exc)) from exc
+    state = LoadState()
+    if component.load is not None:
+        try:
+            component.load()
+        except Exception as exc:
+            raise TestImageError("load() failed: %s: %s" % (type(exc).__name__, exc)) from exc
+    state.ready = True
+    return create_app(settings, component, None, state)
+
+
+def run(app_dir: str) -> int:
+    """The number of failed checks (0: the app passed)."""
+    app_dir = os.path.abspath(app_dir)
+    examples = load_examples(app_dir)
+    print("---> loading %s in this process (this interpreter's packages; nothing installed)"
+          % app_dir, flush=True)
+    app = build_app(app_dir)
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadedServer,
+                         handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        failures = check_examples("http://127.0.0.1:%d" % server.server_port, examples)
+    finally:
+        server.shutdown()
+        server.server_close()
+    print("---> %s: %d example(s), %d failure(s)" % (app_dir, len(examples), failures),
+          flush=True)
+    return failures
+
+
+def main(app_dir: str) -> int:
+    return 1 if run(app_dir) else 0
