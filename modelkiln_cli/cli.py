@@ -13,6 +13,8 @@ USAGE = """usage: modelkiln COMMAND [options]
 commands:
   serve MODEL_NAME|APP_DIR [options]   serve a model class as a REST microservice
   test APP_DIR                         check APP_DIR/examples.json in this process, before building
+  predict APP_DIR IN OUT [options]     score a file (.jsonl, .json, .csv, .npy) and exit
+  info APP_DIR                         print the model's metadata and schema
   build SOURCE BUILDER TAG [options]   build an app image from SOURCE with an s2i builder
   test-image TAG --app DIR             run TAG and check the answers to DIR/examples.json
 
@@ -93,6 +95,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from python_runtime.cli import main as serve_main
 
         return serve_main(rest)
+    if command in ("predict", "info"):
+        from python_runtime.jobs import main as job_main
+
+        return job_main([command] + rest)
     sys.stderr.write("modelkiln: unknown command %r\n%s" % (command, USAGE))
     return 2
 

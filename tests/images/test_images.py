@@ -291,3 +291,31 @@ def test_test_image_under_resource_limits(engine, request):
                              "--memory", "300m", "--cpus", "1")
     assert code == 0, output[-3000:]
     assert "memory 300m, cpus 1.0" in output and "PASS SIGTERM" in output
+
+
+def test_the_app_image_scores_a_file_and_prints_its_info(engine, request, tmp_path):
+    """`docker run IMAGE predict IN OUT` and `docker run IMAGE info`: the same class, no
+    server, as a random non-root user writing into a mounted folder."""
+    tag = template_image(engine, request)
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)
+    rows = [[5.1, 3.5, 1.4, 0.2], [7.7, 3.0, 6.1, 2.3]]
+    (data / "in.jsonl").write_text("".join(json.dumps({"data": {"ndarray": [r]}}) + "\n"
+                                           for r in rows) + "{broken\n")
+    logs = engine.containers.run(tag, ["predict", "/data/in.jsonl", "/data/out.jsonl"],
+                                 user="43210", remove=False, detach=True,
+                                 volumes={str(data): {"bind": "/data", "mode": "rw"}})
+    try:
+        code = logs.wait(timeout=120)["StatusCode"]
+        stderr = logs.logs(stdout=False).decode()
+    finally:
+        logs.remove(force=True)
+    assert code == 1, stderr  # the broken line failed; the others are scored
+    lines = [json.loads(line) for line in (data / "out.jsonl").read_text().splitlines()]
+    assert [line["data"]["names"] for line in lines[:2]] == [
+        ["setosa", "versicolor", "virginica"]] * 2
+    assert lines[0]["data"]["ndarray"][0][0] > 0.5 and lines[1]["data"]["ndarray"][0][2] > 0.5
+    assert lines[2]["line"] == 3 and "not JSON" in lines[2]["error"]["message"]
+    info = json.loads(engine.containers.run(tag, ["info"], user="43210", remove=True))
+    assert info["model_name"] == "MyModel" and info["service_type"] == "MODEL"

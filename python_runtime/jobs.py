@@ -1,0 +1,493 @@
+"""File jobs with the model loaded in this process: ``predict`` scores a file and exits,
+``info`` prints what the model takes and answers. The same user class as the server, no
+extra build: ``docker run --rm -v $PWD:/data IMAGE predict /data/in.jsonl /data/out.jsonl``
+(the image's run script hands ``predict`` and ``info`` here), or ``modelkiln predict APP_DIR
+IN OUT`` on the host.
+
+Inputs (by extension): ``.jsonl`` (one Seldon message or V2 request per line, told apart per
+line), ``.json`` (an array of them, or ODAHU's ``{"columns", "data"}``), ``.csv`` (a header,
+then rows: ``--batch-size`` rows per call) and ``.npy``. Outputs keep the input's order:
+JSON lines for messages (a line that fails gets ``{"error": ...}`` and the job goes on), CSV or
+``.npy`` for tables. ``--resume`` continues a JSON-lines or CSV output after its last complete
+line; ``--shard I/N`` (or ``auto`` from an Indexed Job) scores every N-th item from the I-th.
+The exit code is 0 only when every item succeeded.
+"""
+
+import argparse
+import csv
+import io
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+EXIT_OK, EXIT_FAILED_ITEMS, EXIT_USAGE = 0, 1, 2
+MESSAGES_PER_TASK = 20  # messages a worker scores per task (the output is written per task)
+MESSAGE_FORMATS = (".jsonl", ".json")
+TABLE_FORMATS = (".csv", ".npy")
+
+
+class JobError(Exception):
+    """The job cannot run; the message names the file, the line or the fix."""
+
+
+# -- the model --------------------------------------------------------------------------------
+
+class Scorer(object):
+    """The user's class, constructed and loaded, behind the server's own operations."""
+
+    def __init__(self, app_dir: str) -> None:
+        from .context import LoadState
+        from .errors import LoadError
+        from .http import create_app
+        from .server import load_component, user_class
+        from .settings import Settings, SettingsError
+
+        try:
+            settings = Settings.load([app_dir, "--workers", "1"], read_annotations=False)
+            component = load_component(settings, user_class(settings))
+        except (SettingsError, LoadError) as exc:
+            raise JobError(str(exc)) from exc
+        if component.load is not None:
+            try:
+                component.load()
+            except Exception as exc:
+                raise JobError("load() failed: %s: %s" % (type(exc).__name__, exc)) from exc
+        state = LoadState()
+        state.ready = True
+        self.app = create_app(settings, component, None, state)
+        self.ctx = self.app.ctx
+        self.seldon = self.app.protocols[0].calls
+        self.v2 = self.app.protocols[1]
+
+    def message(self, item: Any) -> Dict[str, Any]:
+        """The answer to one Seldon message or V2 request, or ``{"error": ...}``."""
+        from .codecs import jsonio
+        from .errors import MicroserviceError, from_user_exception
+
+        try:
+            if not isinstance(item, dict):
+                raise MicroserviceError("a line must be a JSON object (a Seldon message or a "
+                                        "V2 request), got %s" % type(item).__name__)
+            if "inputs" in item:
+                request = dict(item)
+                parameters = dict(request.get("parameters") or {})
+                parameters.pop("binary_data_output", None)  # a file job writes JSON
+                request["parameters"] = parameters
+                response, _ = self.ctx.call(self.v2.calls.infer, request, None)
+                response["model_name"] = self.v2.model
+                return json.loads(jsonio.dumps(response))
+            answer = self.ctx.call(self.seldon.predict, item)
+            # as REST writes it (numpy arrays and all): the job's lines equal the server's
+            return json.loads(answer if isinstance(answer, (bytes, str))
+                              else jsonio.dumps(answer))
+        except MicroserviceError as exc:
+            return {"error": {"status": exc.status_code, "reason": exc.reason,
+                              "message": exc.message}}
+        except Exception as exc:  # the user's code: reported on its line, the job goes on
+            error = from_user_exception(exc)
+            return {"error": {"status": error.status_code, "reason": error.reason,
+                              "message": error.message}}
+
+    def table(self, names: List[str], rows: Any) -> Tuple[List[str], Any]:
+        """(output column names, output rows) for one batch of table rows."""
+        message = {"data": {"names": names, "ndarray": rows}}
+        answer = self.message(message)
+        if "error" in answer:
+            raise JobError(answer["error"]["message"])
+        data = answer.get("data") or {}
+        if "ndarray" in data:
+            out = data["ndarray"]
+        elif "tensor" in data:
+            import numpy as np
+
+            tensor = data["tensor"]
+            out = np.asarray(tensor["values"]).reshape(tensor["shape"]).tolist()
+        else:
+            raise JobError("the model answered no table for a table input: %s"
+                           % json.dumps(answer)[:200])
+        return list(data.get("names") or []), out
+
+    def info(self) -> Dict[str, Any]:
+        from .metadata import metadata_or_error
+
+        ctx = self.ctx
+        return {"metadata": metadata_or_error(ctx.metadata, ctx.metadata_error),
+                "inputs": [spec.as_metadata() for spec in ctx.signature.inputs],
+                "outputs": [spec.as_metadata() for spec in ctx.signature.outputs],
+                "service_type": ctx.settings.service_type,
+                "model_name": ctx.settings.model_name}
+
+
+# -- workers ----------------------------------------------------------------------------------
+
+_scorer = None  # type: Optional[Scorer]
+
+
+def _start_worker(app_dir: str) -> None:
+    global _scorer
+    _scorer = Scorer(app_dir)
+
+
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+def read_messages(path: str) -> List[Any]:
+    """The items of a JSON-lines or JSON-array file; a line that is not JSON becomes an
+    error item (the job reports it on its line and goes on)."""
+    items = []  # type: List[Any]
+    with open(path, "r", encoding="utf-8") as handle:
+        if path.endswith(".jsonl"):
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    items.append(json.loads(line))
+                except ValueError as exc:
+                    items.append(_Bad("line %d is not JSON: %s" % (number, exc)))
+            return items
+        try:
+            document = json.load(handle)
+        except ValueError as exc:
+            raise JobError("%s is not JSON: %s" % (path, exc)) from exc
+    if isinstance(document, list):
+        return document
+    raise JobError("%s must hold a JSON array of Seldon messages or V2 requests (or be a "
+                   ".jsonl file, one per line)" % path)
+
+
+class _Bad(object):
+    """An input line that could not be read."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def read_table(path: str) -> Tuple[List[str], Any]:
+    """(column names, rows) of a CSV (header line first) or .npy file."""
+    import numpy as np
+
+    if path.endswith(".npy"):
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise JobError("%s is not a readable .npy array: %s" % (path, exc)) from exc
+        if array.ndim == 1:
+            array = array.reshape(-1, 1)
+        return [], array
+    with open(path, "r", encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            raise JobError("%s is empty: a CSV input starts with a header line" % path)
+        rows = []
+        for number, row in enumerate(reader, 2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise JobError("%s line %d has %d values for %d columns (%s)"
+                               % (path, number, len(row), len(header), ",".join(header)))
+            try:
+                rows.append([float(value) for value in row])
+            except ValueError as exc:
+                raise JobError("%s line %d: %s" % (path, number, exc)) from exc
+    return header, np.asarray(rows, dtype=float).reshape(-1, len(header))
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+def completed_lines(path: str) -> int:
+    """How many complete lines ``path`` holds (a cut last line is dropped from the file)."""
+    if not os.path.exists(path):
+        return 0
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        keep = data.rfind(b"\n") + 1
+        if keep != len(data):
+            handle.truncate(keep)
+    return data[:keep].count(b"\n")
+
+
+def sharded_name(path: str, shard: Optional[Tuple[int, int]]) -> str:
+    if shard is None:
+        return path
+    base, ext = os.path.splitext(path)
+    return "%s.shard-%d-of-%d%s" % (base, shard[0], shard[1], ext)
+
+
+def parse_shard(text: Optional[str], environ: Optional[Dict[str, str]] = None
+                ) -> Optional[Tuple[int, int]]:
+    """``I/N``, or ``auto`` (Kubernetes Indexed Job: JOB_COMPLETION_INDEX and
+    MODELKILN_SHARDS, else the job's completions count in JOB_COMPLETIONS)."""
+    if not text:
+        return None
+    environ = os.environ if environ is None else environ
+    if text == "auto":
+        index = environ.get("JOB_COMPLETION_INDEX")
+        count = environ.get("MODELKILN_SHARDS") or environ.get("JOB_COMPLETIONS")
+        if index is None or count is None:
+            raise JobError("--shard auto needs JOB_COMPLETION_INDEX (an Indexed Job sets it) and "
+                           "the number of shards in MODELKILN_SHARDS (or JOB_COMPLETIONS)")
+        text = "%s/%s" % (index, count)
+    try:
+        index, _, count = text.partition("/")
+        shard = int(index), int(count)
+    except ValueError:
+        raise JobError("--shard %r must be I/N (e.g. 0/4) or auto" % text) from None
+    if not 0 <= shard[0] < shard[1]:
+        raise JobError("--shard %s: I must be between 0 and N-1" % text)
+    return shard
+
+
+class Progress(object):
+    """Items done, rate and ETA on stderr: a bar on a terminal, a line every 5 s otherwise."""
+
+    def __init__(self, total: int, stream: Any = None) -> None:
+        self.total, self.done = total, 0
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.started = self.last = time.time()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.time()
+        if self.tty or now - self.last >= 5.0 or self.done >= self.total:
+            self.last = now
+            rate = self.done / max(now - self.started, 1e-9)
+            eta = (self.total - self.done) / rate if rate else 0.0
+            text = "%d/%d (%.0f%%) %.0f/s ETA %.0f s" % (
+                self.done, self.total, 100.0 * self.done / max(self.total, 1), rate, eta)
+            if self.tty:
+                filled = int(30 * self.done / max(self.total, 1))
+                self.stream.write("\r[%s%s] %s" % ("#" * filled, "." * (30 - filled), text))
+                if self.done >= self.total:
+                    self.stream.write("\n")
+            else:
+                self.stream.write("progress: %s\n" % text)
+            self.stream.flush()
+
+
+# -- the job ----------------------------------------------------------------------------------
+
+def predict(app_dir: str, source: str, target: str, batch_size: int = 100, workers: int = 1,
+            resume: bool = False, shard: Optional[Tuple[int, int]] = None,
+            stderr: Any = None) -> int:
+    """Score ``source`` into ``target``; the exit code (0: every item succeeded)."""
+    stderr = stderr or sys.stderr
+    if not os.path.isfile(source):
+        raise JobError("input %s does not exist (or is not a file)" % source)
+    ext = os.path.splitext(source)[1].lower()
+    if ext not in MESSAGE_FORMATS + TABLE_FORMATS:
+        raise JobError("input %s: the extension says the format; use one of %s"
+                       % (source, ", ".join(MESSAGE_FORMATS + TABLE_FORMATS)))
+    if ext == ".json":
+        document = _load_json(source)
+        if isinstance(document, dict) and "data" in document:  # ODAHU's {"columns", "data"}
+            if os.path.isdir(target):  # its form: predict in.json OUTDIR
+                target = os.path.join(target, "result.json")
+            return _predict_odahu(app_dir, document, source, target, stderr)
+    if os.path.isdir(target):
+        raise JobError("output %s is a folder: name the output file (a folder is ODAHU's form, "
+                       'for a {"columns": ..., "data": ...} input)' % target)
+    target = sharded_name(target, shard)
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise JobError("cannot write %s: %s is not a writable folder" % (target, folder))
+    if ext in TABLE_FORMATS:
+        return _predict_table(app_dir, source, target, batch_size, resume, shard, stderr)
+    items = read_messages(source)
+    return _predict_messages(app_dir, items, target, workers, resume, shard, stderr)
+
+
+def _load_json(path: str) -> Any:
+    with open(path, "r", encoding="utf-8") as handle:
+        try:
+            return json.load(handle)
+        except ValueError as exc:
+            raise JobError("%s is not JSON: %s" % (path, exc)) from exc
+
+
+def _predict_messages(app_dir: str, items: List[Any], target: str, workers: int,
+                      resume: bool, shard: Optional[Tuple[int, int]], stderr: Any) -> int:
+    selected = [(i, item) for i, item in enumerate(items)
+                if shard is None or i % shard[1] == shard[0]]
+    skip = completed_lines(target) if resume else 0
+    if not resume and os.path.exists(target):
+        os.remove(target)
+    todo = selected[skip:]
+    if skip:
+        stderr.write("resuming after %d completed line(s) of %s\n" % (skip, target))
+    progress = Progress(len(selected), stderr)
+    progress.done = skip
+    failed = sum(1 for _ in _failed_lines(target)) if skip else 0
+    batches = [todo[i:i + MESSAGES_PER_TASK] for i in range(0, len(todo), MESSAGES_PER_TASK)]
+    with open(target, "a", encoding="utf-8") as out:
+        for batch in _run_batches(app_dir, batches, workers):
+            for index, answer in batch:
+                if "error" in answer:
+                    failed += 1
+                    answer = dict(answer, line=index + 1)
+                out.write(json.dumps(answer, ensure_ascii=False) + "\n")
+            out.flush()  # a killed job keeps every line written so far (--resume)
+            progress.advance(len(batch))
+    stderr.write("%d item(s) scored into %s, %d failed\n" % (len(selected), target, failed))
+    return EXIT_OK if failed == 0 else EXIT_FAILED_ITEMS
+
+
+def _failed_lines(path: str) -> Iterator[int]:
+    with open(path, "r", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if '"error"' in line and "error" in json.loads(line):
+                yield number
+
+
+def _run_batches(app_dir: str, batches: List[List[Tuple[int, Any]]], workers: int
+                 ) -> Iterator[List[Tuple[int, Dict[str, Any]]]]:
+    """Answers batch by batch, in input order, from ``workers`` processes (each loads the
+    model once) or from this one."""
+    if workers <= 1:
+        _start_worker(app_dir)
+        for batch in batches:
+            yield _score_items(batch)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_start_worker, initargs=(app_dir,)) as pool:
+        for answers in pool.imap(_score_items, batches):
+            yield answers
+
+
+def _score_items(batch: Sequence[Tuple[int, Any]]) -> List[Tuple[int, Dict[str, Any]]]:
+    """Answers to a batch of (index, item), in this worker's model."""
+    assert _scorer is not None
+    out = []
+    for index, item in batch:
+        if isinstance(item, _Bad):
+            out.append((index, {"error": {"status": 400, "reason": "MICROSERVICE_BAD_DATA",
+                                          "message": item.message}}))
+        else:
+            out.append((index, _scorer.message(item)))
+    return out
+
+
+def _predict_table(app_dir: str, source: str, target: str, batch_size: int, resume: bool,
+                   shard: Optional[Tuple[int, int]], stderr: Any) -> int:
+    import numpy as np
+
+    names, rows = read_table(source)
+    if shard is not None:
+        rows = rows[shard[0]::shard[1]]
+    scorer = Scorer(app_dir)
+    out_ext = os.path.splitext(target)[1].lower()
+    if out_ext not in TABLE_FORMATS:
+        raise JobError("a table input (%s) is scored into a table: name the output .csv or "
+                       ".npy, not %s" % (source, target))
+    done = 0
+    if resume and out_ext == ".csv":
+        done = max(completed_lines(target) - 1, 0)  # the header line
+        if done:
+            stderr.write("resuming after %d completed row(s) of %s\n" % (done, target))
+    elif resume:
+        raise JobError("--resume needs a .csv output (a .npy file is written at the end)")
+    progress = Progress(len(rows), stderr)
+    progress.done = done
+    results = []  # type: List[Any]
+    out_names = None  # type: Optional[List[str]]
+    handle = None
+    try:
+        if out_ext == ".csv":
+            fresh = not (resume and os.path.exists(target))
+            handle = open(target, "w" if fresh else "a", encoding="utf-8", newline="")
+        writer = csv.writer(handle) if handle is not None else None
+        for start in range(done, len(rows), max(batch_size, 1)):
+            batch = rows[start:start + batch_size]
+            out_names, answer = scorer.table(names, batch.tolist())
+            if writer is not None:
+                if start == 0:
+                    writer.writerow(out_names or ["t:%d" % i for i in
+                                                  range(len(answer[0]) if answer else 0)])
+                writer.writerows(answer)
+                handle.flush()
+            else:
+                results.extend(answer)
+            progress.advance(len(batch))
+    finally:
+        if handle is not None:
+            handle.close()
+    if out_ext == ".npy":
+        _write_atomically(target, lambda f: np.save(f, np.asarray(results)))
+    stderr.write("%d row(s) scored into %s\n" % (len(rows), target))
+    return EXIT_OK
+
+
+def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: str,
+                   stderr: Any) -> int:
+    """ODAHU's docker-CLI form: ``{"columns": [...], "data": [[...]]}`` in, ``result.json``
+    with ``{"prediction": [[...]], "columns": [...]}`` out."""
+    if not isinstance(document.get("data"), list):
+        raise JobError('%s: expected {"columns": [...], "data": [[...], ...]}' % source)
+    scorer = Scorer(app_dir)
+    names, rows = scorer.table(list(document.get("columns") or []), document["data"])
+    text = json.dumps({"prediction": rows, "columns": names})
+    _write_atomically(target, lambda f: f.write(text.encode("utf-8")))
+    stderr.write("%d row(s) scored into %s\n" % (len(document["data"]), target))
+    return EXIT_OK
+
+
+def _write_atomically(target: str, write: Any) -> None:
+    """Write to a temporary file beside ``target``, then rename: never half a result."""
+    folder = os.path.dirname(os.path.abspath(target))
+    fd, temporary = tempfile.mkstemp(prefix=".modelkiln-", dir=folder)
+    try:
+        with io.open(fd, "wb") as handle:
+            write(handle)
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+# -- command line -----------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelkiln", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("predict", help="score a file with the model and exit")
+    run.add_argument("app", help="app folder (in an image: /opt/app-root/src)")
+    run.add_argument("input", help=".jsonl, .json, .csv or .npy")
+    run.add_argument("output", help=".jsonl for messages; .csv or .npy for tables; a folder: "
+                                    "FOLDER/result.json (ODAHU's form)")
+    run.add_argument("--batch-size", type=int, default=100, help="table rows per call")
+    run.add_argument("--workers", type=int, default=1,
+                     help="processes scoring messages, each with its own model (order kept)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue a .jsonl or .csv output after its last complete line")
+    run.add_argument("--shard", help="I/N: score every N-th item from the I-th; auto: from an "
+                                     "Indexed Job (JOB_COMPLETION_INDEX, MODELKILN_SHARDS)")
+    info = commands.add_parser("info", help="print the model's metadata and schema")
+    info.add_argument("app", help="app folder (in an image: /opt/app-root/src)")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "info":
+            print(json.dumps(Scorer(args.app).info(), indent=2))
+            return EXIT_OK
+        if args.command == "predict":
+            return predict(args.app, args.input, args.output, args.batch_size, args.workers,
+                           args.resume, parse_shard(args.shard))
+    except JobError as exc:
+        sys.stderr.write("ERROR: %s\n" % exc)
+        return EXIT_USAGE
+    build_parser().print_help()
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
