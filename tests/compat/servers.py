@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import requests
 
@@ -69,17 +69,25 @@ def candidate_kind() -> str:
     return kind
 
 
+_HANDED_OUT: Set[int] = set()
+
+
 def free_ports(count: int) -> List[int]:
-    """``count`` distinct free ports: every socket stays bound until all are picked (one at a
-    time, the kernel may hand out the same port twice)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+    """``count`` free ports never handed out before in this test process (a gRPC port is bound
+    with SO_REUSEPORT: two servers given the same one would both start and split its calls).
+    Every socket stays bound until all are picked."""
+    while True:
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+        try:
+            for sock in sockets:
+                sock.bind(("127.0.0.1", 0))
+            ports = [sock.getsockname()[1] for sock in sockets]
+        finally:
+            for sock in sockets:
+                sock.close()
+        if not _HANDED_OUT.intersection(ports):
+            _HANDED_OUT.update(ports)
+            return ports
 
 
 def _base_env() -> Dict[str, str]:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set
 
 import requests
 
@@ -37,10 +37,19 @@ _KEEP = ("MODELKILN_TEST_READY_TIMEOUT",)
 ERROR_KEYS = {"status", "info", "code", "reason"}
 
 
+_HANDED_OUT: Set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port never handed out before in this test process. The servers bind gRPC with
+    SO_REUSEPORT, so two of them given the same port would both start and split its calls."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def server_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
