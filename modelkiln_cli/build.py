@@ -17,6 +17,8 @@ import tempfile
 import time
 from typing import Any, Dict, Optional, Tuple
 
+from builder.conda import ENV_FILES
+
 from .dockerfile import write_dockerfile
 from .engine import bind_mount, connect, stream_output
 from .source import build_environment, prepare
@@ -73,7 +75,6 @@ BUILDER_ID_LABEL = "io.modelkiln.builder-id"
 ENV_DIGEST_LABEL = "io.modelkiln.build-env-digest"
 LAYERED_LABEL = "io.modelkiln.layered-builds"
 MAX_LAYERED = 20  # then a build starts again from the builder (the engine caps layers at 127)
-CONDA_FILES = ("environment.yml", "environment.yaml", "conda.yml")  # as builder.conda
 
 
 def env_digest(env: Dict[str, str]) -> str:
@@ -96,7 +97,7 @@ def layered_base(client: Any, options: BuildOptions, builder: Any, env: Dict[str
             options.tag, options.builder, builder.short_id)
     if labels.get(ENV_DIGEST_LABEL) != env_digest(env):
         return None, "the build environment changed since %s" % options.tag
-    if any(os.path.exists(os.path.join(source_root, name)) for name in CONDA_FILES) or (
+    if any(os.path.exists(os.path.join(source_root, name)) for name in ENV_FILES) or (
             env.get("ENVIRONMENT_FILE")):
         return None, "conda environments are carried by save-artifacts"
     stacked = int(labels.get(LAYERED_LABEL) or 0)

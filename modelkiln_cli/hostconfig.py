@@ -34,17 +34,21 @@ def apt_mirror(paths: Optional[List[str]] = None) -> Optional[str]:
     return None
 
 
+def _pip_config(key: str) -> Optional[str]:
+    """pip's own setting ``key`` (``global.cert``) on this machine, or None."""
+    result = subprocess.run([sys.executable, "-m", "pip", "config", "get", key],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            universal_newlines=True)
+    value = result.stdout.strip() if result.returncode == 0 else ""
+    return value or None
+
+
 def pip_settings() -> Dict[str, str]:
     """index-url, extra-index-url and trusted-host as pip resolves them here."""
     found = {}  # type: Dict[str, str]
     for key in ("index-url", "extra-index-url", "trusted-host"):
         env = os.environ.get("PIP_" + key.upper().replace("-", "_"))
-        value = env
-        if value is None:
-            result = subprocess.run([sys.executable, "-m", "pip", "config", "get",
-                                     "global." + key], stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, universal_newlines=True)
-            value = result.stdout.strip() if result.returncode == 0 else None
+        value = env if env is not None else _pip_config("global." + key)
         if value:
             kept = [v for v in value.split() if key == "trusted-host"
                     or v.startswith(("http://", "https://"))]
@@ -56,14 +60,6 @@ def pip_settings() -> Dict[str, str]:
 SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt",   # Debian, Ubuntu, Alpine
                   "/etc/pki/tls/certs/ca-bundle.crt",     # RHEL, Fedora
                   "/etc/ssl/cert.pem")                    # macOS, some BSDs
-
-
-def _pip_config(key: str) -> Optional[str]:
-    result = subprocess.run([sys.executable, "-m", "pip", "config", "get", key],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            universal_newlines=True)
-    value = result.stdout.strip() if result.returncode == 0 else ""
-    return value or None
 
 
 def ca_bundle(environ: Optional[Dict[str, str]] = None,

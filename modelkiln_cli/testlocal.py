@@ -26,25 +26,12 @@ class _ThreadedServer(WSGIServer):
 
 def build_app(app_dir: str) -> Any:
     """The WSGI app an image would serve for ``app_dir``, its class constructed and loaded."""
-    from python_runtime.context import LoadState
-    from python_runtime.errors import LoadError
-    from python_runtime.http import create_app
-    from python_runtime.server import load_component, user_class
-    from python_runtime.settings import Settings, SettingsError
+    from python_runtime.jobs import JobError, load_app
 
     try:
-        settings = Settings.load([app_dir, "--workers", "1"], read_annotations=False)
-        component = load_component(settings, user_class(settings))
-    except (SettingsError, LoadError) as exc:
+        return load_app(app_dir)
+    except JobError as exc:
         raise TestImageError(str(exc)) from exc
-    state = LoadState()
-    if component.load is not None:
-        try:
-            component.load()
-        except Exception as exc:
-            raise TestImageError("load() failed: %s: %s" % (type(exc).__name__, exc)) from exc
-    state.ready = True
-    return create_app(settings, component, None, state)
 
 
 def run(app_dir: str) -> int:

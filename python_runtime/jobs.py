@@ -24,6 +24,8 @@ import tempfile
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from .errors import BAD_DATA
+
 EXIT_OK, EXIT_FAILED_ITEMS, EXIT_USAGE = 0, 1, 2
 MESSAGES_PER_TASK = 20  # messages a worker scores per task (the output is written per task)
 MESSAGE_FORMATS = (".jsonl", ".json")
@@ -36,29 +38,40 @@ class JobError(Exception):
 
 # -- the model --------------------------------------------------------------------------------
 
+def load_app(app_dir: str) -> Any:
+    """The WSGI app an image would serve for ``app_dir``, built in this process: settings from
+    its ``.s2i/environment``, the class constructed and its ``load()`` run (``modelkiln test``
+    sends its examples to it; file jobs call its operations)."""
+    from .context import LoadState
+    from .errors import LoadError
+    from .http import create_app
+    from .server import load_component, user_class
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.load([app_dir, "--workers", "1"], read_annotations=False)
+        component = load_component(settings, user_class(settings))
+    except (SettingsError, LoadError) as exc:
+        raise JobError(str(exc)) from exc
+    if component.load is not None:
+        try:
+            component.load()
+        except Exception as exc:
+            raise JobError("load() failed: %s: %s" % (type(exc).__name__, exc)) from exc
+    state = LoadState()
+    state.ready = True
+    return create_app(settings, component, None, state)
+
+
+def error_line(status: int, reason: str, message: str) -> Dict[str, Any]:
+    return {"error": {"status": status, "reason": reason, "message": message}}
+
+
 class Scorer(object):
     """The user's class, constructed and loaded, behind the server's own operations."""
 
     def __init__(self, app_dir: str) -> None:
-        from .context import LoadState
-        from .errors import LoadError
-        from .http import create_app
-        from .server import load_component, user_class
-        from .settings import Settings, SettingsError
-
-        try:
-            settings = Settings.load([app_dir, "--workers", "1"], read_annotations=False)
-            component = load_component(settings, user_class(settings))
-        except (SettingsError, LoadError) as exc:
-            raise JobError(str(exc)) from exc
-        if component.load is not None:
-            try:
-                component.load()
-            except Exception as exc:
-                raise JobError("load() failed: %s: %s" % (type(exc).__name__, exc)) from exc
-        state = LoadState()
-        state.ready = True
-        self.app = create_app(settings, component, None, state)
+        self.app = load_app(app_dir)
         self.ctx = self.app.ctx
         self.seldon = self.app.protocols[0].calls
         self.v2 = self.app.protocols[1]
@@ -84,13 +97,9 @@ class Scorer(object):
             # as REST writes it (numpy arrays and all): the job's lines equal the server's
             return json.loads(answer if isinstance(answer, (bytes, str))
                               else jsonio.dumps(answer))
-        except MicroserviceError as exc:
-            return {"error": {"status": exc.status_code, "reason": exc.reason,
-                              "message": exc.message}}
-        except Exception as exc:  # the user's code: reported on its line, the job goes on
-            error = from_user_exception(exc)
-            return {"error": {"status": error.status_code, "reason": error.reason,
-                              "message": error.message}}
+        except Exception as exc:  # ours or the user's: reported on its line, the job goes on
+            error = from_user_exception(exc)  # (a MicroserviceError is kept as it is)
+            return error_line(error.status_code, error.reason, error.message)
 
     def table(self, names: List[str], rows: Any) -> Tuple[List[str], Any]:
         """(output column names, output rows) for one batch of table rows."""
@@ -136,28 +145,19 @@ def _start_worker(app_dir: str) -> None:
 
 # -- inputs -----------------------------------------------------------------------------------
 
-def read_messages(path: str) -> List[Any]:
-    """The items of a JSON-lines or JSON-array file; a line that is not JSON becomes an
-    error item (the job reports it on its line and goes on)."""
+def read_lines(path: str) -> List[Any]:
+    """The items of a JSON-lines file; a line that is not JSON becomes an error item (the job
+    reports it on its line and goes on)."""
     items = []  # type: List[Any]
     with open(path, "r", encoding="utf-8") as handle:
-        if path.endswith(".jsonl"):
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    items.append(json.loads(line))
-                except ValueError as exc:
-                    items.append(_Bad("line %d is not JSON: %s" % (number, exc)))
-            return items
-        try:
-            document = json.load(handle)
-        except ValueError as exc:
-            raise JobError("%s is not JSON: %s" % (path, exc)) from exc
-    if isinstance(document, list):
-        return document
-    raise JobError("%s must hold a JSON array of Seldon messages or V2 requests (or be a "
-                   ".jsonl file, one per line)" % path)
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except ValueError as exc:
+                items.append(_Bad("line %d is not JSON: %s" % (number, exc)))
+    return items
 
 
 class _Bad(object):
@@ -284,12 +284,16 @@ def predict(app_dir: str, source: str, target: str, batch_size: int = 100, worke
     if ext not in MESSAGE_FORMATS + TABLE_FORMATS:
         raise JobError("input %s: the extension says the format; use one of %s"
                        % (source, ", ".join(MESSAGE_FORMATS + TABLE_FORMATS)))
+    document = None  # type: Any
     if ext == ".json":
         document = _load_json(source)
         if isinstance(document, dict) and "data" in document:  # ODAHU's {"columns", "data"}
             if os.path.isdir(target):  # its form: predict in.json OUTDIR
                 target = os.path.join(target, "result.json")
             return _predict_odahu(app_dir, document, source, target, stderr)
+        if not isinstance(document, list):
+            raise JobError("%s must hold a JSON array of Seldon messages or V2 requests (or "
+                           "be a .jsonl file, one per line)" % source)
     if os.path.isdir(target):
         raise JobError("output %s is a folder: name the output file (a folder is ODAHU's form, "
                        'for a {"columns": ..., "data": ...} input)' % target)
@@ -299,7 +303,7 @@ def predict(app_dir: str, source: str, target: str, batch_size: int = 100, worke
         raise JobError("cannot write %s: %s is not a writable folder" % (target, folder))
     if ext in TABLE_FORMATS:
         return _predict_table(app_dir, source, target, batch_size, resume, shard, stderr)
-    items = read_messages(source)
+    items = document if document is not None else read_lines(source)
     return _predict_messages(app_dir, items, target, workers, resume, shard, stderr)
 
 
@@ -366,8 +370,7 @@ def _score_items(batch: Sequence[Tuple[int, Any]]) -> List[Tuple[int, Dict[str, 
     out = []
     for index, item in batch:
         if isinstance(item, _Bad):
-            out.append((index, {"error": {"status": 400, "reason": "MICROSERVICE_BAD_DATA",
-                                          "message": item.message}}))
+            out.append((index, error_line(400, BAD_DATA, item.message)))
         else:
             out.append((index, _scorer.message(item)))
     return out
