@@ -15,6 +15,7 @@ commands:
   test APP_DIR                         check APP_DIR/examples.json in this process, before building
   predict APP_DIR IN OUT [options]     score a file (.jsonl, .json, .csv, .npy) and exit
   info APP_DIR                         print the model's metadata and schema
+  batch --url URL IN OUT [options]     score a file against a running server (retries, resume)
   build SOURCE BUILDER TAG [options]   build an app image from SOURCE with an s2i builder
   test-image TAG --app DIR             run TAG and check the answers to DIR/examples.json
 
@@ -99,6 +100,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from python_runtime.jobs import main as job_main
 
         return job_main([command] + rest)
+    if command == "batch":
+        from python_runtime.batch import main as batch_main
+
+        return batch_main(rest)
     sys.stderr.write("modelkiln: unknown command %r\n%s" % (command, USAGE))
     return 2
 

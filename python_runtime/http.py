@@ -19,6 +19,9 @@ from .context import LoadState, ServingContext
 from .errors import (MethodNotAllowed, MicroserviceError, NotReady, RouteNotFound,
                      from_user_exception)
 from .openapi import openapi_document
+from .inference.documents import DocumentCalls
+from .protocols.modzy import ModzyRest
+from .protocols.odahu import OdahuRest
 from .protocols.seldon import SeldonRest
 from .protocols.v2 import V2Rest
 from .routes import JSON, Answer, Doc, Route, Router
@@ -51,18 +54,25 @@ class Counted(list):
 class App(object):
     """The microservice as a WSGI callable: every protocol's routes on one port."""
 
-    def __init__(self, ctx: ServingContext, protocols: Sequence[Any]) -> None:
+    def __init__(self, ctx: ServingContext, protocols: Sequence[Any],
+                 documents: Optional[DocumentCalls] = None,
+                 side_ports: Optional[Dict[int, Any]] = None) -> None:
         self.ctx = ctx
         self.metrics = ctx.metrics
         self.metrics_port = ctx.settings.metrics_port
         self.metrics_endpoint = ctx.settings.metrics_endpoint
         self.protocols = list(protocols)
+        self.documents = documents  # whole documents and tables (file jobs use them too)
         self.default_protocol = self.protocols[0]
         routes = [route for protocol in self.protocols for route in protocol.routes()]
         for path in ("/seldon.json", "/openapi.json"):
             routes.append(Route(path, ("GET",), self._openapi, self.default_protocol,
                                 Doc("This document (OpenAPI 3)")))
         self.router = Router(routes)
+        # A protocol that has a port of its own (Modzy's file jobs on PSC_MODEL_PORT):
+        # port -> (its router, its protocol for errors on unknown paths)
+        self.side_ports = {port: (Router(protocol.routes()), protocol)
+                           for port, protocol in (side_ports or {}).items()}
         self.max_body = ctx.limit  # the worker refuses larger bodies before reading them
         self.header_timeout = ctx.settings.header_timeout  # the worker's read deadlines
         self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
@@ -84,6 +94,8 @@ class App(object):
             port = sock.getsockname()[1] if sock is not None else None
         if port == self.metrics_port:
             return self.serve_metrics(environ, start_response)
+        if self.side_ports and port in self.side_ports:
+            environ["modelkiln.side"] = self.side_ports[port]
         if not self.track:
             return self.serve(environ, start_response)
         logs.enter(environ)  # log lines name the request
@@ -100,14 +112,15 @@ class App(object):
         started = time.perf_counter()
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
-        route, params = self.router.match(path)
+        side = environ.get("modelkiln.side")
+        route, params = (side[0] if side else self.router).match(path)
         if self.tracing is not None and route is not None:
             environ["modelkiln.route"] = route.label
         extra = None
         try:
             if route is None:
                 raise RouteNotFound("no route %s; see %s for the routes served"
-                                    % (path, self._protocol_of(None, path).docs_path))
+                                    % (path, self._protocol_of(None, path, side).docs_path))
             if method not in route.methods:
                 if method == "OPTIONS":
                     return self._preflight(environ, start_response, route.methods)
@@ -118,9 +131,9 @@ class App(object):
             if len(answer) == 4:
                 extra = answer[3]
         except MicroserviceError as exc:
-            answer = self._error(route, exc, path)
+            answer = self._error(route, exc, path, side=side)
         except Exception as exc:  # user code and anything unforeseen: never a dead worker
-            answer = self._error(route, from_user_exception(exc), path, exc)
+            answer = self._error(route, from_user_exception(exc), path, exc, side)
         status, body = answer[0], answer[1]
         headers = [("Content-Type", answer[2]), ("Content-Length", str(len(body)))]
         if extra:
@@ -136,9 +149,11 @@ class App(object):
                                  else "<unmatched>", status, started)
         return answer_body
 
-    def _protocol_of(self, route: Optional[Route], path: str) -> Any:
+    def _protocol_of(self, route: Optional[Route], path: str, side: Any = None) -> Any:
         if route is not None:
             return route.protocol
+        if side is not None:
+            return side[1]
         for protocol in self.protocols:  # an unknown path under a protocol's prefix
             prefix = getattr(protocol, "prefix", None)
             if prefix and (path == prefix or path.startswith(prefix + "/")):
@@ -146,7 +161,7 @@ class App(object):
         return self.default_protocol
 
     def _error(self, route: Optional[Route], error: MicroserviceError, path: str,
-               cause: Optional[BaseException] = None) -> Answer:
+               cause: Optional[BaseException] = None, side: Any = None) -> Answer:
         if isinstance(error, NotReady):  # probes while loading: expected, not an error
             log.debug("%s: %d %s", path, error.status_code, error.message)
         elif error.status_code >= 500 and cause is not None:
@@ -155,7 +170,7 @@ class App(object):
             log.error("%s failed: %s", path, error.message)
         else:
             log.info("%s: %d %s", path, error.status_code, error.message)
-        return self._protocol_of(route, path).error_answer(error)
+        return self._protocol_of(route, path, side).error_answer(error)
 
     def _preflight(self, environ: Dict[str, Any], start_response: Callable[..., Any],
                    methods: Sequence[str]) -> List[bytes]:
@@ -189,21 +204,32 @@ class App(object):
         return [body]
 
 
-class MetricsApp(object):
-    """The metrics port as its own WSGI callable (used by the development server)."""
+class PortApp(object):
+    """The app as served on one of its ports by a server that does not say which port a
+    request came to (the development server: metrics, Modzy's port)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, port: int) -> None:
         self.app = app
+        self.port = port
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
-        return self.app.serve_metrics(environ, start_response)
+        environ["modelkiln.local_port"] = self.port
+        return self.app(environ, start_response)
 
 
 def create_app(settings: Any, component: Component, metrics: Any = None,
-               load_state: Optional[LoadState] = None, tracing: Any = None) -> App:
-    """The WSGI application for ``component``: Seldon's REST API and V2 on one port."""
+               load_state: Optional[LoadState] = None, tracing: Any = None,
+               stop: Optional[Callable[[], Any]] = None) -> App:
+    """The WSGI application for ``component``: Seldon's REST API, V2 and ODAHU's API on one
+    port, and Modzy's file-job API on PSC_MODEL_PORT when it is set (``stop`` ends the
+    server for its /shutdown)."""
     ctx = ServingContext(settings, component, metrics, load_state, tracing)
-    return App(ctx, [SeldonRest(ctx), V2Rest(ctx)])
+    seldon, v2 = SeldonRest(ctx), V2Rest(ctx)
+    documents = DocumentCalls(ctx, seldon.calls, v2.calls, v2.model)
+    side = {}  # type: Dict[int, Any]
+    if settings.modzy_port is not None:
+        side[settings.modzy_port] = ModzyRest(ctx, documents, stop)
+    return App(ctx, [seldon, v2, OdahuRest(ctx, documents)], documents, side)
 
 
 # The exit code gunicorn's master treats as "a worker failed to boot": it stops the server with

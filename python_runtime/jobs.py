@@ -20,11 +20,11 @@ import json
 import multiprocessing
 import os
 import sys
-import tempfile
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .errors import BAD_DATA
+from .inference.documents import write_atomically
 
 EXIT_OK, EXIT_FAILED_ITEMS, EXIT_USAGE = 0, 1, 2
 MESSAGES_PER_TASK = 20  # messages a worker scores per task (the output is written per task)
@@ -73,52 +73,26 @@ class Scorer(object):
     def __init__(self, app_dir: str) -> None:
         self.app = load_app(app_dir)
         self.ctx = self.app.ctx
-        self.seldon = self.app.protocols[0].calls
-        self.v2 = self.app.protocols[1]
+        self.documents = self.app.documents
 
     def message(self, item: Any) -> Dict[str, Any]:
         """The answer to one Seldon message or V2 request, or ``{"error": ...}``."""
-        from .codecs import jsonio
-        from .errors import MicroserviceError, from_user_exception
+        from .errors import from_user_exception
 
         try:
-            if not isinstance(item, dict):
-                raise MicroserviceError("a line must be a JSON object (a Seldon message or a "
-                                        "V2 request), got %s" % type(item).__name__)
-            if "inputs" in item:
-                request = dict(item)
-                parameters = dict(request.get("parameters") or {})
-                parameters.pop("binary_data_output", None)  # a file job writes JSON
-                request["parameters"] = parameters
-                response, _ = self.ctx.call(self.v2.calls.infer, request, None)
-                response["model_name"] = self.v2.model
-                return json.loads(jsonio.dumps(response))
-            answer = self.ctx.call(self.seldon.predict, item)
-            # as REST writes it (numpy arrays and all): the job's lines equal the server's
-            return json.loads(answer if isinstance(answer, (bytes, str))
-                              else jsonio.dumps(answer))
+            return self.documents.message(item)
         except Exception as exc:  # ours or the user's: reported on its line, the job goes on
             error = from_user_exception(exc)  # (a MicroserviceError is kept as it is)
             return error_line(error.status_code, error.reason, error.message)
 
     def table(self, names: List[str], rows: Any) -> Tuple[List[str], Any]:
         """(output column names, output rows) for one batch of table rows."""
-        message = {"data": {"names": names, "ndarray": rows}}
-        answer = self.message(message)
-        if "error" in answer:
-            raise JobError(answer["error"]["message"])
-        data = answer.get("data") or {}
-        if "ndarray" in data:
-            out = data["ndarray"]
-        elif "tensor" in data:
-            import numpy as np
+        from .errors import from_user_exception
 
-            tensor = data["tensor"]
-            out = np.asarray(tensor["values"]).reshape(tensor["shape"]).tolist()
-        else:
-            raise JobError("the model answered no table for a table input: %s"
-                           % json.dumps(answer)[:200])
-        return list(data.get("names") or []), out
+        try:
+            return self.documents.table(names, rows)
+        except Exception as exc:
+            raise JobError(from_user_exception(exc).message) from exc
 
     def info(self) -> Dict[str, Any]:
         from .metadata import metadata_or_error
@@ -156,11 +130,11 @@ def read_lines(path: str) -> List[Any]:
             try:
                 items.append(json.loads(line))
             except ValueError as exc:
-                items.append(_Bad("line %d is not JSON: %s" % (number, exc)))
+                items.append(BadLine("line %d is not JSON: %s" % (number, exc)))
     return items
 
 
-class _Bad(object):
+class BadLine(object):
     """An input line that could not be read."""
 
     def __init__(self, message: str) -> None:
@@ -278,14 +252,9 @@ def predict(app_dir: str, source: str, target: str, batch_size: int = 100, worke
             stderr: Any = None) -> int:
     """Score ``source`` into ``target``; the exit code (0: every item succeeded)."""
     stderr = stderr or sys.stderr
-    if not os.path.isfile(source):
-        raise JobError("input %s does not exist (or is not a file)" % source)
     ext = os.path.splitext(source)[1].lower()
-    if ext not in MESSAGE_FORMATS + TABLE_FORMATS:
-        raise JobError("input %s: the extension says the format; use one of %s"
-                       % (source, ", ".join(MESSAGE_FORMATS + TABLE_FORMATS)))
     document = None  # type: Any
-    if ext == ".json":
+    if ext == ".json" and os.path.isfile(source):
         document = _load_json(source)
         if isinstance(document, dict) and "data" in document:  # ODAHU's {"columns", "data"}
             if os.path.isdir(target):  # its form: predict in.json OUTDIR
@@ -294,17 +263,30 @@ def predict(app_dir: str, source: str, target: str, batch_size: int = 100, worke
         if not isinstance(document, list):
             raise JobError("%s must hold a JSON array of Seldon messages or V2 requests (or "
                            "be a .jsonl file, one per line)" % source)
-    if os.path.isdir(target):
-        raise JobError("output %s is a folder: name the output file (a folder is ODAHU's form, "
-                       'for a {"columns": ..., "data": ...} input)' % target)
     target = sharded_name(target, shard)
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise JobError("cannot write %s: %s is not a writable folder" % (target, folder))
+    check_paths(source, target)
     if ext in TABLE_FORMATS:
         return _predict_table(app_dir, source, target, batch_size, resume, shard, stderr)
     items = document if document is not None else read_lines(source)
     return _predict_messages(app_dir, items, target, workers, resume, shard, stderr)
+
+
+def check_paths(source: str, target: str) -> str:
+    """The input's format (its extension), once the input is a readable file of a known
+    format and the output a file in a writable folder; else a JobError naming the fix."""
+    if not os.path.isfile(source):
+        raise JobError("input %s does not exist (or is not a file)" % source)
+    ext = os.path.splitext(source)[1].lower()
+    if ext not in MESSAGE_FORMATS + TABLE_FORMATS:
+        raise JobError("input %s: the extension says the format; use one of %s"
+                       % (source, ", ".join(MESSAGE_FORMATS + TABLE_FORMATS)))
+    if os.path.isdir(target):
+        raise JobError("output %s is a folder: name the output file (a folder is ODAHU's form, "
+                       'for a {"columns": ..., "data": ...} input)' % target)
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise JobError("cannot write %s: %s is not a writable folder" % (target, folder))
+    return ext
 
 
 def _load_json(path: str) -> Any:
@@ -327,7 +309,7 @@ def _predict_messages(app_dir: str, items: List[Any], target: str, workers: int,
         stderr.write("resuming after %d completed line(s) of %s\n" % (skip, target))
     progress = Progress(len(selected), stderr)
     progress.done = skip
-    failed = sum(1 for _ in _failed_lines(target)) if skip else 0
+    failed = sum(1 for _ in failed_lines(target)) if skip else 0
     batches = [todo[i:i + MESSAGES_PER_TASK] for i in range(0, len(todo), MESSAGES_PER_TASK)]
     with open(target, "a", encoding="utf-8") as out:
         for batch in _run_batches(app_dir, batches, workers):
@@ -342,7 +324,7 @@ def _predict_messages(app_dir: str, items: List[Any], target: str, workers: int,
     return EXIT_OK if failed == 0 else EXIT_FAILED_ITEMS
 
 
-def _failed_lines(path: str) -> Iterator[int]:
+def failed_lines(path: str) -> Iterator[int]:
     with open(path, "r", encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if '"error"' in line and "error" in json.loads(line):
@@ -369,7 +351,7 @@ def _score_items(batch: Sequence[Tuple[int, Any]]) -> List[Tuple[int, Dict[str, 
     assert _scorer is not None
     out = []
     for index, item in batch:
-        if isinstance(item, _Bad):
+        if isinstance(item, BadLine):
             out.append((index, error_line(400, BAD_DATA, item.message)))
         else:
             out.append((index, _scorer.message(item)))
@@ -421,7 +403,9 @@ def _predict_table(app_dir: str, source: str, target: str, batch_size: int, resu
         if handle is not None:
             handle.close()
     if out_ext == ".npy":
-        _write_atomically(target, lambda f: np.save(f, np.asarray(results)))
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(results))
+        write_atomically(target, buffer.getvalue())
     stderr.write("%d row(s) scored into %s\n" % (len(rows), target))
     return EXIT_OK
 
@@ -435,26 +419,21 @@ def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: 
     scorer = Scorer(app_dir)
     names, rows = scorer.table(list(document.get("columns") or []), document["data"])
     text = json.dumps({"prediction": rows, "columns": names})
-    _write_atomically(target, lambda f: f.write(text.encode("utf-8")))
+    write_atomically(target, text.encode("utf-8"))
     stderr.write("%d row(s) scored into %s\n" % (len(document["data"]), target))
     return EXIT_OK
 
 
-def _write_atomically(target: str, write: Any) -> None:
-    """Write to a temporary file beside ``target``, then rename: never half a result."""
-    folder = os.path.dirname(os.path.abspath(target))
-    fd, temporary = tempfile.mkstemp(prefix=".modelkiln-", dir=folder)
-    try:
-        with io.open(fd, "wb") as handle:
-            write(handle)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
 # -- command line -----------------------------------------------------------------------------
+
+def add_resume_and_shard(parser: argparse.ArgumentParser) -> None:
+    """The options ``predict`` and ``batch`` share."""
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a .jsonl or .csv output after its last complete line")
+    parser.add_argument("--shard", help="I/N: score every N-th item from the I-th; auto: from "
+                                        "an Indexed Job (JOB_COMPLETION_INDEX, "
+                                        "MODELKILN_SHARDS)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelkiln", description=__doc__.split("\n\n")[0])
@@ -467,10 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=100, help="table rows per call")
     run.add_argument("--workers", type=int, default=1,
                      help="processes scoring messages, each with its own model (order kept)")
-    run.add_argument("--resume", action="store_true",
-                     help="continue a .jsonl or .csv output after its last complete line")
-    run.add_argument("--shard", help="I/N: score every N-th item from the I-th; auto: from an "
-                                     "Indexed Job (JOB_COMPLETION_INDEX, MODELKILN_SHARDS)")
+    add_resume_and_shard(run)
     info = commands.add_parser("info", help="print the model's metadata and schema")
     info.add_argument("app", help="app folder (in an image: /opt/app-root/src)")
     return parser

@@ -51,11 +51,13 @@ def openapi_document(routes: Sequence[Route], settings: Any) -> Dict[str, Any]:
         paths[route.path] = item
     components = dict(schemas.SELDON)
     components.update(schemas.V2)
+    components.update(schemas.ODAHU)
     return {
         "openapi": "3.0.3",
         "info": {"title": "modelkiln microservice: %s" % settings.model_name, "version": "1",
-                 "description": "Seldon Core v1 REST and the Open Inference Protocol (V2) "
-                                "for one model (SERVICE_TYPE %s)" % settings.service_type},
+                 "description": "Seldon Core v1 REST, the Open Inference Protocol (V2) and "
+                                "ODAHU's model API for one model (SERVICE_TYPE %s)"
+                                % settings.service_type},
         "paths": paths,
         "components": {"schemas": components},
     }

@@ -7,10 +7,12 @@ fork, as Seldon does) and runs ``load()`` in a thread. Both ports (REST and metr
 by the same workers, so there is no extra process for metrics.
 """
 
+import functools
 import gc
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from typing import Any, Dict, Optional, Tuple
@@ -19,10 +21,11 @@ from . import __version__, logs, tracing
 from .component import Component, check_service_type
 from .context import LoadState
 from .errors import LoadError
-from .http import EXIT_LOAD_FAILED, MetricsApp, create_app, load_model, run_load
+from .http import EXIT_LOAD_FAILED, PortApp, create_app, load_model, run_load
 from .loader import construct, import_user_class, parse_parameters
 from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
                       set_multiprocess_dir)
+from .protocols.modzy import ModelYamlError, job_files
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("modelkiln")
@@ -60,8 +63,11 @@ def tune_gc() -> None:
 
 def gunicorn_options(settings: Settings) -> Dict[str, Any]:
     host = settings.bind_host
+    ports = [settings.http_port, settings.metrics_port]
+    if settings.modzy_port is not None:
+        ports.append(settings.modzy_port)
     options = {
-        "bind": ["%s:%d" % (host, settings.http_port), "%s:%d" % (host, settings.metrics_port)],
+        "bind": ["%s:%d" % (host, port) for port in ports],
         "workers": settings.workers,
         "threads": settings.threads,
         # By name: gunicorn < 21 logs the worker class as a string.
@@ -100,6 +106,7 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
     from gunicorn.app.base import BaseApplication
 
     in_master = settings.construct_in == "master"
+    master = os.getpid()
     built = {}  # type: Dict[str, Any]
     traced = tracing.configure(settings)  # exports from each worker once it has started
 
@@ -113,8 +120,9 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
             sys.stderr.flush()
             sys.exit(EXIT_LOAD_FAILED)  # gunicorn's master stops the server on it
         state = LoadState()
+        # Modzy's /shutdown: SIGTERM to gunicorn's master, which stops gracefully with 0
         app = create_app(settings, component, Metrics(settings, multiprocess_dir), state,
-                         traced)
+                         traced, functools.partial(os.kill, master, signal.SIGTERM))
         built.update(component=component, state=state, app=app)
         return app
 
@@ -188,10 +196,14 @@ def run_debug(settings: Settings, user: Any) -> int:
     traced = tracing.configure(settings)
     if traced is not None:
         traced.start()
-    app = create_app(settings, component, metrics, state, traced)
-    metrics_server = make_server(settings.bind_host, settings.metrics_port, MetricsApp(app),
-                                 threaded=True, ssl_context=app.tls_context)
-    threading.Thread(target=metrics_server.serve_forever, daemon=True).start()
+    # Modzy's /shutdown: the development server stops as on Ctrl-C, with exit code 0
+    app = create_app(settings, component, metrics, state, traced,
+                     functools.partial(os.kill, os.getpid(), signal.SIGINT))
+    for port in (settings.metrics_port, settings.modzy_port):
+        if port is not None:
+            side = make_server(settings.bind_host, port, PortApp(app, port), threaded=True,
+                               ssl_context=app.tls_context)
+            threading.Thread(target=side.serve_forever, daemon=True).start()
     start_grpc = None  # type: Any
     if settings.grpc_workers:
         from .grpc_server import start_in_worker
@@ -214,6 +226,14 @@ def serve(settings: Settings) -> int:
         raise SettingsError("the REST port and the metrics port are both %d; set "
                             "PREDICTIVE_UNIT_METRICS_SERVICE_PORT to another port"
                             % settings.http_port)
+    if settings.modzy_port is not None:
+        if settings.modzy_port in (settings.http_port, settings.metrics_port):
+            raise SettingsError("PSC_MODEL_PORT=%d is already the REST or the metrics port; "
+                                "give Modzy's API a port of its own" % settings.modzy_port)
+        try:
+            job_files(settings.app_dir)  # a broken model.yaml stops the start, not a job
+        except ModelYamlError as exc:
+            raise SettingsError(str(exc)) from exc
     if settings.persistence:
         log.warning("PERSISTENCE is no longer supported and is ignored")
     log.info("modelkiln %s: %s as %s from %s", __version__, settings.model_name,
@@ -233,6 +253,8 @@ def serve(settings: Settings) -> int:
              "gRPC on :%d" % settings.grpc_port if settings.grpc_workers else "gRPC off",
              settings.metrics_port, settings.metrics_endpoint, settings.workers,
              settings.threads)
+    if settings.modzy_port is not None:
+        log.info("serving Modzy's file-job API on :%d (PSC_MODEL_PORT)", settings.modzy_port)
     master = os.getpid()
     try:
         return run_gunicorn(settings, user, multiprocess_dir)

@@ -152,6 +152,9 @@ SETTINGS = (
             _port, "Prometheus metrics port."),
     Setting("grpc_port", "PREDICTIVE_UNIT_GRPC_SERVICE_PORT", "--grpc-port", 5000, _port,
             "gRPC port: Seldon's services and V2's GRPCInferenceService."),
+    Setting("modzy_port", "PSC_MODEL_PORT", "--modzy-port", None, _port,
+            "When set, this port also serves Modzy's file-job API (/status, /run, /shutdown); "
+            "file names from the app's model.yaml."),
     Setting("grpc_workers", "GRPC_WORKERS", "--grpc-workers", 1, _non_negative_int,
             "0 turns gRPC off. Otherwise every REST worker also serves gRPC, with the same "
             "model copy (the number itself is not used: there are no separate gRPC workers)."),

@@ -141,3 +141,12 @@ V2 = {
         "properties": {"error": {"type": "string"}},
     },
 }
+
+# ODAHU's model API (/api/model/*)
+ODAHU = {
+    "OdahuError": {
+        "type": "object",
+        "required": ["message"],
+        "properties": {"message": {"type": "string"}},
+    },
+}

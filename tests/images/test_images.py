@@ -262,18 +262,7 @@ def test_docker_stop_ends_the_server_within_2_s_with_exit_code_0(engine, request
     try:
         container.reload()
         port = container.ports["9000/tcp"][0]["HostPort"]
-        deadline = time.time() + 60
-        while True:
-            try:
-                import urllib.request
-
-                with urllib.request.urlopen("http://127.0.0.1:%s/ready" % port, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.time() < deadline, container.logs(tail=30).decode()
-            time.sleep(0.3)
+        _wait_ok("http://127.0.0.1:%s/ready" % port, container)
         assert container.top()["Processes"][0][-1].startswith("/opt/modelkiln/bin/dumb-init")
         started = time.time()
         container.stop(timeout=10)
@@ -319,3 +308,69 @@ def test_the_app_image_scores_a_file_and_prints_its_info(engine, request, tmp_pa
     assert lines[2]["line"] == 3 and "not JSON" in lines[2]["error"]["message"]
     info = json.loads(engine.containers.run(tag, ["info"], user="43210", remove=True))
     assert info["model_name"] == "MyModel" and info["service_type"] == "MODEL"
+
+
+def _wait_ok(url: str, container, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        assert time.time() < deadline, container.logs(tail=30).decode()
+        time.sleep(0.3)
+
+
+def test_the_app_image_serves_modzy_jobs_and_batch_scores_against_it(engine, request, tmp_path):
+    """PSC_MODEL_PORT: a Modzy /run job in a mounted folder, `docker run IMAGE batch` against
+    the same server from a second container, then /shutdown ends the container with 0."""
+    import urllib.request
+
+    tag = template_image(engine, request)
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)
+    (data / "input.json").write_text(json.dumps({"data": {"ndarray": [[5.1, 3.5, 1.4, 0.2]]}}))
+    (data / "in.jsonl").write_text("".join(json.dumps({"data": {"ndarray": [[7.7, 3.0, 6.1,
+                                                                             2.3]]}}) + "\n"
+                                           for _ in range(3)))
+    server = engine.containers.run(tag, detach=True, user="43210",
+                                   environment={"PSC_MODEL_PORT": "8080"},
+                                   volumes={str(data): {"bind": "/data", "mode": "rw"}},
+                                   ports={"8080/tcp": ("127.0.0.1", None),
+                                          "9000/tcp": ("127.0.0.1", None)})
+    try:
+        server.reload()
+        modzy = "http://127.0.0.1:%s" % server.ports["8080/tcp"][0]["HostPort"]
+        rest_port = server.ports["9000/tcp"][0]["HostPort"]
+        _wait_ok(modzy + "/status", server)
+        job = urllib.request.Request(
+            modzy + "/run", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"type": "file", "input": "/data", "output": "/data"}).encode())
+        with urllib.request.urlopen(job, timeout=30) as answer:
+            assert answer.status == 200 and json.loads(answer.read())["statusCode"] == 200
+        result = json.loads((data / "results.json").read_text())
+        assert result["data"]["names"] == ["setosa", "versicolor", "virginica"]
+        assert result["data"]["ndarray"][0][0] > 0.5
+        client = engine.containers.run(
+            tag, ["batch", "--url", "http://127.0.0.1:%s" % rest_port, "/data/in.jsonl",
+                  "/data/out.jsonl", "--workers", "2"],
+            user="43210", network_mode="host", detach=True,
+            volumes={str(data): {"bind": "/data", "mode": "rw"}})
+        try:
+            code = client.wait(timeout=120)["StatusCode"]
+            assert code == 0, client.logs().decode()
+        finally:
+            client.remove(force=True)
+        lines = [json.loads(line) for line in (data / "out.jsonl").read_text().splitlines()]
+        assert len(lines) == 3 and all(line["data"]["ndarray"][0][2] > 0.5 for line in lines)
+        stop = urllib.request.Request(modzy + "/shutdown", method="POST", data=b"")
+        with urllib.request.urlopen(stop, timeout=10) as answer:
+            assert answer.status == 202
+        assert server.wait(timeout=30)["StatusCode"] == 0, server.logs(tail=30).decode()
+    finally:
+        server.remove(force=True)

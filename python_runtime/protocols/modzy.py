@@ -1,0 +1,257 @@
+"""Modzy's container API for file jobs, on its own port (``PSC_MODEL_PORT``): ``GET /status``,
+``POST /run`` with ``{"type": "file", "input": DIR, "output": DIR}`` and ``POST /shutdown``
+(202, then the server exits with 0). Every answer is ``{"statusCode", "status", "message"}``.
+
+The file names come from the app's ``model.yaml`` (the keys of ``inputs`` and ``outputs``),
+else ``input.json`` and ``results.json``. One input file is sent to the model as it is when
+it is a Seldon message or a V2 request, as ``jsonData`` when it is other JSON, as ``strData``
+when it is text and as ``binData`` otherwise; several input files go as one ``jsonData``
+object keyed by file name. The answer's ``jsonData`` (``strData``, ``binData``) is written to
+the output file; an answer without them (``data``, V2 outputs) is written whole. Several
+output files take the keys of a ``jsonData`` object answer.
+
+Status codes as the spec has them: 400 for a bad job or missing/unwritable files, 415 for a
+body that is not JSON, 422 for input the model refuses (its 4xx), 500 for a model error, and
+503 while ``load()`` runs.
+"""
+
+import base64
+import json
+import os
+import threading
+import time
+from http import HTTPStatus
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..body import read_body
+from ..codecs import jsonio
+from ..errors import (BadDataError, InternalError, MicroserviceError, NotReady,
+                      UnsupportedMediaType, from_user_exception)
+from ..inference.documents import write_atomically
+from ..routes import JSON, Answer, Doc, Route
+
+MODEL_YAML = "model.yaml"
+DEFAULT_INPUTS = ("input.json",)
+DEFAULT_OUTPUTS = ("results.json",)
+SELDON_KEYS = ("data", "jsonData", "strData", "binData")
+SHUTDOWN_DELAY = 0.3  # seconds between the 202 and the signal: the answer goes out first
+
+
+class ModelYamlError(ValueError):
+    """The app's model.yaml cannot say the job's file names."""
+
+
+def job_files(app_dir: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """(input file names, output file names) from ``APP_DIR/model.yaml``, else the defaults."""
+    path = os.path.join(app_dir, MODEL_YAML)
+    if not os.path.isfile(path):
+        return DEFAULT_INPUTS, DEFAULT_OUTPUTS
+    import yaml
+
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            document = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelYamlError("%s cannot be read: %s" % (path, exc)) from exc
+    if not isinstance(document, dict):
+        raise ModelYamlError("%s must be a mapping with inputs and outputs" % path)
+
+    def names(key: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
+        section = document.get(key)
+        if section is None:
+            return default
+        if not isinstance(section, dict) or not section:
+            raise ModelYamlError("%s: %s must map file names to their descriptions (e.g. "
+                                 "%s: {%s: {...}})" % (path, key, key, default[0]))
+        for name in section:
+            if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+                raise ModelYamlError("%s: %s names %r, which is not a file name"
+                                     % (path, key, name))
+        return tuple(section)
+
+    return names("inputs", DEFAULT_INPUTS), names("outputs", DEFAULT_OUTPUTS)
+
+
+class Unprocessable(MicroserviceError):
+    status_code = 422
+
+
+class ModzyRest(object):
+    """Modzy's three routes for one served model."""
+
+    name = "modzy"
+    docs_path = "/status"
+    error_schema = "ModzyAnswer"
+
+    def __init__(self, ctx: Any, documents: Any, stop: Optional[Callable[[], Any]] = None
+                 ) -> None:
+        self.ctx = ctx
+        self.documents = documents  # inference.documents.DocumentCalls
+        self.stop = stop            # ends the server (exit code 0); None: it cannot be
+        self.inputs, self.outputs = job_files(ctx.settings.app_dir)
+        self.lock = threading.Lock()  # one job at a time, as the spec's platform runs them
+
+    def error_answer(self, error: MicroserviceError) -> Answer:
+        return answer(error.status_code, error.message)
+
+    def routes(self) -> List[Route]:
+        return [
+            Route("/status", ("GET",), self._status, self, Doc("Modzy: the model's status")),
+            Route("/run", ("POST",), self._run, self, Doc("Modzy: run a file job")),
+            Route("/shutdown", ("POST",), self._shutdown, self,
+                  Doc("Modzy: stop the server (exit code 0)")),
+        ]
+
+    # -- routes -------------------------------------------------------------------------
+
+    def _status(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        state = self.ctx.state
+        if state.ready:
+            return answer(200, "%s is ready" % self.ctx.settings.model_name)
+        if state.error is not None:
+            return answer(500, "the model failed to load: %s" % state.error)
+        raise NotReady("the model is still loading (load() has not finished)")
+
+    def _run(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        self.ctx.state.check()
+        media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if media != JSON:
+            raise UnsupportedMediaType(
+                'POST the job as application/json: {"type": "file", "input": DIR, '
+                '"output": DIR} (got Content-Type %r)' % media)
+        source, target = self._job(jsonio.loads(read_body(environ, self.ctx.limit)))
+        document = self._read_inputs(source)
+        with self.lock:
+            started = time.time()
+            try:
+                result = self.documents.message(document)
+            except NotReady:
+                raise
+            except MicroserviceError as exc:
+                if exc.status_code < 500:
+                    raise Unprocessable("the model cannot process the input: %s"
+                                        % exc.message) from exc
+                raise
+            except Exception as exc:  # the user's code
+                error = from_user_exception(exc)
+                if error.status_code < 500:
+                    raise Unprocessable("the model cannot process the input: %s"
+                                        % error.message) from exc
+                raise error from exc
+            written = self._write_outputs(target, result)
+        return answer(200, "wrote %s in %.3f s" % (", ".join(written), time.time() - started))
+
+    def _shutdown(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        stop = self.stop
+        if stop is None:
+            raise InternalError("this server cannot be stopped through /shutdown")
+
+        def later() -> None:
+            time.sleep(SHUTDOWN_DELAY)
+            stop()
+
+        threading.Thread(target=later, name="modelkiln-shutdown", daemon=True).start()
+        return answer(202, "the server stops and exits with code 0")
+
+    # -- the job ------------------------------------------------------------------------
+
+    def _job(self, job: Any) -> Tuple[str, str]:
+        if not isinstance(job, dict):
+            raise BadDataError('the job must be a JSON object: {"type": "file", "input": DIR, '
+                               '"output": DIR}')
+        if job.get("type") != "file":
+            raise BadDataError('"type" must be "file" (got %s)' % json.dumps(job.get("type")))
+        folders = []
+        for key in ("input", "output"):
+            value = job.get(key)
+            if not isinstance(value, str) or not value:
+                raise BadDataError('"%s" must name a folder' % key)
+            if not os.path.isdir(value):
+                raise BadDataError("%s folder %s does not exist" % (key, value))
+            folders.append(value)
+        if not os.access(folders[1], os.W_OK):
+            raise BadDataError("output folder %s is not writable" % folders[1])
+        return folders[0], folders[1]
+
+    def _read_inputs(self, folder: str) -> Dict[str, Any]:
+        contents = []
+        for name in self.inputs:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as handle:
+                    contents.append((name, handle.read()))
+            except OSError as exc:
+                raise BadDataError("input file %s cannot be read: %s (model.yaml names the "
+                                   "input files)" % (path, exc.strerror or exc)) from exc
+        if len(contents) == 1:
+            return as_message(*contents[0])
+        return {"jsonData": {name: as_value(name, data) for name, data in contents}}
+
+    def _write_outputs(self, folder: str, result: Any) -> List[str]:
+        if len(self.outputs) == 1:
+            files = [(self.outputs[0], output_bytes(self.outputs[0], result))]
+        else:
+            values = result.get("jsonData") if isinstance(result, dict) else None
+            missing = [n for n in self.outputs if not isinstance(values, dict) or n not in values]
+            if missing:
+                raise InternalError(
+                    "model.yaml names %d output files; the model must answer jsonData with a "
+                    "key per file (missing: %s)" % (len(self.outputs), ", ".join(missing)))
+            files = [(name, value_bytes(name, values[name])) for name in self.outputs]
+        for name, data in files:
+            write_atomically(os.path.join(folder, name), data)
+        return [name for name, _ in files]
+
+
+def answer(status: int, message: str) -> Answer:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    body = {"statusCode": status, "status": phrase, "message": message}
+    return status, jsonio.dumps(body), JSON
+
+
+def as_value(name: str, data: bytes) -> Any:
+    """A file's content as a JSON value: parsed JSON, else text, else base64."""
+    if name.lower().endswith(".json"):
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError as exc:
+            raise Unprocessable("input file %s is not JSON: %s" % (name, exc)) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii")
+
+
+def as_message(name: str, data: bytes) -> Dict[str, Any]:
+    """One input file as the message the model gets."""
+    if name.lower().endswith(".json"):
+        value = as_value(name, data)
+        if isinstance(value, dict) and ("inputs" in value or
+                                        any(key in value for key in SELDON_KEYS)):
+            return value
+        return {"jsonData": value}
+    try:
+        return {"strData": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"binData": base64.b64encode(data).decode("ascii")}
+
+
+def output_bytes(name: str, result: Any) -> bytes:
+    """What one output file holds: the answer's payload, else the whole answer."""
+    if isinstance(result, dict):
+        for key in ("jsonData", "strData", "binData"):
+            if key in result:
+                if key == "binData":
+                    return base64.b64decode(result[key])
+                return value_bytes(name, result[key])
+    return json.dumps(result).encode("utf-8")
+
+
+def value_bytes(name: str, value: Any) -> bytes:
+    if isinstance(value, str) and not name.lower().endswith(".json"):
+        return value.encode("utf-8")
+    return json.dumps(value).encode("utf-8")
+
