@@ -7,12 +7,13 @@ SELDON_VENV ?= .venv-seldon
 OLDPINS_VENV ?= .venv-oldpins
 V2_VENV ?= .venv-v2
 FRAMEWORKS_VENV ?= .venv-frameworks
+MANIFESTS_VENV ?= .venv-manifests
 PYTEST_ARGS ?=
 
 .PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
-	frameworks-venv test-frameworks test-reliability
+	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
@@ -68,6 +69,20 @@ frameworks-venv: $(FRAMEWORKS_VENV)/.installed ## the runtime with PyTorch (CPU)
 
 v2-venv: $(V2_VENV)/.installed ## MLServer 1.7 and tritonclient in their own virtualenv (V2 tests and bench peers only)
 
+# The schemas tests/manifests checks against: kubernetes-validate, seldon-deploy-sdk, the kserve
+# SDK's models (--no-deps: its model server's dependencies are not needed to read them) and
+# OpenShift's OpenAPI document from npm's openshift-rest-client.
+$(MANIFESTS_VENV)/.installed: requirements/test-manifests.txt
+	$(PYTHON) -m venv $(MANIFESTS_VENV)
+	$(MANIFESTS_VENV)/bin/pip install -q -r requirements/test-manifests.txt
+	$(MANIFESTS_VENV)/bin/pip install -q --no-deps 'kserve==0.21.0'
+	rm -rf $(MANIFESTS_VENV)/openshift && mkdir -p $(MANIFESTS_VENV)/openshift
+	cd $(MANIFESTS_VENV)/openshift && npm pack -q openshift-rest-client@9.1.1 >/dev/null && \
+		tar xzf openshift-rest-client-9.1.1.tgz package/lib/specs/openshift-openapi-spec.json.gz
+	touch $@
+
+manifests-venv: $(MANIFESTS_VENV)/.installed ## schema tools for tests/manifests in their own virtualenv
+
 vermin: venv ## python_runtime and builder stay Python 3.6 compatible
 	$(VENV)/bin/vermin --no-tips --violations -t=3.6- --backport dataclasses python_runtime builder
 
@@ -91,8 +106,11 @@ test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-cor
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime $(PYTEST_ARGS)
 
-test-images: venv image-py311 ## build every template and test app with modelkiln build and test the images
+test-images: venv image-py311 podman ## build every template and test app with modelkiln build and test the images
 	$(PY) -m pytest tests/images $(PYTEST_ARGS)
+
+test-manifests: manifests-venv ## modelkiln manifests: golden files, every kind checked by real schemas
+	$(MANIFESTS_VENV)/bin/python -m pytest tests/manifests $(PYTEST_ARGS)
 
 test-v2: venv v2-venv ## V2 REST with tritonclient, differential against MLServer, schemathesis
 	$(V2_VENV)/bin/python -m pytest tests/v2 $(PYTEST_ARGS)
@@ -109,7 +127,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
+test: lint test-runtime test-reliability test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m modelkiln_cli.demo
@@ -120,6 +138,13 @@ bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core, MLServer, bare WSGI
 docs: venv ## regenerate the settings table in README.md
 	$(PY) -m python_runtime.settings --update-readme README.md
 	$(PY) -m builder.settings --update-readme README.md
+
+# podman for tests/images/test_podman_kube.py (kube play of the generated Deployment).
+podman: ## install Debian's podman (and catatonit, its pause process) when missing
+	@if ! command -v podman >/dev/null || ! command -v catatonit >/dev/null; then \
+		echo "---> apt-get install podman catatonit"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq podman catatonit >/dev/null; \
+	fi
 
 # A Docker engine on this machine: installs docker.io (and debootstrap) and starts dockerd when
 # none answers. Needs root, as installing packages does.
@@ -190,4 +215,4 @@ hadolint: venv ## lint the Dockerfiles
 	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
 
 clean:
-	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(FRAMEWORKS_VENV) build .build *.egg-info
+	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(FRAMEWORKS_VENV) $(MANIFESTS_VENV) build .build *.egg-info

@@ -18,6 +18,9 @@ commands:
   batch --url URL IN OUT [options]     score a file against a running server (retries, resume)
   build SOURCE BUILDER TAG [options]   build an app image from SOURCE with an s2i builder
   test-image TAG --app DIR             run TAG and check the answers to DIR/examples.json
+  manifests APP_DIR --image IMAGE --kind KIND
+                                       Kubernetes / OpenShift YAML for APP_DIR: deployment,
+                                       seldon, kserve, job or openshift-build
 
 modelkiln COMMAND --help shows the options of a command.
 """
@@ -90,7 +93,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
-    if command in ("build", "test", "test-image"):
+    if command in ("build", "test", "test-image", "manifests"):
         return report_errors(lambda: run_command(command, rest))
     if command == "serve":
         from python_runtime.cli import main as serve_main
@@ -109,7 +112,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def run_command(command: str, rest: List[str]) -> int:
-    """build, test or test-image; failures are raised (CliError), and printed by main."""
+    """build, test, test-image or manifests; failures are raised (CliError), and printed by
+    main."""
     if command == "build":
         from .build import BuildOptions
         from .build import main as build_main
@@ -131,6 +135,10 @@ def run_command(command: str, rest: List[str]) -> int:
 
         ns = test_image_parser().parse_args(rest)
         return test_main(ns.tag, ns.app, ns.user, ns.timeout, ns.memory, ns.cpus)
+    if command == "manifests":
+        from .manifests import main as manifests_main
+
+        return manifests_main(rest)
     raise CliError("unknown command %r" % command)
 
 

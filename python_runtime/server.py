@@ -245,7 +245,12 @@ def serve(settings: Settings) -> int:
     user = user_class(settings)
     if settings.debug:
         return run_debug(settings, user)
-    multiprocess_dir = tempfile.mkdtemp(prefix="modelkiln-metrics-")
+    try:
+        multiprocess_dir = tempfile.mkdtemp(prefix="modelkiln-metrics-")
+    except OSError as exc:  # tempfile found no writable folder
+        raise SettingsError("the server needs a writable temporary folder (%s): with a "
+                            "read-only root filesystem mount an emptyDir (or a tmpfs) at "
+                            "/tmp, or set TMPDIR to a writable folder" % exc) from exc
     set_multiprocess_dir(os.environ, multiprocess_dir)
     clean_multiprocess_dir(multiprocess_dir)
     log.info("serving REST on %s:%d, %s, metrics on :%d%s, %d worker(s) x %d thread(s)",

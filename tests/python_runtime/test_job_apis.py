@@ -12,7 +12,7 @@ from python_runtime import jobs
 from python_runtime.http import PortApp
 from python_runtime.protocols import modzy
 
-from .live import APPS, LiveServer, free_port
+from .live import APPS, LiveServer, free_port, running
 
 FILEJOB = str(APPS / "filejob")
 MODZYYAML = str(APPS / "modzyyaml")
@@ -34,14 +34,9 @@ def yaml_app():
 def server():
     """A live server of the filejob app with Modzy's API on a port of its own."""
     port = free_port()
-    live = LiveServer("filejob", args=["--modzy-port", str(port)])
-    live.modzy_port = port
-    live.start()
-    try:
-        live.wait_ready()
+    with running("filejob", env={"PSC_MODEL_PORT": str(port)}) as live:
+        live.modzy_port = port
         yield live
-    finally:
-        live.stop()
 
 
 def modzy_url(server, path):

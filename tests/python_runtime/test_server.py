@@ -652,3 +652,20 @@ def listen_addresses(port):
 def test_gunicorn_listens_on_every_interface_by_default(serve):
     server = serve("echo", "Echo")
     assert listen_addresses(server.http_port) == {"0.0.0.0"}
+
+
+def test_no_writable_temporary_folder_is_named_with_the_fix(monkeypatch, tmp_path):
+    """A read-only root filesystem without an emptyDir on /tmp: the start fails naming it."""
+    from python_runtime import server as server_module
+    from python_runtime.settings import Settings, SettingsError
+
+    def no_folder(*args, **kwargs):
+        raise FileNotFoundError("No usable temporary directory found in ['/tmp']")
+
+    monkeypatch.chdir(str(tmp_path))  # serve() moves into the app folder; restored after
+    monkeypatch.setattr(server_module.tempfile, "mkdtemp", no_folder)
+    settings = Settings.load([str(live.APPS / "echo")], environ={}, read_annotations=False)
+    with pytest.raises(SettingsError) as caught:
+        server_module.serve(settings)
+    assert "mount an emptyDir (or a tmpfs) at /tmp" in str(caught.value)
+    assert "No usable temporary directory" in str(caught.value)

@@ -1,0 +1,136 @@
+"""``openshift-build``: the builder and app ImageStreams, a ConfigMap OpenShift fills with the
+cluster's trusted CAs, a BuildConfig with the source strategy, and a Template holding them
+with parameters."""
+
+import subprocess
+from typing import Any, Dict, List, Optional
+
+from .podspec import App, ManifestError, dns_name
+
+APP_DIR_IN_IMAGE = "/opt/app-root/src"   # the builder's working directory
+CA_DIR = ".modelkiln-ca"
+
+
+class GitSource(object):
+    def __init__(self, uri: str, ref: str, context_dir: str) -> None:
+        self.uri = uri
+        self.ref = ref
+        self.context_dir = context_dir
+
+
+def git_source(app_dir: str, uri: Optional[str], ref: Optional[str],
+               context_dir: Optional[str]) -> GitSource:
+    """The app's repository, branch and sub-folder, from its git checkout unless given."""
+    def git(*args: str) -> str:
+        try:
+            result = subprocess.run(["git", "-C", app_dir] + list(args), stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, universal_newlines=True)
+        except OSError:
+            return ""
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    uri = uri or git("remote", "get-url", "origin")
+    if not uri:
+        raise ManifestError("openshift-build needs the app's git repository: pass --git-uri URL "
+                            "(%s has no git remote named origin)" % app_dir)
+    if ref is None:   # the branch checked out, else the commit (detached), else none
+        ref = git("symbolic-ref", "--short", "HEAD") or git("rev-parse", "HEAD")
+    if context_dir is None:
+        context_dir = git("rev-parse", "--show-prefix").rstrip("/")
+    return GitSource(uri, ref, context_dir)
+
+
+def builder_stream(image: str) -> Dict[str, str]:
+    """The builder ImageStream's name and tag for a builder image reference."""
+    path, _, tag = image.rpartition(":")
+    if not path or "/" in tag:
+        path, tag = image, "latest"
+    base = dns_name(path.rpartition("/")[2])
+    return {"name": base if base.startswith("modelkiln") else "modelkiln-" + base, "tag": tag}
+
+
+def openshift_objects(app: App, name: str, builder: str,
+                      uri: str, ref: str, context_dir: str) -> List[Dict[str, Any]]:
+    """Builder and app ImageStreams, the trusted-CA ConfigMap and the BuildConfig."""
+    stream = builder_stream(app.image)
+    labels = dict(app.labels(), **{"app.kubernetes.io/name": name})
+
+    def meta(object_name: str, **extra: Any) -> Dict[str, Any]:
+        meta = {"name": object_name}  # type: Dict[str, Any]
+        if app.namespace:
+            meta["namespace"] = app.namespace
+        meta["labels"] = dict(labels)
+        meta.update(extra)
+        return meta
+
+    source = {"type": "Git", "git": {"uri": uri}}  # type: Dict[str, Any]
+    if ref:
+        source["git"]["ref"] = ref
+    if context_dir:
+        source["contextDir"] = context_dir
+    # The cluster's trusted CAs (its proxy's included), put into the ConfigMap by OpenShift
+    # and handed to assemble beside the source; pip reads them through PIP_CERT.
+    source["configMaps"] = [{"configMap": {"name": "%s-trusted-ca" % name},
+                             "destinationDir": CA_DIR}]
+    ca_meta = meta("%s-trusted-ca" % name)
+    ca_meta["labels"]["config.openshift.io/inject-trusted-cabundle"] = "true"
+    return [
+        {"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+         "metadata": meta(stream["name"], annotations={
+             "openshift.io/display-name": "modelkiln builder (%s)" % stream["name"]}),
+         "spec": {"lookupPolicy": {"local": False},
+                  "tags": [{"name": stream["tag"],
+                            "annotations": {"tags": "builder,python,modelkiln",
+                                            "supports": "python,seldon,kserve"},
+                            "from": {"kind": "DockerImage", "name": builder},
+                            "importPolicy": {"scheduled": True},
+                            "referencePolicy": {"type": "Local"}}]}},
+        {"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "metadata": meta(name),
+         "spec": {"lookupPolicy": {"local": True}}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ca_meta},
+        {"apiVersion": "build.openshift.io/v1", "kind": "BuildConfig", "metadata": meta(name),
+         "spec": {"runPolicy": "Serial",
+                  "source": source,
+                  "strategy": {"type": "Source", "sourceStrategy": {
+                      "from": {"kind": "ImageStreamTag",
+                               "name": "%s:%s" % (stream["name"], stream["tag"])},
+                      "incremental": True,
+                      "env": [{"name": "PIP_CERT", "value": "%s/%s/ca-bundle.crt" % (
+                          APP_DIR_IN_IMAGE, CA_DIR)}]}},
+                  "output": {"to": {"kind": "ImageStreamTag", "name": "%s:latest" % name}},
+                  "triggers": [{"type": "ConfigChange"},
+                               {"type": "ImageChange", "imageChange": {}}]}},
+    ]
+
+
+TEMPLATE_PARAMETERS = (
+    ("NAME", "Name of the app's ImageStream, BuildConfig and ConfigMap"),
+    ("GIT_URI", "Git repository holding the app"),
+    ("GIT_REF", "Branch, tag or commit to build (empty: the default branch)"),
+    ("CONTEXT_DIR", "Folder of the app inside the repository (empty: its root)"),
+    ("BUILDER_IMAGE", "modelkiln builder image the builder ImageStream imports"),
+)
+
+
+def openshift_build(app: App, git: GitSource) -> List[Dict[str, Any]]:
+    """The objects with this app's values, then a Template holding them with parameters."""
+    plain = openshift_objects(app, app.name, app.image, git.uri, git.ref, git.context_dir)
+    templated = openshift_objects(app, "${NAME}", "${BUILDER_IMAGE}", "${GIT_URI}",
+                                  "${GIT_REF}", "${CONTEXT_DIR}")
+    defaults = {"NAME": app.name, "GIT_URI": git.uri, "GIT_REF": git.ref,
+                "CONTEXT_DIR": git.context_dir, "BUILDER_IMAGE": app.image}
+    parameters = []
+    for key, text in TEMPLATE_PARAMETERS:
+        parameter = {"name": key, "description": text, "value": defaults[key]}
+        if key in ("NAME", "GIT_URI", "BUILDER_IMAGE"):
+            parameter["required"] = True
+        parameters.append(parameter)
+    template = {"apiVersion": "template.openshift.io/v1", "kind": "Template",
+                "metadata": app.metadata("%s-build" % app.name, annotations={
+                    "description": "Builds %s from git with the modelkiln s2i builder "
+                                   "(oc process -f FILE -p GIT_REF=... | oc apply -f -)"
+                                   % app.name,
+                    "tags": "modelkiln,python,s2i"}),
+                "objects": templated, "parameters": parameters}
+    return plain + [template]
+
