@@ -25,6 +25,7 @@ from modelkiln_cli.engine import connect  # noqa: E402
 
 CA = "/etc/ssl/certs/ca-certificates.crt"
 IMAGES_MARK = "<!-- images:begin -->"
+JOBS_MARK = "<!-- jobs:begin -->"
 
 
 def build(app, tag, *extra):
@@ -120,10 +121,14 @@ def main():
         path = os.path.join(REPO, "bench", "RESULTS.md")
         with open(path) as f:
             results = f.read()
+        after = ""  # the file-jobs section (bench/jobs.py) follows this one: kept
+        if JOBS_MARK in results:
+            after = "\n" + results[results.index(JOBS_MARK):]
+            results = results[:results.index(JOBS_MARK)]
         if IMAGES_MARK in results:
-            results = results[:results.index(IMAGES_MARK)].rstrip("\n") + "\n"
+            results = results[:results.index(IMAGES_MARK)]
         with open(path, "w") as f:
-            f.write(results + "\n" + text)
+            f.write(results.rstrip("\n") + "\n\n" + text + after)
         print("wrote %s" % path)
 
 

@@ -61,14 +61,7 @@ def parse_args(argv):
                          "default 4): the gRPC rows' concurrency")
     ap.add_argument("--starts", type=int, help="extra cold starts per server for start→ready (full: 5)")
     ap.add_argument("--warmup", type=int, help="seconds of warm-up load per payload after each start")
-    ap.add_argument("--python", default=os.path.join(srv.REPO_DIR, ".venv", "bin", "python"),
-                    help="interpreter for modelkiln and the bare WSGI app (default: <repo>/.venv)")
-    ap.add_argument("--seldon-venv",
-                    default=os.environ.get("MODELKILN_SELDON_VENV", os.path.join(srv.REPO_DIR, ".venv-seldon")),
-                    help="virtualenv with seldon-core 1.18 (env MODELKILN_SELDON_VENV, default <repo>/.venv-seldon)")
-    ap.add_argument("--v2-venv",
-                    default=os.environ.get("MODELKILN_V2_VENV", os.path.join(srv.REPO_DIR, ".venv-v2")),
-                    help="virtualenv with MLServer 1.7 (env MODELKILN_V2_VENV, default <repo>/.venv-v2)")
+    srv.add_peer_arguments(ap, "interpreter for modelkiln and the bare WSGI app")
     ap.add_argument("--output", default=os.path.join(srv.BENCH_DIR, "RESULTS.md"), help="results file")
     ap.add_argument("--no-write", action="store_true", help="do not write the results file")
     args = ap.parse_args(argv)

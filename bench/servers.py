@@ -496,3 +496,15 @@ def stop_all():
             server.stop(grace=3.0)
         except Exception as e:  # keep going: every group must die
             print("warning: stopping %s: %s" % (server.name, e))
+
+
+def add_peer_arguments(ap, python_help):
+    """--python, --seldon-venv and --v2-venv: where modelkiln and the peers are installed."""
+    ap.add_argument("--python", default=os.path.join(REPO_DIR, ".venv", "bin", "python"),
+                    help="%s (default <repo>/.venv)" % python_help)
+    ap.add_argument("--seldon-venv",
+                    default=os.environ.get("MODELKILN_SELDON_VENV", os.path.join(REPO_DIR, ".venv-seldon")),
+                    help="virtualenv with seldon-core 1.18 (env MODELKILN_SELDON_VENV, default <repo>/.venv-seldon)")
+    ap.add_argument("--v2-venv",
+                    default=os.environ.get("MODELKILN_V2_VENV", os.path.join(REPO_DIR, ".venv-v2")),
+                    help="virtualenv with MLServer 1.7 (env MODELKILN_V2_VENV, default <repo>/.venv-v2)")
