@@ -13,7 +13,8 @@ PYTEST_ARGS ?=
 .PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
-	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman
+	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
+	browser test-browser
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
@@ -32,7 +33,7 @@ help:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $@
 
 venv: $(VENV)/.installed ## development virtualenv with the runtime and test tools
@@ -109,6 +110,9 @@ test-oldpins: oldpins-venv
 test-images: venv image-py311 podman ## build every template and test app with modelkiln build and test the images
 	$(PY) -m pytest tests/images $(PYTEST_ARGS)
 
+test-browser: venv browser ## the /docs page in headless Chromium (Selenium): Try it out, offline
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
 test-manifests: manifests-venv ## modelkiln manifests: golden files, every kind checked by real schemas
 	$(MANIFESTS_VENV)/bin/python -m pytest tests/manifests $(PYTEST_ARGS)
 
@@ -127,17 +131,25 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
+test: lint test-runtime test-reliability test-browser test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m modelkiln_cli.demo
 
-bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core, MLServer, bare WSGI (REST with wrk, gRPC with Python clients); writes bench/RESULTS.md
+bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core, MLServer, bare WSGI (REST with wrk, gRPC with Python clients); writes bench/RESULTS.md and its charts
 	$(PY) bench/run.py
+	$(PY) bench/charts.py
 
 docs: venv ## regenerate the settings table in README.md
 	$(PY) -m python_runtime.settings --update-readme README.md
 	$(PY) -m builder.settings --update-readme README.md
+
+# Debian's Chromium and its WebDriver for tests/browser.
+browser: ## install Debian's chromium and chromium-driver when missing
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "---> apt-get install chromium chromium-driver"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 # podman for tests/images/test_podman_kube.py (kube play of the generated Deployment).
 podman: ## install Debian's podman (and catatonit, its pause process) when missing

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from http import HTTPStatus
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import logs
 from .codecs import jsonio
@@ -20,6 +20,7 @@ from .errors import (MethodNotAllowed, MicroserviceError, NotReady, RouteNotFoun
                      from_user_exception)
 from .openapi import openapi_document
 from .inference.documents import DocumentCalls
+from .protocols.docs import DocsPage, request_examples
 from .protocols.modzy import ModzyRest
 from .protocols.odahu import OdahuRest
 from .protocols.seldon import SeldonRest
@@ -77,9 +78,24 @@ class App(object):
         self.header_timeout = ctx.settings.header_timeout  # the worker's read deadlines
         self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
         self.body_timeout = ctx.settings.body_timeout
-        self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings))
+        self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings,
+                                                     *self._examples()))
         self.tracing = ctx.tracing
         self.track = logs.STATE.json or self.tracing is not None  # per-request context
+
+    def _examples(self) -> Tuple[Dict[str, Any], Dict[str, str]]:
+        """Request examples for the OpenAPI document (what the /docs page's "Try it out"
+        sends), and the V2 path parameters filled in; never a reason not to serve."""
+        parameters = {}  # type: Dict[str, str]
+        for protocol in self.protocols:
+            if protocol.name == "v2":
+                parameters = {"model_name": protocol.model,
+                              "model_version": protocol.version or "1"}
+        try:
+            return request_examples(self.ctx, self.router), parameters
+        except Exception:
+            log.exception("no request examples in the OpenAPI document")
+            return {}, parameters
 
     def ready_or_failed(self) -> bool:
         """Whether load() (and the worker's gRPC server) has finished, either way."""
@@ -229,7 +245,11 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     side = {}  # type: Dict[int, Any]
     if settings.modzy_port is not None:
         side[settings.modzy_port] = ModzyRest(ctx, documents, stop)
-    return App(ctx, [seldon, v2, OdahuRest(ctx, documents)], documents, side)
+    protocols = [seldon, v2, OdahuRest(ctx, documents)]  # type: List[Any]
+    if settings.docs:
+        owned = {route.path for protocol in protocols for route in protocol.routes()}
+        protocols.append(DocsPage(ctx, v2.model, redirect_root="/" not in owned))
+    return App(ctx, protocols, documents, side)
 
 
 # The exit code gunicorn's master treats as "a worker failed to boot": it stops the server with

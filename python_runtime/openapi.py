@@ -1,6 +1,6 @@
 """An OpenAPI 3 document of the routes this server answers, built from the route records."""
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from .protocols import schemas
 from .routes import JSON, Route
@@ -20,7 +20,8 @@ def _request_schema(content_type: str, route: Route) -> Dict[str, Any]:
     return route.doc.request or {}
 
 
-def _operation(route: Route, method: str) -> Dict[str, Any]:
+def _operation(route: Route, method: str, examples: Optional[Dict[str, Any]] = None
+               ) -> Dict[str, Any]:
     doc = route.doc
     ok = {"description": "OK", "content": {
         media: {"schema": doc.response} if doc.response and media == JSON else {}
@@ -28,6 +29,7 @@ def _operation(route: Route, method: str) -> Dict[str, Any]:
     error = {"content": {JSON: {"schema": schemas.ref(route.protocol.error_schema)}}}
     op = {
         "operationId": "%s_%s" % (route.name, method.lower()),
+        "tags": [route.protocol.name],  # the /docs page groups operations by protocol
         "summary": doc.summary,
         "responses": {"200": ok},
     }  # type: Dict[str, Any]
@@ -36,18 +38,31 @@ def _operation(route: Route, method: str) -> Dict[str, Any]:
     if method == "POST" and doc.request is not None:
         op["requestBody"] = {"required": True, "content": {
             media: {"schema": _request_schema(media, route)} for media in doc.content_types}}
+        if examples:
+            op["requestBody"]["content"][JSON]["examples"] = {
+                name: {"value": value} for name, value in examples.items()}
     elif method == "GET" and doc.query:
         op["parameters"] = list(doc.query)
     return op
 
 
-def openapi_document(routes: Sequence[Route], settings: Any) -> Dict[str, Any]:
+def openapi_document(routes: Sequence[Route], settings: Any,
+                     examples: Optional[Dict[str, Dict[str, Any]]] = None,
+                     parameter_examples: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """The document; ``examples``: {path: {name: request body}} for the JSON request bodies,
+    ``parameter_examples``: {path parameter: value} (what "Try it out" fills in)."""
+    examples = examples or {}
+    parameter_examples = parameter_examples or {}
     paths = {}  # type: Dict[str, Any]
     for route in routes:
-        item = {m.lower(): _operation(route, m) for m in route.documented}  # type: Dict[str, Any]
+        item = {m.lower(): _operation(route, m, examples.get(route.path))
+                for m in route.documented}  # type: Dict[str, Any]
         if route.parameters:
-            item["parameters"] = [{"name": name, "in": "path", "required": True,
-                                   "schema": {"type": "string"}} for name in route.parameters]
+            item["parameters"] = [dict({"name": name, "in": "path", "required": True,
+                                        "schema": {"type": "string"}},
+                                       **({"example": parameter_examples[name]}
+                                          if name in parameter_examples else {}))
+                                  for name in route.parameters]
         paths[route.path] = item
     components = dict(schemas.SELDON)
     components.update(schemas.V2)

@@ -155,6 +155,11 @@ SETTINGS = (
     Setting("modzy_port", "PSC_MODEL_PORT", "--modzy-port", None, _port,
             "When set, this port also serves Modzy's file-job API (/status, /run, /shutdown); "
             "file names from the app's model.yaml."),
+    Setting("docs", "MODELKILN_DOCS", None, True, parse_bool,
+            "Serve the interactive API page at /docs (and redirect / to it)."),
+    Setting("docs_assets", "MODELKILN_DOCS_ASSETS", "--docs-assets", None, str,
+            "Folder holding Swagger UI's swagger-ui-bundle.js and swagger-ui.css for /docs "
+            "(default: the image's copy, else the swagger-ui-bundle package)."),
     Setting("grpc_workers", "GRPC_WORKERS", "--grpc-workers", 1, _non_negative_int,
             "0 turns gRPC off. Otherwise every REST worker also serves gRPC, with the same "
             "model copy (the number itself is not used: there are no separate gRPC workers)."),

@@ -327,7 +327,8 @@ def _wait_ok(url: str, container, timeout: float = 60) -> None:
 
 def test_the_app_image_serves_modzy_jobs_and_batch_scores_against_it(engine, request, tmp_path):
     """PSC_MODEL_PORT: a Modzy /run job in a mounted folder, `docker run IMAGE batch` against
-    the same server from a second container, then /shutdown ends the container with 0."""
+    the same server from a second container, then /shutdown ends the container with 0; the
+    /docs page's files are in the image."""
     import urllib.request
 
     tag = template_image(engine, request)
@@ -353,6 +354,12 @@ def test_the_app_image_serves_modzy_jobs_and_batch_scores_against_it(engine, req
             data=json.dumps({"type": "file", "input": "/data", "output": "/data"}).encode())
         with urllib.request.urlopen(job, timeout=30) as answer:
             assert answer.status == 200 and json.loads(answer.read())["statusCode"] == 200
+        # the /docs page's Swagger UI files were copied into the builder image: served offline
+        rest = "http://127.0.0.1:%s" % rest_port
+        with urllib.request.urlopen(rest + "/docs/swagger-ui-bundle.js", timeout=10) as answer:
+            assert answer.status == 200 and len(answer.read()) > 100000
+        with urllib.request.urlopen(rest + "/", timeout=10) as answer:  # redirected
+            assert answer.status == 200 and "<h1>MyModel</h1>" in answer.read().decode()
         result = json.loads((data / "results.json").read_text())
         assert result["data"]["names"] == ["setosa", "versicolor", "virginica"]
         assert result["data"]["ndarray"][0][0] > 0.5
