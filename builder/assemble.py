@@ -13,7 +13,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import conda, pins
 from . import settings as paths
@@ -72,7 +72,30 @@ def restore_artifacts(artifacts: str, target: str) -> bool:
     return True
 
 
-def copy_source(source: str, app_dir: str) -> None:
+def ca_bundle(settings: BuildSettings) -> Optional[str]:
+    """The CA bundle this build trusts: MODELKILN_CA_BUNDLE (relative to the source), else the
+    injected one, else None (the system's)."""
+    if settings.ca_bundle:
+        path = os.path.join(paths.SOURCE_DIR, settings.ca_bundle)  # an absolute one stays
+        if not paths.injected(path):
+            raise AssembleError(
+                "MODELKILN_CA_BUNDLE=%s: %s is missing or empty (in OpenShift, check that the "
+                "BuildConfig's configMaps entry names the trusted-CA ConfigMap and its "
+                "destinationDir)" % (settings.ca_bundle, path))
+        return path
+    return paths.CA_BUNDLE if paths.injected(paths.CA_BUNDLE) else None
+
+
+def source_only(settings: BuildSettings) -> List[str]:
+    """Top-level entries of the source that are build inputs, not app files: never copied."""
+    skip = [".git"]
+    bundle = settings.ca_bundle
+    if bundle and not os.path.isabs(bundle):
+        skip.append(os.path.normpath(bundle).split(os.sep)[0])
+    return skip
+
+
+def copy_source(source: str, app_dir: str, skip: Sequence[str] = (".git",)) -> None:
     started = step("Copying the application source to %s" % app_dir)
     if not os.path.isdir(source):
         raise AssembleError("no source in %s: the build tool did not upload the app" % source)
@@ -84,7 +107,7 @@ def copy_source(source: str, app_dir: str) -> None:
         else:
             os.remove(stale)
     for name in os.listdir(source):
-        if name == ".git":
+        if name in skip:
             continue
         src, dst = os.path.join(source, name), os.path.join(app_dir, name)
         if os.path.isdir(src) and not os.path.islink(src):
@@ -100,10 +123,11 @@ def pip_environment(settings: BuildSettings) -> Dict[str, str]:
     env["PIP_NO_CACHE_DIR"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
-    if paths.injected(paths.CA_BUNDLE):
-        env["PIP_CERT"] = paths.CA_BUNDLE
-        env["SSL_CERT_FILE"] = paths.CA_BUNDLE
-        env["REQUESTS_CA_BUNDLE"] = paths.CA_BUNDLE
+    bundle = ca_bundle(settings)
+    if bundle is not None:
+        env["PIP_CERT"] = bundle
+        env["SSL_CERT_FILE"] = bundle
+        env["REQUESTS_CA_BUNDLE"] = bundle
     if paths.injected(paths.PIP_CONF):
         env["PIP_CONFIG_FILE"] = paths.PIP_CONF  # credentials come only from here
     return env
@@ -135,7 +159,7 @@ TLS_HINT = (
     "pip could not verify the package index's TLS certificate: behind a TLS-inspecting proxy, "
     "give the build the proxy's CA bundle (modelkiln build hands over this machine's bundle "
     "unless --no-host-ca; or --ca-bundle FILE; with s2i: -v /etc/ssl/certs/ca-certificates.crt"
-    ":%s:ro)" % paths.CA_BUNDLE)
+    ":%s:ro; or MODELKILN_CA_BUNDLE=FILE in the source)" % paths.CA_BUNDLE)
 
 
 def _pip(command: List[str], env: Dict[str, str], echo: bool = True) -> Tuple[int, str]:
@@ -195,7 +219,7 @@ def install_conda(settings: BuildSettings, app_dir: str, python: str) -> str:
         prefix = conda.env_prefix(settings.conda_env_name)
         _, _, env_python = conda.build_environment(
             spec, prefix, settings.conda_channel_alias,
-            conda.mirrors_from(settings.conda_channel_mirrors))
+            conda.mirrors_from(settings.conda_channel_mirrors), ca_bundle(settings))
     except conda.CondaError as exc:
         raise AssembleError(str(exc)) from exc
     done(started)
@@ -360,7 +384,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     python = os.path.join(paths.APP_ROOT, "bin", "python")
     try:
         restore_artifacts(paths.ARTIFACTS_DIR, paths.APP_ROOT)
-        copy_source(paths.SOURCE_DIR, paths.APP_DIR)
+        copy_source(paths.SOURCE_DIR, paths.APP_DIR, source_only(settings))
         fingerprint = dependency_fingerprint(settings, paths.APP_DIR)
         conda_app = bool(settings.environment_file) or any(
             os.path.isfile(os.path.join(paths.APP_DIR, n)) for n in conda.ENV_FILES)

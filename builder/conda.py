@@ -110,7 +110,8 @@ def _client(mirrors: Dict[str, List[str]]) -> Any:
 
 
 def build_environment(spec: EnvironmentSpec, prefix: str, channel_alias: Optional[str],
-                      mirrors: Dict[str, List[str]]) -> Tuple[int, int, Optional[str]]:
+                      mirrors: Dict[str, List[str]], ca_bundle: Optional[str] = None
+                      ) -> Tuple[int, int, Optional[str]]:
     """Solve and install; returns (installed now, already present, version of the python
     package the solution holds or None). Whether python is there is decided from the solved
     packages, so a python pulled in by another package counts too. A python the runtime
@@ -123,8 +124,8 @@ def build_environment(spec: EnvironmentSpec, prefix: str, channel_alias: Optiona
             "modelkiln/python311, or remove the file" % os.path.basename(spec.path)) from exc
     if paths.injected(AUTH_FILE):
         os.environ["RATTLER_AUTH_FILE"] = AUTH_FILE  # credentials only from the injected file
-    if paths.injected(paths.CA_BUNDLE):
-        os.environ["SSL_CERT_FILE"] = paths.CA_BUNDLE
+    if ca_bundle is not None:  # (assemble.ca_bundle: MODELKILN_CA_BUNDLE or the injected one)
+        os.environ["SSL_CERT_FILE"] = ca_bundle
     config = rattler.ChannelConfig(channel_alias=channel_alias) if channel_alias else None
     channels = [rattler.Channel(c, config) if config else rattler.Channel(c)
                 for c in spec.channels]

@@ -82,6 +82,12 @@ BUILD_SETTINGS = (
                  "JSON {channel URL: [mirror URLs]}: fetch those channels from the mirrors."),
     BuildSetting("disable_import_check", "DISABLE_IMPORT_CHECK", False, parse_bool,
                  "Skip importing MODEL_NAME at build time (for imports that need hardware)."),
+    BuildSetting("ca_bundle", "MODELKILN_CA_BUNDLE", None, str,
+                 "CA certificates pip and conda trust during the build: a file, relative to "
+                 "the app source or absolute (an OpenShift BuildConfig hands the cluster's "
+                 "trusted CAs in as a ConfigMap folder of the source); its top folder in the "
+                 "source is not copied into the image. Default: the injected "
+                 "`/run/modelkiln/ca-bundle.crt`."),
     BuildSetting("pip_index_url", "PIP_INDEX_URL", None, str, "Main package index."),
     BuildSetting("extra_index_url", "EXTRA_INDEX_URL", None, str,
                  "Extra package index(es), space separated."),

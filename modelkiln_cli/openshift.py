@@ -7,7 +7,6 @@ from typing import Any, Dict, List, Optional
 
 from .podspec import App, ManifestError, dns_name
 
-APP_DIR_IN_IMAGE = "/opt/app-root/src"   # the builder's working directory
 CA_DIR = ".modelkiln-ca"
 
 
@@ -69,7 +68,8 @@ def openshift_objects(app: App, name: str, builder: str,
     if context_dir:
         source["contextDir"] = context_dir
     # The cluster's trusted CAs (its proxy's included), put into the ConfigMap by OpenShift
-    # and handed to assemble beside the source; pip reads them through PIP_CERT.
+    # and handed to assemble in the source; MODELKILN_CA_BUNDLE points pip and conda at them
+    # (assemble does not copy that folder into the image).
     source["configMaps"] = [{"configMap": {"name": "%s-trusted-ca" % name},
                              "destinationDir": CA_DIR}]
     ca_meta = meta("%s-trusted-ca" % name)
@@ -95,8 +95,8 @@ def openshift_objects(app: App, name: str, builder: str,
                       "from": {"kind": "ImageStreamTag",
                                "name": "%s:%s" % (stream["name"], stream["tag"])},
                       "incremental": True,
-                      "env": [{"name": "PIP_CERT", "value": "%s/%s/ca-bundle.crt" % (
-                          APP_DIR_IN_IMAGE, CA_DIR)}]}},
+                      "env": [{"name": "MODELKILN_CA_BUNDLE",
+                               "value": "%s/ca-bundle.crt" % CA_DIR}]}},
                   "output": {"to": {"kind": "ImageStreamTag", "name": "%s:latest" % name}},
                   "triggers": [{"type": "ConfigChange"},
                                {"type": "ImageChange", "imageChange": {}}]}},

@@ -263,3 +263,26 @@ def test_requirements_are_installed_before_the_apps_own_package(monkeypatch, tmp
                                               str(tmp_path), "/bin/python")
     assert installed == ["requirements.txt", "setup.py"]
     assert calls == ["requirements.txt", "the app package from setup.py"]
+
+
+def test_a_ca_bundle_in_the_source_is_trusted_and_not_copied(monkeypatch, tmp_path):
+    """MODELKILN_CA_BUNDLE (what an OpenShift BuildConfig sets for its trusted-CA ConfigMap):
+    pip trusts that file, its folder stays out of the app, a missing one stops the build."""
+    source, app = tmp_path / "src", tmp_path / "app"
+    (source / ".modelkiln-ca").mkdir(parents=True)
+    (source / ".modelkiln-ca" / "ca-bundle.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    (source / "Model.py").write_text("class Model: pass\n")
+    monkeypatch.setattr(assemble.paths, "SOURCE_DIR", str(source))
+    monkeypatch.setattr(assemble.paths, "CA_BUNDLE", str(tmp_path / "not-injected.crt"))
+    settings = BuildSettings.load({"MODEL_NAME": "M",
+                                   "MODELKILN_CA_BUNDLE": ".modelkiln-ca/ca-bundle.crt"})
+    env = assemble.pip_environment(settings)
+    expected = str(source / ".modelkiln-ca" / "ca-bundle.crt")
+    assert env["PIP_CERT"] == env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == expected
+    assemble.copy_source(str(source), str(app), assemble.source_only(settings))
+    assert sorted(p.name for p in app.iterdir()) == ["Model.py"]
+    missing = BuildSettings.load({"MODEL_NAME": "M", "MODELKILN_CA_BUNDLE": "certs/ca.crt"})
+    with pytest.raises(assemble.AssembleError) as caught:
+        assemble.pip_environment(missing)
+    assert "MODELKILN_CA_BUNDLE=certs/ca.crt" in str(caught.value)
+    assert "missing or empty" in str(caught.value)
