@@ -38,10 +38,11 @@ class JobError(Exception):
 
 # -- the model --------------------------------------------------------------------------------
 
-def load_app(app_dir: str) -> Any:
+def load_app(app_dir: str, docs: bool = False) -> Any:
     """The WSGI app an image would serve for ``app_dir``, built in this process: settings from
     its ``.s2i/environment``, the class constructed and its ``load()`` run (``modelkiln test``
-    sends its examples to it; file jobs call its operations)."""
+    sends its examples to it; file jobs call its operations). ``docs``: also the /docs page
+    (off by default: neither serves pages)."""
     from .context import LoadState
     from .errors import LoadError
     from .http import create_app
@@ -50,6 +51,7 @@ def load_app(app_dir: str) -> Any:
 
     try:
         settings = Settings.load([app_dir, "--workers", "1"], read_annotations=False)
+        settings.docs = settings.docs and docs  # no /docs page in a job or `modelkiln test`
         component = load_component(settings, user_class(settings))
     except (SettingsError, LoadError) as exc:
         raise JobError(str(exc)) from exc

@@ -25,6 +25,7 @@ from .http import EXIT_LOAD_FAILED, PortApp, create_app, load_model, run_load
 from .loader import construct, import_user_class, parse_parameters
 from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
                       set_multiprocess_dir)
+from .protocols.docs import missing_assets_warning
 from .protocols.modzy import ModelYamlError, job_files
 from .settings import Settings, SettingsError
 
@@ -226,6 +227,9 @@ def serve(settings: Settings) -> int:
         raise SettingsError("the REST port and the metrics port are both %d; set "
                             "PREDICTIVE_UNIT_METRICS_SERVICE_PORT to another port"
                             % settings.http_port)
+    missing = missing_assets_warning(settings)
+    if missing:
+        log.warning("%s", missing)
     if settings.modzy_port is not None:
         if settings.modzy_port in (settings.http_port, settings.metrics_port):
             raise SettingsError("PSC_MODEL_PORT=%d is already the REST or the metrics port; "

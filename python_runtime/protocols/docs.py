@@ -46,6 +46,16 @@ def find_assets(configured: Optional[str]) -> Optional[str]:
     return None
 
 
+def missing_assets_warning(settings: Any) -> Optional[str]:
+    """What the server logs at start when the page is on but Swagger UI's files are not
+    found (the page then says the same), else None."""
+    if not settings.docs or find_assets(settings.docs_assets) is not None:
+        return None
+    return ("the /docs page has no Swagger UI files: install swagger-ui-bundle, set "
+            "MODELKILN_DOCS_ASSETS to a folder holding %s, or MODELKILN_DOCS=false"
+            % " and ".join(ASSETS))
+
+
 class DocsPage(object):
     """``/docs``, its two assets and the ``/`` redirect."""
 
@@ -57,11 +67,7 @@ class DocsPage(object):
         self.ctx = ctx
         self.v2_model = v2_model
         self.redirect_root = redirect_root
-        self.folder = find_assets(ctx.settings.docs_assets)
-        if self.folder is None:
-            log.warning("the /docs page has no Swagger UI files (install swagger-ui-bundle, or "
-                        "set MODELKILN_DOCS_ASSETS to a folder holding %s)",
-                        " and ".join(ASSETS))
+        self.folder = find_assets(ctx.settings.docs_assets)  # (the server warns when None)
         self.cache = {}  # type: Dict[str, bytes]
 
     def error_answer(self, error: MicroserviceError) -> Answer:

@@ -8,6 +8,7 @@ import pytest
 from werkzeug.test import Client
 
 from python_runtime import jobs
+from python_runtime.protocols.docs import missing_assets_warning
 
 from .live import APPS, REPO_ROOT
 
@@ -26,7 +27,7 @@ def assets(tmp_path, monkeypatch):
 
 
 def client(app_dir):
-    return Client(jobs.load_app(app_dir))
+    return Client(jobs.load_app(app_dir, docs=True))
 
 
 def document(app_dir):
@@ -63,6 +64,8 @@ def test_without_swagger_files_the_page_says_how_to_get_them(tmp_path, monkeypat
     monkeypatch.setitem(__import__("sys").modules, "swagger_ui_bundle", None)
     web = client(TEMPLATE)
     assert "install swagger-ui-bundle or set MODELKILN_DOCS_ASSETS" in web.get("/docs").data.decode()
+    settings = web.application.ctx.settings  # the server says it once, at start
+    assert "MODELKILN_DOCS=false" in missing_assets_warning(settings)
     answer = web.get("/docs/swagger-ui.css")
     assert answer.status_code == 404 and "no Swagger UI files" in json.loads(answer.data)["error"]
 
