@@ -73,6 +73,9 @@ def openapi_document(routes: Sequence[Route], settings: Any,
                  "description": "Seldon Core v1 REST, the Open Inference Protocol (V2) and "
                                 "ODAHU's model API for one model (SERVICE_TYPE %s)"
                                 % settings.service_type},
+        # relative to this document: behind an ingress path prefix, "Try it out" on the
+        # /docs page calls PREFIX/route, not /route
+        "servers": [{"url": "."}],
         "paths": paths,
         "components": {"schemas": components},
     }

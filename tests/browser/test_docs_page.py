@@ -4,9 +4,12 @@ operation with the app's example and sees the model's answer; nothing is fetched
 host but 127.0.0.1; with MODELKILN_DOCS=false the page is a 404. A screenshot of the page is
 kept in $MODELKILN_ARTIFACTS (default: the test's temporary folder)."""
 
+import http.client
 import json
 import os
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -99,6 +102,69 @@ def test_try_it_out_runs_the_example_and_shows_the_answer(server, browser, tmp_p
     origin = server.url("")
     assert any(url.endswith("/docs/swagger-ui-bundle.js") for url in urls), urls
     assert [u for u in urls if not u.startswith((origin, "data:", "blob:"))] == []
+
+
+class PrefixProxy(object):
+    """An ingress stand-in: /models/iris/PATH on its port is /PATH on the server."""
+
+    PREFIX = "/models/iris"
+
+    def __init__(self, port):
+        prefix = self.PREFIX
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                if not self.path.startswith(prefix + "/"):
+                    self.send_error(404)
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                upstream.request(self.command, self.path[len(prefix):], body or None, headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_POST = forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d%s" % (self.server.server_address[1], prefix)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_behind_an_ingress_prefix_try_it_out_calls_the_prefixed_route(server, browser):
+    proxy = PrefixProxy(server.http_port)
+    try:
+        wait = WebDriverWait(browser, 30)
+        browser.get(proxy.url + "/")  # the redirect is relative: PREFIX/docs
+        wait.until(until.url_contains(PrefixProxy.PREFIX + "/docs"))
+        operation = wait.until(until.presence_of_element_located(
+            (By.ID, "operations-seldon-api_v1_0_predictions_post")))
+        operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+        wait.until(lambda d: operation.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
+        operation.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
+        operation.find_element(By.CSS_SELECTOR, "button.execute").click()
+        status = wait.until(lambda d: operation.find_elements(
+            By.CSS_SELECTOR, ".live-responses-table .response .response-col_status"))
+        assert status[0].text.strip().startswith("200")
+        url = operation.find_element(By.CSS_SELECTOR, ".request-url pre").text
+        assert url == proxy.url + "/api/v1.0/predictions"
+    finally:
+        proxy.close()
 
 
 def test_the_page_can_be_turned_off(browser):
