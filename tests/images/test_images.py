@@ -381,3 +381,26 @@ def test_the_app_image_serves_modzy_jobs_and_batch_scores_against_it(engine, req
         assert server.wait(timeout=30)["StatusCode"] == 0, server.logs(tail=30).decode()
     finally:
         server.remove(force=True)
+
+
+def test_the_builder_assembles_as_an_arbitrary_uid_in_group_0(engine):
+    """OpenShift's restricted profile: assemble runs as a UID the image does not know, in group
+    0, never root; the app image it makes then runs as yet another such UID."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        tar.add(str(REPO / "templates" / "model-template-app"), arcname="src")
+    container = engine.containers.create(BUILDER, ["/usr/libexec/s2i/assemble"],
+                                         user="43210:0", environment={"MODEL_NAME": "MyModel"})
+    tag = PREFIX + "arbitrary-uid:ci"
+    try:
+        assert container.put_archive("/tmp", archive.getvalue())
+        container.start()
+        code = container.wait(timeout=600)["StatusCode"]
+        output = container.logs().decode()
+        assert code == 0 and "build finished" in output, output[-3000:]
+        container.commit(repository=tag.split(":")[0], tag="ci",
+                         changes=['CMD ["/usr/libexec/s2i/run"]'])
+        info = json.loads(engine.containers.run(tag, ["info"], user="54321:0", remove=True))
+        assert info["model_name"] == "MyModel" and info["service_type"] == "MODEL"
+    finally:
+        container.remove(force=True)
