@@ -113,13 +113,19 @@ class Sender(object):
                 status, headers, data = self.endpoint.post(body)
             except CONNECTION_ERRORS as exc:
                 status, headers, data = 0, {}, str(exc).encode("utf-8")
-            if (status == 0 or status >= 500) and attempt < self.retries:
+            if retryable(status) and attempt < self.retries:
                 attempt += 1
                 with self.lock:
                     self.retried += 1
                 self.sleep(backoff(attempt, headers.get("retry-after")))
                 continue
             return status, parse_answer(status, data)
+
+
+def retryable(status: int) -> bool:
+    """No answer, or a 5xx that a later attempt may not get (501 and 505 say the request
+    itself cannot be served: retrying cannot help)."""
+    return status == 0 or (status >= 500 and status not in (501, 505))
 
 
 def backoff(attempt: int, retry_after: Optional[str] = None) -> float:

@@ -215,6 +215,11 @@ def test_what_stops_a_job_before_it_starts(tmp_path):
     assert done.returncode == 2 and "missing.jsonl does not exist" in done.stderr
 
 
+def test_what_is_retried():
+    assert [batch.retryable(s) for s in (0, 500, 502, 503, 504, 501, 505, 400, 422, 200)] == [
+        True, True, True, True, True, False, False, False, False, False]
+
+
 def test_backoff_doubles_with_jitter_and_honours_retry_after():
     assert batch.backoff(3, "2") == 2.0
     assert batch.backoff(1, "600") == batch.MAX_BACKOFF
