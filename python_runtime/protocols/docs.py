@@ -206,7 +206,8 @@ def request_examples(ctx: Any, router: Any) -> Dict[str, Dict[str, Any]]:
             found.setdefault(route.path, {})[name] = body
     seldon, v2 = _declared(ctx.signature) or _minimal()
     app_seldon = {name: body for path, examples in found.items() if not path.startswith("/v2/")
-                  for name, body in examples.items() if isinstance(body, dict) and "data" in body}
+                  for name, body in examples.items()
+                  if isinstance(body, dict) and isinstance(body.get("data"), dict)}
     converted = {name: request for name, request in (
         (name, _as_v2(body)) for examples in found.values() for name, body in examples.items())
         if request is not None}
