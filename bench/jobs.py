@@ -593,17 +593,6 @@ def shown_command(argv, tmp):
     return " ".join(words)
 
 
-def versions_of(python, modules):
-    code = ("import importlib.metadata as m, platform\n"
-            "out = ['Python ' + platform.python_version()]\n"
-            "for mod in %r:\n"
-            "    try: out.append(mod + ' ' + m.version(mod))\n"
-            "    except m.PackageNotFoundError: pass\n"
-            "print(', '.join(out))" % (list(modules),))
-    r = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
-    return r.stdout.strip() if r.returncode == 0 else "?"
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -860,12 +849,12 @@ def build_report(args, argv, tools, chosen, best, tuning, runs, commands, agreem
     words = [os.path.relpath(sys.executable, srv.REPO_DIR) if sys.executable.startswith(srv.REPO_DIR + os.sep)
              else sys.executable, os.path.relpath(os.path.abspath(__file__), srv.REPO_DIR)] + argv
     command = " ".join(shlex.quote(w) for w in words)
-    versions = ["modelkiln: %s" % versions_of(args.python, ["modelkiln", "numpy", "gunicorn", "orjson"])]
+    versions = ["modelkiln: %s" % srv.versions_of(args.python, ["modelkiln", "numpy", "gunicorn", "orjson"])]
     if any(tools[t].server == "seldon" for t in chosen if not tools[t].missing):
-        versions.append("seldon: %s" % versions_of(os.path.join(args.seldon_venv, "bin", "python"),
+        versions.append("seldon: %s" % srv.versions_of(os.path.join(args.seldon_venv, "bin", "python"),
                                                    ["seldon-core", "requests", "numpy", "protobuf", "gunicorn"]))
     if any(tools[t].server == "mlserver" for t in chosen if not tools[t].missing):
-        versions.append("mlserver: %s" % versions_of(os.path.join(args.v2_venv, "bin", "python"),
+        versions.append("mlserver: %s" % srv.versions_of(os.path.join(args.v2_venv, "bin", "python"),
                                                      ["mlserver", "tritonclient", "aiohttp", "numpy", "uvicorn"]))
     background = median([sums[n]["background"] for n in chosen if sums[n]["background"] is not None])
     loadavg_after = open("/proc/loadavg").read().split()[:3]

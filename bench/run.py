@@ -195,18 +195,6 @@ def setup_baseline(args, kinds, tmp, rev):
         kind.name, sha, subject)
 
 
-def versions_of(python, modules):
-    """'Python 3.11.7, gunicorn 20.1.0, ...' for the interpreter that runs a server."""
-    code = ("import importlib.metadata as m, platform\n"
-            "out = ['Python ' + platform.python_version()]\n"
-            "for mod in %r:\n"
-            "    try: out.append(mod + ' ' + m.version(mod))\n"
-            "    except m.PackageNotFoundError: pass\n"
-            "print(', '.join(out))" % (list(modules),))
-    r = subprocess.run([python, "-c", code], capture_output=True, text=True)
-    return r.stdout.strip() if r.returncode == 0 else "?"
-
-
 NCPU = os.cpu_count() or 1
 
 
@@ -484,15 +472,15 @@ def main(argv=None):
         versions = []
         if any(s in args.servers for s in ("modelkiln", report.NOGRPC, "bare")):
             versions.append("modelkiln and bare WSGI: %s"
-                            % versions_of(args.python, ["modelkiln", "gunicorn", "flask", "numpy", "orjson",
+                            % srv.versions_of(args.python, ["modelkiln", "gunicorn", "flask", "numpy", "orjson",
                                                           "grpcio", "protobuf"]))
         if "seldon" in args.servers:
-            versions.append("seldon: %s" % versions_of(os.path.join(args.seldon_venv, "bin", "python"),
+            versions.append("seldon: %s" % srv.versions_of(os.path.join(args.seldon_venv, "bin", "python"),
                                                         ["seldon-core", "gunicorn", "flask", "numpy", "grpcio",
                                                          "protobuf"]))
         if "mlserver" in args.servers:
             versions.append("mlserver: %s; runtime %s from tests/v2/mlserver, parallel_workers 0"
-                            % (versions_of(os.path.join(args.v2_venv, "bin", "python"),
+                            % (srv.versions_of(os.path.join(args.v2_venv, "bin", "python"),
                                            ["mlserver", "uvicorn", "uvloop", "fastapi", "numpy", "grpcio",
                                             "protobuf"]),
                                srv.MLSERVER_RUNTIME))

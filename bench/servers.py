@@ -508,3 +508,15 @@ def add_peer_arguments(ap, python_help):
     ap.add_argument("--v2-venv",
                     default=os.environ.get("MODELKILN_V2_VENV", os.path.join(REPO_DIR, ".venv-v2")),
                     help="virtualenv with MLServer 1.7 (env MODELKILN_V2_VENV, default <repo>/.venv-v2)")
+
+
+def versions_of(python, modules):
+    """'Python 3.11.7, gunicorn 20.1.0, ...' for the interpreter that runs a server."""
+    code = ("import importlib.metadata as m, platform\n"
+            "out = ['Python ' + platform.python_version()]\n"
+            "for mod in %r:\n"
+            "    try: out.append(mod + ' ' + m.version(mod))\n"
+            "    except m.PackageNotFoundError: pass\n"
+            "print(', '.join(out))" % (list(modules),))
+    r = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() if r.returncode == 0 else "?"

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 from .errors import BAD_DATA
 from .jobs import (EXIT_FAILED_ITEMS, EXIT_OK, EXIT_USAGE, TABLE_FORMATS, BadLine, JobError,
                    Progress, add_resume_and_shard, check_paths, completed_lines, error_line,
-                   failed_lines, parse_shard, read_lines, read_table, sharded_name)
+                   failed_lines, load_json, parse_shard, read_lines, read_table, sharded_name)
 
 PROTOCOLS = ("seldon", "v2")
 SELDON_PATH = "/api/v1.0/predictions"
@@ -203,11 +203,7 @@ class Batch(object):
         if ext in TABLE_FORMATS:
             return self._table(source, target, resume, shard)
         if ext == ".json":
-            with open(source, "r", encoding="utf-8") as handle:
-                try:
-                    items = json.load(handle)
-                except ValueError as exc:
-                    raise JobError("%s is not JSON: %s" % (source, exc)) from exc
+            items = load_json(source)
             if not isinstance(items, list):
                 raise JobError("%s must hold a JSON array of messages (or be a .jsonl file, "
                                "one per line)" % source)

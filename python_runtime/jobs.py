@@ -257,7 +257,7 @@ def predict(app_dir: str, source: str, target: str, batch_size: int = 100, worke
     ext = os.path.splitext(source)[1].lower()
     document = None  # type: Any
     if ext == ".json" and os.path.isfile(source):
-        document = _load_json(source)
+        document = load_json(source)
         if isinstance(document, dict) and "data" in document:  # ODAHU's {"columns", "data"}
             if os.path.isdir(target):  # its form: predict in.json OUTDIR
                 target = os.path.join(target, "result.json")
@@ -291,7 +291,7 @@ def check_paths(source: str, target: str) -> str:
     return ext
 
 
-def _load_json(path: str) -> Any:
+def load_json(path: str) -> Any:
     with open(path, "r", encoding="utf-8") as handle:
         try:
             return json.load(handle)

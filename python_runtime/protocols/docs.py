@@ -220,9 +220,9 @@ def request_examples(ctx: Any, router: Any) -> Dict[str, Dict[str, Any]]:
                 "/SeldonMessage"):
             found[route.path] = app_seldon or {"a Seldon message": seldon}
         elif route.protocol.name == "odahu":  # its table: the Seldon example's rows
-            found[route.path] = {name: _as_table(body) for name, body in
-                                 (app_seldon or {"a table": seldon}).items()
-                                 if _as_table(body) is not None}
+            tables = ((name, _as_table(body)) for name, body in
+                      (app_seldon or {"a table": seldon}).items())
+            found[route.path] = {name: table for name, table in tables if table is not None}
     return found
 
 
@@ -254,11 +254,19 @@ def _app_examples(app_dir: Optional[str]) -> List[Tuple[str, str, Any]]:
     return out
 
 
-def _as_v2(message: Any) -> Optional[Dict[str, Any]]:
-    """A Seldon example's numeric ``ndarray`` rows as the same V2 request, else None."""
+def _ndarray_rows(message: Any) -> Optional[List[Any]]:
+    """A Seldon message's ``data.ndarray`` when it is a non-empty list of rows, else None."""
     data = message.get("data") if isinstance(message, dict) else None
     rows = data.get("ndarray") if isinstance(data, dict) else None
-    if not (isinstance(rows, list) and rows and all(isinstance(row, list) for row in rows)):
+    if isinstance(rows, list) and rows and all(isinstance(row, list) for row in rows):
+        return rows
+    return None
+
+
+def _as_v2(message: Any) -> Optional[Dict[str, Any]]:
+    """A Seldon example's numeric ``ndarray`` rows as the same V2 request, else None."""
+    rows = _ndarray_rows(message)
+    if rows is None:
         return None
     width = len(rows[0])
     values = [v for row in rows for v in row]
@@ -271,11 +279,10 @@ def _as_v2(message: Any) -> Optional[Dict[str, Any]]:
 
 def _as_table(message: Any) -> Optional[Dict[str, Any]]:
     """A Seldon example's ``ndarray`` rows as ODAHU's ``{"columns", "data"}``, else None."""
-    data = message.get("data") if isinstance(message, dict) else None
-    rows = data.get("ndarray") if isinstance(data, dict) else None
-    if not (isinstance(rows, list) and rows and all(isinstance(row, list) for row in rows)):
+    rows = _ndarray_rows(message)
+    if rows is None:
         return None
-    return {"columns": list(data.get("names") or []), "data": rows}
+    return {"columns": list(message["data"].get("names") or []), "data": rows}
 
 
 def _shape(shape: Optional[Sequence[int]]) -> List[int]:
