@@ -49,7 +49,7 @@ $(OLDPINS_VENV)/.installed: pyproject.toml requirements/oldest-pins.txt
 	$(PYTHON) -m venv $(OLDPINS_VENV)
 	$(OLDPINS_VENV)/bin/pip install -q -r requirements/oldest-pins.txt
 	$(OLDPINS_VENV)/bin/pip install -q --no-deps -e .
-	$(OLDPINS_VENV)/bin/pip install -q pytest hypothesis requests
+	$(OLDPINS_VENV)/bin/pip install -q pytest hypothesis requests h2
 	touch $@
 
 oldpins-venv: $(OLDPINS_VENV)/.installed ## the oldest supported Flask/Werkzeug/gunicorn on this Python

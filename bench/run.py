@@ -473,7 +473,7 @@ def main(argv=None):
         if any(s in args.servers for s in ("modelkiln", report.NOGRPC, "bare")):
             versions.append("modelkiln and bare WSGI: %s"
                             % srv.versions_of(args.python, ["modelkiln", "gunicorn", "flask", "numpy", "orjson",
-                                                          "grpcio", "protobuf"]))
+                                                          "hpack", "protobuf"]))
         if "seldon" in args.servers:
             versions.append("seldon: %s" % srv.versions_of(os.path.join(args.seldon_venv, "bin", "python"),
                                                         ["seldon-core", "gunicorn", "flask", "numpy", "grpcio",

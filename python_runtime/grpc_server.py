@@ -1,23 +1,35 @@
-"""gRPC in every worker: Seldon's services and V2's GRPCInferenceService on one server.
+"""gRPC in every worker: Seldon's services, V2's GRPCInferenceService and server reflection.
 
-How the model is shared: each gunicorn worker, once its ``load()`` has finished, starts its
-own gRPC server on the gRPC port with SO_REUSEPORT (the kernel spreads connections over the
-workers' listeners). That server's threads call the same component object the worker's REST
-loop calls, under one lock per worker, so there is exactly one copy of the model per worker
-and it is never entered by two requests at once. A worker that dies takes its listener with
-it; the master's replacement starts a new one. On SIGTERM the worker stops its gRPC server
-with the graceful timeout, so in-flight calls finish.
+How the model is shared: each worker, once its ``load()`` has finished, opens its own
+listener on the gRPC port with SO_REUSEPORT (the kernel spreads connections over the
+workers' listeners) and serves it from one thread of its own, an event loop over HTTP/2
+(``http2``). Calls run on that thread against the same component object the worker's REST
+loop calls, under the component's lock, so there is exactly one copy of the model per worker
+and it is never entered by two requests at once; with GUNICORN_THREADS > 1 (a model that takes
+concurrent calls) they run on GRPC_THREADS threads instead. A worker that dies takes its
+listener with it; the master's replacement opens a new one. On SIGTERM the worker sends
+GOAWAY on every connection, lets in-flight calls finish (graceful timeout), then closes.
 
-Nothing here is imported by the master: grpcio must not be initialised before the fork.
+gRPC is spoken here rather than through grpcio: grpcio's server cost ~20 MiB per worker and
+~0.2 ms of CPU per call in its own machinery, several times what the model call costs.
 """
 
 import logging
+import os
+import selectors
+import socket
+import ssl
+import threading
 import time
+import zlib
+from collections import deque
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import logs
+from . import http2, logs
 from .context import ServingContext
 from .errors import MicroserviceError, from_user_exception
+from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
+                      handshake, receive)
 from .tracing import Tracing
 
 log = logging.getLogger("modelkiln")
@@ -28,6 +40,17 @@ STATUS_FOR_HTTP = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMIS
                    413: "RESOURCE_EXHAUSTED", 415: "INVALID_ARGUMENT",
                    429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 501: "UNIMPLEMENTED",
                    503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+CODES = {name: number for number, name in enumerate((
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+    "UNAUTHENTICATED"))}
+ENCODINGS = "identity,deflate,gzip"
+READ_SIZE = 256 * 1024
+OUT_LIMIT = 4 << 20   # unsent bytes on a connection beyond which it is not read (a peer
+                      # that sends but does not read, e.g. a PING flood, is held back)
+TICK = 0.5
+DRAIN_WINDOW = 1.0    # seconds between the first GOAWAY and the last, on SIGTERM
 
 
 def code_for(error: MicroserviceError) -> str:
@@ -49,21 +72,40 @@ def status_for(http_status: int) -> str:
     return "FAILED_PRECONDITION" if 400 <= http_status < 500 else "INTERNAL"
 
 
+def percent_encoded(text: str) -> str:
+    """grpc-message's encoding: UTF-8, with bytes outside printable ASCII and '%' as %XX."""
+    if all(" " <= char <= "~" and char != "%" for char in text):
+        return text
+    return "".join(chr(byte) if 0x20 <= byte <= 0x7E and byte != 0x25 else "%%%02X" % byte
+                   for byte in text.encode("utf-8", "replace"))
+
+
+def _printable(text: str) -> str:
+    return "".join(char if " " <= char <= "~" else "?" for char in text)
+
+
+# The answer's head and the trailers of a call that succeeded never change.
+HEAD = http2.header_block(((":status", "200"), ("content-type", "application/grpc"),
+                           ("grpc-accept-encoding", ENCODINGS)))
+TRAILERS_OK = http2.header_block((("grpc-status", "0"),))
+
+
 class _Method(object):
     """One method: parse the bytes, call the protocol, count it; errors become a status."""
 
-    __slots__ = ("full_method", "call", "parse", "type_name", "metrics")
+    __slots__ = ("full_method", "call", "parse", "type_name", "metrics", "streaming")
 
     def __init__(self, metrics: Any, full_method: str, call: Callable[[Any], Any],
-                 request_class: Any) -> None:
+                 request_class: Any, streaming: bool = False) -> None:
         self.full_method = full_method
         self.call = call
         self.parse = request_class.FromString
         self.type_name = request_class.DESCRIPTOR.full_name
         self.metrics = metrics
+        self.streaming = streaming
 
     def run(self, raw: bytes) -> Tuple[Any, Any]:
-        """(answer, None) or (None, error)."""
+        """(answer's bytes, None) or (None, error)."""
         started = time.perf_counter()
         error = None  # type: Any
         answer = None
@@ -74,7 +116,7 @@ class _Method(object):
                 raise MicroserviceError(
                     "the request is not a valid %s message (%s); check that the client uses "
                     "the same .proto" % (self.type_name, exc or type(exc).__name__)) from None
-            answer = self.call(request)
+            answer = self.call(request).SerializeToString()
         except MicroserviceError as exc:
             error = exc
         except Exception as exc:  # user code: the error names it; the server stays up
@@ -88,35 +130,31 @@ class _Method(object):
         return answer, error
 
 
-def _trailers(error: MicroserviceError) -> Tuple[Tuple[str, str], ...]:
-    return (("modelkiln-http-status", str(error.status_code)),
-            ("modelkiln-reason", _reason(error)))
+class CallContext(object):
+    """What tracing and logging ask of a call: its metadata; headers to add to the answer."""
+
+    __slots__ = ("metadata", "initial")
+
+    def __init__(self, metadata: List[Tuple[str, str]]) -> None:
+        self.metadata = metadata
+        self.initial = []  # type: List[Tuple[str, str]]
+
+    def invocation_metadata(self) -> List[Tuple[str, str]]:
+        return self.metadata
+
+    def send_initial_metadata(self, pairs: Any) -> None:
+        self.initial.extend(pairs)
 
 
-def _method_handler(grpc: Any, method: _Method, response_class: Any,
-                    traced: Optional[Tracing]) -> Any:
-    if traced is not None or logs.STATE.json:
-        run = _in_context(method, traced)
-    else:
-        plain = method.run
-        run = lambda raw, context: plain(raw)  # noqa: E731
+def _runner(method: _Method, traced: Optional[Tracing]
+            ) -> Optional[Callable[[bytes, CallContext], Tuple[Any, Any]]]:
+    """``method.run`` with the call's request id on its log lines and in its span if traced;
+    None when neither is on (the call then needs no context)."""
+    if traced is None and not logs.STATE.json:
+        return None
 
-    def handle(raw: bytes, context: Any) -> Any:
-        answer, error = run(raw, context)
-        if error is None:
-            return answer
-        context.set_trailing_metadata(_trailers(error))
-        context.abort(getattr(grpc.StatusCode, code_for(error)), error.message)
-
-    return grpc.unary_unary_rpc_method_handler(
-        handle, request_deserializer=None,  # parsed in run(): bad bytes are the client's
-        response_serializer=response_class.SerializeToString)
-
-
-def _in_context(method: _Method, traced: Optional[Tracing]) -> Callable[[bytes, Any], Any]:
-    """``method.run`` with the call's request id on its log lines, in its span if traced."""
-    def run(raw: bytes, context: Any) -> Tuple[Any, Any]:
-        metadata = dict(context.invocation_metadata() or ())
+    def run(raw: bytes, context: CallContext) -> Tuple[Any, Any]:
+        metadata = dict(context.metadata)
         request = logs.grpc_request(metadata)
         logs.enter(request)
         try:
@@ -130,97 +168,470 @@ def _in_context(method: _Method, traced: Optional[Tracing]) -> Callable[[bytes, 
     return run
 
 
-def _handlers(grpc: Any, ctx: ServingContext, protos: Any) -> List[Any]:
+class _Call(object):
+    """A stream's gRPC state."""
+
+    __slots__ = ("method", "run", "encoding", "raw", "context", "head_sent")
+
+    def __init__(self, method: _Method, run: Any, encoding: Optional[str],
+                 context: Optional[CallContext]) -> None:
+        self.method = method
+        self.run = run
+        self.encoding = encoding
+        self.raw = None  # type: Optional[bytes]
+        self.context = context
+        self.head_sent = False
+
+
+class _Link(object):
+    """One client connection."""
+
+    __slots__ = ("sock", "peer", "h2", "writing", "reading", "handshaking", "deadline")
+
+    def __init__(self, sock: Any, peer: Any, max_message: int) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.h2 = http2.Connection(max_message)
+        self.writing = False
+        self.reading = True
+        self.handshaking = False
+        self.deadline = 0.0  # > 0: the HTTP/2 preface (and TLS handshake) must be in by then
+
+
+def _methods(ctx: ServingContext, protos: Any) -> Dict[str, Any]:
+    """Full method name (``/service/Method``) -> (method, runner)."""
+    from .protocols.grpc_reflection import Reflection
     from .protocols.grpc_seldon import SeldonGrpc
     from .protocols.grpc_v2 import V2Grpc
 
-    implemented: Dict[str, Dict[str, Callable[[Any], Any]]] = {}
-    for protocol in (SeldonGrpc(ctx, protos), V2Grpc(ctx, protos)):
+    implemented = {}  # type: Dict[str, Dict[str, Callable[[Any], Any]]]
+    for protocol in (SeldonGrpc(ctx, protos), V2Grpc(ctx, protos), Reflection(protos)):
         implemented.update(protocol.handlers())
-    handlers = []
+    table = {}
     for service, methods in protos.services.items():
         calls = implemented.get(service, {})
-        table = {}
-        for name, request_type, response_type in methods:
+        for name, request_type, _response_type in methods:
             if name in calls:
-                method = _Method(ctx.metrics, "/%s/%s" % (service, name), calls[name],
-                                 protos.message(request_type))
-                table[name] = _method_handler(grpc, method, protos.message(response_type),
-                                              ctx.tracing)
-        handlers.append(grpc.method_handlers_generic_handler(service, table))
-    return handlers
+                full = "/%s/%s" % (service, name)
+                metrics = None if service.startswith("grpc.reflection.") else ctx.metrics
+                method = _Method(metrics, full, calls[name], protos.message(request_type),
+                                 full in protos.streaming)
+                table[full] = (method, _runner(method, ctx.tracing))
+    return table
 
 
-def _options(ctx: ServingContext) -> List[Tuple[str, int]]:
-    limit = ctx.settings.grpc_max_message_size
-    return [("grpc.so_reuseport", 1), ("grpc.max_receive_message_length", limit),
-            ("grpc.max_send_message_length", limit)]
+def _listener(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host or "0.0.0.0", port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError("cannot listen for gRPC on %s:%d (%s): give gRPC a free port with "
+                           "PREDICTIVE_UNIT_GRPC_SERVICE_PORT, or turn it off with "
+                           "GRPC_WORKERS=0" % (host, port, exc)) from exc
+    sock.setblocking(False)
+    return sock
 
 
-def _bind(grpc: Any, server: Any, ctx: ServingContext) -> int:
-    from .tls import grpc_credentials
-
-    settings = ctx.settings
-    address = "%s:%d" % (settings.bind_host, settings.grpc_port)
-    credentials = grpc_credentials(grpc, settings)
-    port = (server.add_secure_port(address, credentials) if credentials is not None
-            else server.add_insecure_port(address))
-    if not port:
-        raise RuntimeError("cannot listen for gRPC on %s:%d"
-                           % (settings.bind_host, settings.grpc_port))
-    return port
-
-
-class ThreadedServer(object):
-    """grpcio's thread-pool server."""
+class GrpcServer(object):
+    """This worker's gRPC listener and connections, served by one thread (``start``)."""
 
     def __init__(self, ctx: ServingContext) -> None:
-        import grpc
-        from concurrent import futures
-
         from . import protos as protos_module
+        from .tls import grpc_context
 
-        protos = protos_module.load()
-        self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=ctx.settings.grpc_threads,
-                                       thread_name_prefix="modelkiln-grpc"),
-            options=_options(ctx))
-        self.server.add_generic_rpc_handlers(_handlers(grpc, ctx, protos))
-        _enable_reflection(self.server, list(protos.services), protos.pool)
-        self.port = _bind(grpc, self.server, ctx)
-        self.server.start()
+        settings = ctx.settings
+        self.methods = _methods(ctx, protos_module.load())
+        self.max_message = settings.grpc_max_message_size
+        self.preface_timeout = settings.header_timeout
+        self.tls = grpc_context(settings)
+        self.listener = _listener(settings.bind_host, settings.grpc_port)
+        self.port = self.listener.getsockname()[1]
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.wake_read, self.wake_write = os.pipe()
+        os.set_blocking(self.wake_read, False)
+        self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
+        self.links = {}  # type: Dict[int, _Link]
+        self.pool = None  # type: Any
+        if ctx.lock is None and settings.threads > 1:  # the model takes concurrent calls
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=settings.grpc_threads,
+                                           thread_name_prefix="modelkiln-grpc")
+        self.done = deque()  # (link, stream, future) of calls run on the pool
+        self.stop_at = 0.0   # > 0: draining, close everything by then
+        self.next_sweep = 0.0
+        self.thread = threading.Thread(target=self._serve, name="modelkiln-grpc",
+                                       daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
 
     def stop(self, grace: float) -> None:
-        self.server.stop(grace).wait(grace + 1)
+        """GOAWAY to every client; in-flight calls get ``grace`` seconds to finish."""
+        self.stop_at = time.monotonic() + grace
+        self._wake()
+        self.thread.join(grace + 1)
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        draining = 0.0  # > 0: when the last GOAWAY goes out
+        try:
+            while True:
+                now = time.monotonic()
+                if self.stop_at and not draining:
+                    draining = now + min(DRAIN_WINDOW, self.stop_at - now)
+                    self._drain()
+                    continue
+                if draining and draining < now:
+                    if not self.links or now > self.stop_at:
+                        return
+                    if draining > 0:
+                        draining = -1.0  # (still true: the last GOAWAY is out)
+                        self._last_goaway()
+                        continue
+                timeout = TICK if draining <= 0 else max(0.0, min(TICK, draining - now))
+                for key, mask in self.selector.select(timeout):
+                    if key.data is None:
+                        self._accept()
+                    elif key.data == "wake":
+                        self._woken()
+                    else:
+                        self._on_events(key.data, mask)
+                now = time.monotonic()
+                if now >= self.next_sweep:
+                    self.next_sweep = now + TICK
+                    self._sweep(now)
+        except Exception:  # a bug here must not pass silently: the worker goes on with REST
+            log.exception("the gRPC server stopped")
+        finally:
+            for link in list(self.links.values()):
+                self._close(link)
+            self._close_listener()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self.wake_write, b".")
+        except OSError:
+            pass
+
+    def _woken(self) -> None:
+        try:
+            while os.read(self.wake_read, 4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        while self.done:
+            link, stream, future = self.done.popleft()
+            if link.sock is None or stream.answered:
+                continue  # the client went away or cancelled
+            answer, error = future.result()
+            self._answer(link, stream, answer, error)
+            self._flush(link)
+
+    def _drain(self) -> None:
+        """Stop listening (after taking the connections the kernel has queued, whose calls
+        are on their way) and ask every client to open no more streams."""
+        if self.listener is not None:
+            self._accept()
+        self._close_listener()
+        for link in list(self.links.values()):
+            if link.h2.last_stream:  # a new connection may still be waiting for SETTINGS
+                link.h2.announce_goaway()
+                self._flush(link)
+
+    def _last_goaway(self) -> None:
+        """Streams opened from now on are refused (a client retries them elsewhere); each
+        connection closes once its calls are answered."""
+        for link in list(self.links.values()):
+            link.h2.goaway()
+            self._flush(link)
+
+    def _close_listener(self) -> None:
+        if self.listener is not None:
+            try:
+                self.selector.unregister(self.listener)
+            except (KeyError, ValueError):
+                pass
+            self.listener.close()
+            self.listener = None
+
+    def _sweep(self, now: float) -> None:
+        for link in list(self.links.values()):
+            if link.deadline and now > link.deadline:
+                log.info("gRPC: %s sent no HTTP/2 preface within %g s (MODELKILN_HEADER_"
+                         "TIMEOUT)", link.peer, self.preface_timeout)
+                self._close(link)
+
+    def _accept(self) -> None:
+        for sock, peer in accepted(self.listener, self.tls, 256):
+            link = _Link(sock, peer, self.max_message)
+            link.handshaking = self.tls is not None
+            link.deadline = time.monotonic() + self.preface_timeout
+            self.links[sock.fileno()] = link
+            self.selector.register(sock, selectors.EVENT_READ, link)
+            # the server's SETTINGS go out with the answer to the client's preface (so that
+            # an HTTP/1 client gets a readable refusal instead)
+
+    def _handshake(self, link: _Link) -> bool:
+        try:
+            state = handshake(link.sock)
+        except (ssl.SSLError, OSError) as exc:
+            log.info("gRPC: TLS handshake with %s failed: %s", link.peer, exc)
+            self._close(link)
+            return False
+        writing = state == HANDSHAKE_WRITE
+        if writing != link.writing:
+            link.writing = writing
+            self.selector.modify(link.sock, selectors.EVENT_READ | (
+                selectors.EVENT_WRITE if writing else 0), link)
+        if state != HANDSHAKE_DONE:
+            return False
+        link.handshaking = False
+        return True
+
+    def _on_events(self, link: _Link, mask: int) -> None:
+        if link.handshaking and not self._handshake(link):
+            return
+        if mask & selectors.EVENT_WRITE:
+            self._flush(link)
+            if link.sock is None:
+                return
+        if not link.reading or not (mask & selectors.EVENT_READ or self.tls is not None):
+            return
+        try:
+            data = receive(link.sock, READ_SIZE, self.tls is not None)
+        except WOULD_BLOCK:
+            return
+        except OSError:
+            self._close(link)
+            return
+        if not data:
+            self._close(link)
+            return
+        h2 = link.h2
+        events = h2.receive(data)
+        if h2.preface_seen:
+            link.deadline = 0.0
+        elif h2.closed:
+            self._not_http2(link, data)
+            return
+        if events:
+            self._handle(link, events)
+        self._flush(link)
+
+    def _not_http2(self, link: _Link, data: bytes) -> None:
+        """An HTTP/1 request (curl, a browser) on the gRPC port: say what the port is."""
+        if data[:1].isalpha():
+            body = (b"this port serves gRPC (HTTP/2); REST is on the REST port "
+                    b"(PREDICTIVE_UNIT_HTTP_SERVICE_PORT)\n")
+            link.h2.out[:] = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+                              b"Connection: close\r\nContent-Length: %d\r\n\r\n"
+                              % len(body)) + body
+        self._flush(link)
+
+    # -- calls --------------------------------------------------------------------------
+
+    def _handle(self, link: _Link, events: List[Any]) -> None:
+        for kind, stream, value in events:
+            if stream.answered:
+                continue
+            if kind == http2.MESSAGE:
+                self._message(link, stream, value)
+            elif kind == http2.ENDED:
+                self._ended(link, stream, value)
+            elif kind == http2.STARTED:
+                self._started(link, stream)
+            elif kind == http2.OVERSIZE:
+                self._fail(link, stream, "RESOURCE_EXHAUSTED", (
+                    "the request message is %d bytes, over the limit of %d "
+                    "(MODELKILN_GRPC_MAX_MESSAGE_SIZE or the seldon.io/grpc-max-message-size "
+                    "annotation)" % (value, self.max_message)) if value >= 0 else (
+                    "too much request data in flight on one connection"))
+
+    def _started(self, link: _Link, stream: http2.Stream) -> None:
+        h2 = link.h2
+        if stream.header(":method") != "POST":
+            h2.send_headers(stream, http2.header_block(((":status", "405"),)), end=True)
+            return
+        if not (stream.header("content-type") or "").startswith("application/grpc"):
+            h2.send_headers(stream, http2.header_block(((":status", "415"),)), end=True)
+            return
+        path = stream.header(":path") or ""
+        found = self.methods.get(path)
+        if found is None:
+            self._fail(link, stream, "UNIMPLEMENTED", "unknown method %s: see the services "
+                       "through server reflection (grpcurl HOST:PORT list)" % path)
+            return
+        encoding = stream.header("grpc-encoding")
+        if encoding not in (None, "identity", "gzip", "deflate"):
+            self._fail(link, stream, "UNIMPLEMENTED", "grpc-encoding %s is not supported "
+                       "(%s are)" % (encoding, ENCODINGS))
+            return
+        method, run = found
+        context = None
+        if run is not None:  # logging or tracing: they read the metadata
+            context = CallContext(http2.header_pairs(stream.headers))
+        stream.call = _Call(method, run, encoding, context)
+
+    def _message(self, link: _Link, stream: http2.Stream, value: Tuple[int, bytes]) -> None:
+        call = stream.call
+        compressed, raw = value
+        if compressed:
+            raw = self._inflate(link, stream, raw)
+            if raw is None:
+                return
+        if call.method.streaming:
+            self._run(link, stream, raw)
+        elif call.raw is not None:
+            self._fail(link, stream, "INVALID_ARGUMENT", "%s takes one request message; this "
+                       "call sent more" % call.method.full_method)
+        else:
+            call.raw = raw
+
+    def _inflate(self, link: _Link, stream: http2.Stream, raw: bytes) -> Optional[bytes]:
+        encoding = stream.call.encoding
+        if encoding in (None, "identity"):
+            self._fail(link, stream, "INVALID_ARGUMENT", "a compressed message without a "
+                       "grpc-encoding header")
+            return None
+        inflater = zlib.decompressobj(31 if encoding == "gzip" else 15)
+        try:
+            out = inflater.decompress(raw, self.max_message + 1)
+        except zlib.error as exc:
+            self._fail(link, stream, "INVALID_ARGUMENT", "the %s message does not decompress: %s"
+                       % (encoding, exc))
+            return None
+        if len(out) > self.max_message:
+            self._fail(link, stream, "RESOURCE_EXHAUSTED", "the request message decompresses "
+                       "to over %d bytes (MODELKILN_GRPC_MAX_MESSAGE_SIZE)" % self.max_message)
+            return None
+        return out
+
+    def _ended(self, link: _Link, stream: http2.Stream, partial: bool) -> None:
+        call = stream.call
+        if partial:
+            self._fail(link, stream, "INVALID_ARGUMENT",
+                       "the request ended inside a message (a truncated gRPC frame)")
+        elif call.method.streaming:
+            if not call.head_sent:
+                link.h2.send_headers(stream, HEAD)
+            link.h2.finish(stream, TRAILERS_OK)
+        elif call.raw is None:
+            self._fail(link, stream, "INVALID_ARGUMENT", "%s needs a request message; the "
+                       "call sent none" % call.method.full_method)
+        else:
+            self._run(link, stream, call.raw)
+
+    def _run(self, link: _Link, stream: http2.Stream, raw: bytes) -> None:
+        call = stream.call
+        if self.pool is None or call.method.streaming:
+            if call.run is None:
+                answer, error = call.method.run(raw)
+            else:
+                answer, error = call.run(raw, call.context)
+            self._answer(link, stream, answer, error)
+            return
+        if call.run is None:
+            future = self.pool.submit(call.method.run, raw)
+        else:
+            future = self.pool.submit(call.run, raw, call.context)
+
+        def finished(_future: Any) -> None:
+            self.done.append((link, stream, _future))
+            self._wake()
+
+        future.add_done_callback(finished)
+
+    def _answer(self, link: _Link, stream: http2.Stream, answer: Optional[bytes],
+                error: Optional[MicroserviceError]) -> None:
+        if error is not None:
+            self._fail(link, stream, code_for(error), error.message, (
+                ("modelkiln-http-status", str(error.status_code)),
+                ("modelkiln-reason", _printable(_reason(error)))))
+            return
+        assert answer is not None
+        if len(answer) > self.max_message:
+            self._fail(link, stream, "RESOURCE_EXHAUSTED", "the answer is %d bytes, over the "
+                       "limit of %d (MODELKILN_GRPC_MAX_MESSAGE_SIZE)"
+                       % (len(answer), self.max_message))
+            return
+        h2 = link.h2
+        call = stream.call
+        if not call.head_sent:
+            call.head_sent = True
+            initial = call.context.initial if call.context is not None else None
+            h2.send_headers(stream, HEAD + http2.header_block(initial) if initial else HEAD)
+        h2.send_message(stream, answer)
+        if not call.method.streaming:
+            h2.finish(stream, TRAILERS_OK)
+
+    def _fail(self, link: _Link, stream: http2.Stream, code: str, message: str,
+              extra: Tuple[Tuple[str, str], ...] = ()) -> None:
+        """End the call with status ``code`` (trailers only, unless the head went out)."""
+        fields = [("grpc-status", str(CODES[code])), ("grpc-message", percent_encoded(message))]
+        fields.extend(extra)
+        call = stream.call
+        if call is not None and call.head_sent:
+            link.h2.finish(stream, http2.header_block(fields))
+        else:
+            link.h2.send_headers(stream, HEAD + http2.header_block(fields), end=True)
+
+    # -- output -------------------------------------------------------------------------
+
+    def _flush(self, link: _Link) -> None:
+        sock = link.sock
+        if sock is None:
+            return
+        out = link.h2.out
+        if out and not link.handshaking:
+            try:
+                sent = sock.send(out)
+            except WOULD_BLOCK:
+                sent = 0
+            except OSError:
+                self._close(link)
+                return
+            del out[:sent]
+        if link.h2.closed or (link.h2.going_away and link.h2.idle):
+            if not out:
+                self._close(link)
+                return
+        reading = len(out) < OUT_LIMIT
+        writing = bool(out)
+        if reading != link.reading or writing != link.writing:
+            link.reading, link.writing = reading, writing
+            mask = (selectors.EVENT_READ if reading else 0) | (
+                selectors.EVENT_WRITE if writing else 0)
+            self.selector.modify(sock, mask, link)
+
+    def _close(self, link: _Link) -> None:
+        sock = link.sock
+        if sock is None:
+            return
+        link.sock = None
+        close_registered(self.selector, self.links, sock)
 
 
-def build_server(ctx: ServingContext) -> Any:
-    """A started gRPC server with every service (``.port``, ``.stop(grace)``).
-
-    grpcio's asyncio server was measured too (bench, small Seldon and V2 calls): it cost
-    0.40-0.44 ms of server CPU per call against 0.35-0.37 ms for the thread-pool server."""
-    return ThreadedServer(ctx)
+_RUNNING = []  # type: List[Tuple[GrpcServer, float]]
 
 
-def _enable_reflection(server: Any, services: Any, pool: Any) -> None:
-    try:
-        from grpc_reflection.v1alpha import reflection
-    except ImportError:  # reflection is a convenience; serving does not depend on it
-        log.warning("grpcio-reflection is not installed: gRPC server reflection is off")
-        return
-    reflection.enable_server_reflection(list(services) + [reflection.SERVICE_NAME], server,
-                                        pool=pool)
-
-
-_RUNNING: List[Tuple[Any, float]] = []
-
-
-def start_in_worker(ctx: ServingContext) -> Any:
+def start_in_worker(ctx: ServingContext) -> GrpcServer:
     """Start this worker's gRPC server; ``stop_all`` (the worker's exit hook) stops it."""
-    server = build_server(ctx)
+    server = GrpcServer(ctx)
+    server.start()
     _RUNNING.append((server, float(ctx.settings.graceful_timeout)))
-    log.info("serving gRPC on :%d (Seldon services and inference.GRPCInferenceService)",
-             server.port)
+    log.info("serving gRPC on :%d (Seldon services, inference.GRPCInferenceService, "
+             "server reflection)", server.port)
     return server
 
 

@@ -1,8 +1,9 @@
 """The protobuf messages and gRPC services modelkiln serves, declared here in Python.
 
-Three packages, with the names and field numbers the clients use (the wire format):
+Five packages, with the names and field numbers the clients use (the wire format):
 ``tensorflow`` (TensorProto, for Seldon's tftensor), ``seldon.protos`` (Seldon Core v1's
-prediction API) and ``inference`` (the Open Inference Protocol's GRPCInferenceService).
+prediction API), ``inference`` (the Open Inference Protocol's GRPCInferenceService) and
+gRPC's server reflection (``grpc.reflection.v1alpha`` and ``v1``, what grpcurl asks).
 The descriptors are built at run time into a private descriptor pool, so no generated code
 ties the image to one protobuf release (the py36 image has protobuf 3.19, the py311 image
 7.x), and a model that imports seldon-core's own generated modules does not clash with them.
@@ -195,8 +196,53 @@ INFERENCE = {
     },
 }
 
+
+def _reflection(package: str) -> Dict[str, Any]:
+    """gRPC's server reflection service (the same messages in v1alpha and v1)."""
+    p = "." + package + "."
+    return {
+        "package": package,
+        "enums": {},
+        "messages": [
+            ("ServerReflectionRequest", [
+                ("host", 1, STRING),
+                ("file_by_filename", 3, STRING, None, False, 0),
+                ("file_containing_symbol", 4, STRING, None, False, 0),
+                ("file_containing_extension", 5, MESSAGE, p + "ExtensionRequest", False, 0),
+                ("all_extension_numbers_of_type", 6, STRING, None, False, 0),
+                ("list_services", 7, STRING, None, False, 0)],
+             [], ["message_request"]),
+            ("ExtensionRequest", [("containing_type", 1, STRING),
+                                  ("extension_number", 2, INT32)]),
+            ("ServerReflectionResponse", [
+                ("valid_host", 1, STRING),
+                ("original_request", 2, MESSAGE, p + "ServerReflectionRequest"),
+                ("file_descriptor_response", 4, MESSAGE, p + "FileDescriptorResponse", False,
+                 0),
+                ("all_extension_numbers_response", 5, MESSAGE, p + "ExtensionNumberResponse",
+                 False, 0),
+                ("list_services_response", 6, MESSAGE, p + "ListServiceResponse", False, 0),
+                ("error_response", 7, MESSAGE, p + "ErrorResponse", False, 0)],
+             [], ["message_response"]),
+            ("FileDescriptorResponse", [("file_descriptor_proto", 1, BYTES, None, True)]),
+            ("ExtensionNumberResponse", [("base_type_name", 1, STRING),
+                                         ("extension_number", 2, INT32, None, True)]),
+            ("ListServiceResponse", [("service", 1, MESSAGE, p + "ServiceResponse", True)]),
+            ("ServiceResponse", [("name", 1, STRING)]),
+            ("ErrorResponse", [("error_code", 1, INT32), ("error_message", 2, STRING)]),
+        ],
+        # a fourth element True: a stream of requests answered by a stream of responses
+        "services": {"ServerReflection": [
+            ("ServerReflectionInfo", p + "ServerReflectionRequest",
+             p + "ServerReflectionResponse", True)]},
+    }
+
+
+REFLECTION_PACKAGES = ("grpc.reflection.v1alpha", "grpc.reflection.v1")
 FILES = (("modelkiln/tensorflow.proto", TENSORFLOW), ("modelkiln/seldon.proto", SELDON),
-         ("modelkiln/inference.proto", INFERENCE))
+         ("modelkiln/inference.proto", INFERENCE),
+         ("modelkiln/reflection_v1alpha.proto", _reflection(REFLECTION_PACKAGES[0])),
+         ("modelkiln/reflection_v1.proto", _reflection(REFLECTION_PACKAGES[1])))
 
 
 def _camel(name: str) -> str:
@@ -266,8 +312,9 @@ def _file(name: str, spec: Dict[str, Any]) -> Any:
         _add_message(spec["package"], proto.message_type, *message)
     for service_name, methods in spec.get("services", {}).items():
         service = proto.service.add(name=service_name)
-        for method, request, response in methods:
-            service.method.add(name=method, input_type=request, output_type=response)
+        for method, request, response, *streaming in methods:
+            service.method.add(name=method, input_type=request, output_type=response,
+                               client_streaming=bool(streaming), server_streaming=bool(streaming))
     return proto
 
 
@@ -291,12 +338,15 @@ class Protos(object):
         for module in (struct_pb2, any_pb2, empty_pb2):
             self.pool.AddSerializedFile(module.DESCRIPTOR.serialized_pb)
         self.services = {}  # type: Dict[str, List[Tuple[str, str, str]]]
+        self.streaming = set()  # type: Set[str]  (full method names: /service/method)
         for name, spec in FILES:
             self.pool.AddSerializedFile(_file(name, spec).SerializeToString())
             for service, methods in spec.get("services", {}).items():
                 self.services["%s.%s" % (spec["package"], service)] = [
                     (method, request.lstrip("."), response.lstrip("."))
-                    for method, request, response in methods]
+                    for method, request, response, *_streaming in methods]
+                self.streaming.update("/%s.%s/%s" % (spec["package"], service, method[0])
+                                      for method in methods if method[3:])
         self._classes = {}  # type: Dict[str, Any]
         # Every message class made now and held for the life of the process: with protobuf
         # 4.22-4.24 (upb; 7.x is fine), a sub-message class made lazily for a run-time pool can be freed

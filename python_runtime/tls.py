@@ -1,6 +1,6 @@
 """TLS from a mounted certificate and key (MODELKILN_TLS_CERT / _KEY), optionally requiring
 client certificates signed by MODELKILN_TLS_CLIENT_CA: an ``ssl.SSLContext`` for the REST and
-metrics ports, gRPC server credentials for the gRPC port."""
+metrics ports, and one that agrees on HTTP/2 for the gRPC port."""
 
 import ssl
 from typing import Any, Optional
@@ -24,16 +24,9 @@ def server_context(settings: Any) -> Optional[ssl.SSLContext]:
     return context
 
 
-def grpc_credentials(grpc: Any, settings: Any) -> Any:
-    """grpc.ssl_server_credentials, or None when TLS is off."""
-    if not settings.tls_cert:
-        return None
-
-    def read(path: str) -> bytes:
-        with open(path, "rb") as handle:
-            return handle.read()
-
-    client_ca = read(settings.tls_client_ca) if settings.tls_client_ca else None
-    return grpc.ssl_server_credentials(
-        [(read(settings.tls_key), read(settings.tls_cert))], root_certificates=client_ca,
-        require_client_auth=client_ca is not None)
+def grpc_context(settings: Any) -> Optional[ssl.SSLContext]:
+    """The gRPC port's context (HTTP/2 agreed by ALPN, as gRPC clients require), or None."""
+    context = server_context(settings)
+    if context is not None:
+        context.set_alpn_protocols(["h2"])
+    return context

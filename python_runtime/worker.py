@@ -27,6 +27,8 @@ from urllib.parse import unquote
 from gunicorn.workers.base import Worker
 
 from . import logs
+from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
+                      handshake, receive)
 
 MAX_HEAD = 64 * 1024          # request line and headers
 READ_SIZE = 256 * 1024
@@ -37,8 +39,6 @@ HEADER_TIMEOUT = 10.0         # defaults of the read deadlines (the app's settin
 BODY_TIMEOUT = 60.0
 IDLE, HEAD, BODY = 0, 1, 2    # what a connection is waiting for
 SWEEP_EVERY = 0.05            # seconds between checks of idle connections and deadlines
-# A non-blocking socket (plain or TLS) that cannot go on now.
-_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _REFUSAL = ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
             "Content-Length: %d\r\n\r\n")
 
@@ -255,23 +255,7 @@ class LoopWorker(Worker):
             pass
 
     def accept(self, listener: socket.socket) -> None:
-        for _ in range(64):
-            try:
-                sock, peer = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
-            sock.setblocking(False)
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.tls is not None:
-                try:
-                    sock = self.tls.wrap_socket(sock, server_side=True,
-                                                do_handshake_on_connect=False)
-                except (ssl.SSLError, OSError):
-                    sock.close()
-                    continue
+        for sock, peer in accepted(listener, self.tls):
             conn = Connection(sock, peer, listener.getsockname())
             self.connections[sock.fileno()] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
@@ -282,18 +266,15 @@ class LoopWorker(Worker):
     def handshake(self, conn: Connection) -> bool:
         """Go on with a TLS handshake; whether it is done."""
         try:
-            conn.sock.do_handshake()
-        except ssl.SSLWantReadError:
-            return False
-        except ssl.SSLWantWriteError:
-            if not conn.writing:
-                conn.writing = True
-                self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE,
-                                     conn)
-            return False
+            state = handshake(conn.sock)
         except (ssl.SSLError, OSError) as exc:
             self.log.info("TLS handshake with %s failed: %s", conn.peer, exc)
             self.close(conn)
+            return False
+        if state == HANDSHAKE_WRITE and not conn.writing:
+            conn.writing = True
+            self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+        if state != HANDSHAKE_DONE:
             return False
         conn.handshaking = False
         conn.deadline, conn.phase = 0.0, IDLE  # the first request's bytes start its own
@@ -311,13 +292,8 @@ class LoopWorker(Worker):
                 return
         if mask & selectors.EVENT_READ or self.tls is not None:
             try:
-                data = conn.sock.recv(READ_SIZE)
-                if self.tls is not None:
-                    pending = conn.sock.pending()  # decrypted, but select() cannot see it
-                    while pending and not conn.linger_until:
-                        data += conn.sock.recv(pending)
-                        pending = conn.sock.pending()
-            except _WOULD_BLOCK:
+                data = receive(conn.sock, READ_SIZE, self.tls is not None)
+            except WOULD_BLOCK:
                 return
             except OSError:
                 self.close(conn)
@@ -588,7 +564,7 @@ class LoopWorker(Worker):
         if not conn.outbuf:
             try:
                 sent = conn.sock.send(data)
-            except _WOULD_BLOCK:
+            except WOULD_BLOCK:
                 sent = 0
             except OSError:
                 self.close(conn)
@@ -608,7 +584,7 @@ class LoopWorker(Worker):
             return
         try:
             sent = conn.sock.send(conn.outbuf)
-        except _WOULD_BLOCK:
+        except WOULD_BLOCK:
             return
         except OSError:
             self.close(conn)
@@ -649,15 +625,7 @@ class LoopWorker(Worker):
         if sock is None:
             return
         conn.sock = None
-        self.connections.pop(sock.fileno(), None)
-        try:
-            self.selector.unregister(sock)
-        except (KeyError, ValueError):
-            pass
-        try:
-            sock.close()
-        except OSError:
-            pass
+        close_registered(self.selector, self.connections, sock)
 
 
 def _json_string(text: str) -> str:

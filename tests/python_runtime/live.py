@@ -314,6 +314,16 @@ class LiveServer(object):
         self.stop()
 
 
+def read_until_closed(sock: "socket.socket") -> bytes:
+    """Everything the server sends on ``sock`` until it closes the connection."""
+    received = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+
+
 def assert_error_body(answer: requests.Response, status: int,
                       reason: Optional[str] = None, info_contains: Sequence[str] = ()) -> Dict:
     """The answer has ``status`` and Seldon's error body; returns the ``status`` object."""

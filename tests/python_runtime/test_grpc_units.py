@@ -36,7 +36,12 @@ def test_every_service_and_method_is_declared(loaded):
         "seldon.protos.Seldon": ["Predict", "SendFeedback", "ModelMetadata", "GraphMetadata"],
         "inference.GRPCInferenceService": ["ServerLive", "ServerReady", "ModelReady",
                                            "ServerMetadata", "ModelMetadata", "ModelInfer"],
+        "grpc.reflection.v1alpha.ServerReflection": ["ServerReflectionInfo"],
+        "grpc.reflection.v1.ServerReflection": ["ServerReflectionInfo"],
     }
+    assert loaded.streaming == {
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"}
 
 
 @pytest.mark.parametrize("full_name, field, number", [
@@ -99,3 +104,29 @@ def test_typed_contents_refused(loaded, datatype, field, values, fragment):
     with pytest.raises(BadDataError) as info:
         V2Grpc._contents_as_bytes(tensor)
     assert fragment in info.value.message
+
+
+def _shape(descriptor):
+    """A message's fields as (name, number, type, repeated, oneof, message type's short name)."""
+    return sorted((f.name, f.number, f.type,
+                   f.is_repeated if hasattr(f, "is_repeated") else f.label == f.LABEL_REPEATED,
+                   f.containing_oneof.name if f.containing_oneof else None,
+                   f.message_type.name if f.message_type else None)
+                  for f in descriptor.fields)
+
+
+@pytest.mark.parametrize("package", protos.REFLECTION_PACKAGES)
+def test_reflection_messages_match_grpcio_reflection(loaded, package):
+    """The wire format of reflection, compared with grpcio-reflection's own descriptors (v1
+    and v1alpha declare the same messages)."""
+    reference = pytest.importorskip("grpc_reflection.v1alpha.reflection_pb2").DESCRIPTOR
+    assert len(reference.message_types_by_name) == 8
+    for name, expected in reference.message_types_by_name.items():
+        ours = loaded.pool.FindMessageTypeByName("%s.%s" % (package, name))
+        assert _shape(ours) == _shape(expected), name
+    from google.protobuf import descriptor_pb2
+
+    service = descriptor_pb2.ServiceDescriptorProto()
+    loaded.pool.FindServiceByName(package + ".ServerReflection").CopyToProto(service)
+    assert [(m.name, m.client_streaming, m.server_streaming) for m in service.method] == [
+        ("ServerReflectionInfo", True, True)]

@@ -1,0 +1,500 @@
+"""HTTP/2 as gRPC uses it, server side: bytes in, events out, bytes to send. No sockets here.
+
+What gRPC needs of RFC 9113 and nothing more: the connection preface, SETTINGS, PING,
+GOAWAY, RST_STREAM, flow control both ways, HEADERS with CONTINUATION and padding, and
+DATA split into gRPC's length-prefixed messages (``(compressed flag, bytes)`` events, so a
+streaming call sees each message as it arrives). There is no server push and priorities are
+ignored. Header blocks are HPACK-coded both ways by ``header_codec``.
+"""
+
+import struct
+from typing import Any, List, Optional, Sequence, Tuple
+
+from .header_codec import Decoder, HeaderError, header_block  # noqa: F401 (header_block: API)
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+FRAME_HEAD = struct.Struct(">IBI")  # length << 8 | type, flags, stream id
+_U32 = struct.Struct(">I")
+_U32_PAIR = struct.Struct(">II")
+_SETTING = struct.Struct(">HI")
+_MESSAGE_HEAD = struct.Struct(">BI")  # gRPC: compressed flag, length
+
+DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, \
+    CONTINUATION = range(10)
+END_STREAM = ACK = 0x1
+END_HEADERS, PADDED, PRIORITY_FLAG = 0x4, 0x8, 0x20
+
+# error codes
+NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR = 0, 1, 2, 3
+STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR = 5, 6, 7, 8, 9
+ENHANCE_YOUR_CALM = 11
+
+# settings
+HEADER_TABLE_SIZE, ENABLE_PUSH, MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, \
+    MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE = range(1, 7)
+
+DEFAULT_WINDOW = 65535
+DEFAULT_TABLE_SIZE = 4096
+MAX_WINDOW = (1 << 31) - 1
+RECEIVE_WINDOW = 4 << 20          # what this side lets a peer send ahead, per stream and in all
+MAX_FRAME = (1 << 24) - 1         # the largest frame this side accepts (fewer frames, less work)
+MAX_HEADER_BLOCK = 64 * 1024      # a request's header block, CONTINUATIONs included
+MAX_STREAMS = 256                 # open streams per connection
+
+# events of Connection.receive
+STARTED, MESSAGE, ENDED, RESET, OVERSIZE = range(5)
+Event = Tuple[int, "Stream", Any]
+
+
+class ProtocolError(Exception):
+    """The peer broke HTTP/2: the connection ends with GOAWAY(``code``)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super(ProtocolError, self).__init__(message)
+        self.code = code
+
+
+def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
+    return FRAME_HEAD.pack(len(payload) << 8 | kind, flags, stream_id) + payload
+
+
+class Stream(object):
+    """One request: its headers, its unparsed bytes, and what is still to be sent."""
+
+    __slots__ = ("id", "headers", "buf", "ended", "answered", "send_window", "pending",
+                 "trailers", "discard", "unacked", "refused", "call")
+
+    def __init__(self, stream_id: int, send_window: int) -> None:
+        self.id = stream_id
+        self.headers = []  # type: List[Tuple[str, str]]
+        self.buf = bytearray()     # DATA not yet a whole gRPC message
+        self.ended = False         # the peer has sent END_STREAM
+        self.answered = False      # this side has sent its trailers (or a reset)
+        self.send_window = send_window
+        self.pending = bytearray()  # DATA waiting for flow-control window
+        self.trailers = None  # type: Optional[bytes]  (sent once ``pending`` is out)
+        self.discard = False       # refused (too large): its further DATA is dropped
+        self.unacked = 0           # bytes received since this stream's last WINDOW_UPDATE
+        self.refused = False       # refused at its HEADERS (REFUSED_STREAM)
+        self.call = None  # type: Any  (the gRPC layer's state)
+
+    def header(self, name: str) -> Optional[str]:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+class Connection(object):
+    """The server side of one HTTP/2 connection. Feed ``receive()``, send ``out``."""
+
+    def __init__(self, max_message: int) -> None:
+        self.max_message = max_message
+        self.out = bytearray()
+        self.inbuf = bytearray()
+        self.preface_seen = False
+        self.decoder = Decoder(max_list_size=MAX_HEADER_BLOCK)
+        self.streams = {}  # type: Dict[int, Stream]
+        self.last_stream = 0
+        self.peer_window = DEFAULT_WINDOW          # connection-level window for sending
+        self.peer_initial_window = DEFAULT_WINDOW  # for new streams
+        self.peer_max_frame = 16384
+        self.unacked_in = 0   # bytes received on the connection since the last WINDOW_UPDATE
+        self.buffered = 0     # bytes of partial messages held, over all streams
+        # partial messages beyond this refuse the stream that adds to them (memory bound)
+        self.max_buffered = max(64 << 20, 2 * max_message)
+        self.continuing = None  # type: Optional[Tuple[Stream, int, bytearray]]
+        self.table_update = b""  # an HPACK table size update owed to the peer's decoder
+        self.going_away = False  # GOAWAY sent: no new streams
+        self.closed = False      # a connection error: flush ``out``, then close
+        self.out += frame(SETTINGS, 0, 0, b"".join((
+            _SETTING.pack(MAX_CONCURRENT_STREAMS, MAX_STREAMS),
+            _SETTING.pack(INITIAL_WINDOW_SIZE, RECEIVE_WINDOW),
+            _SETTING.pack(MAX_FRAME_SIZE, MAX_FRAME),
+            _SETTING.pack(MAX_HEADER_LIST_SIZE, MAX_HEADER_BLOCK))))
+        self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(RECEIVE_WINDOW - DEFAULT_WINDOW))
+
+    # -- input --------------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> List[Event]:
+        """The events in ``data`` (with what earlier calls left incomplete). A connection
+        error queues GOAWAY and sets ``closed``; the events before it are still returned."""
+        events = []  # type: List[Event]
+        if self.closed:
+            return events
+        if self.inbuf:
+            self.inbuf += data
+            buf = self.inbuf  # type: Any
+        else:
+            buf = data
+        pos = 0
+        try:
+            if not self.preface_seen:
+                if len(buf) < len(PREFACE):
+                    if not PREFACE.startswith(bytes(buf)):
+                        raise ProtocolError(PROTOCOL_ERROR, "not an HTTP/2 connection preface")
+                    self.inbuf = bytearray(buf)
+                    return events
+                if buf[:len(PREFACE)] != PREFACE:
+                    raise ProtocolError(PROTOCOL_ERROR, "not an HTTP/2 connection preface")
+                self.preface_seen = True
+                pos = len(PREFACE)
+            end = len(buf)
+            while end - pos >= 9:
+                head, flags, stream_id = FRAME_HEAD.unpack_from(buf, pos)
+                length = head >> 8
+                if length > MAX_FRAME:
+                    raise ProtocolError(FRAME_SIZE_ERROR, "frame of %d bytes" % length)
+                if end - pos - 9 < length:
+                    break
+                start = pos + 9
+                pos = start + length
+                self._frame(head & 0xFF, flags, stream_id & 0x7FFFFFFF,
+                            buf[start:pos], events)
+        except ProtocolError as exc:
+            self.fail(exc.code, str(exc))
+            return events
+        if pos < len(buf):
+            self.inbuf = bytearray(buf[pos:])
+        elif self.inbuf:
+            self.inbuf = bytearray()
+        return events
+
+    def _frame(self, kind: int, flags: int, stream_id: int, payload: Any,
+               events: List[Event]) -> None:
+        if self.continuing is not None and kind != CONTINUATION:
+            raise ProtocolError(PROTOCOL_ERROR, "a header block was interrupted")
+        if kind == DATA:
+            self._data(flags, stream_id, payload, events)
+        elif kind == HEADERS:
+            self._headers(flags, stream_id, payload, events)
+        elif kind == CONTINUATION:
+            self._continuation(flags, stream_id, payload, events)
+        elif kind == SETTINGS:
+            self._settings(flags, stream_id, payload)
+        elif kind == WINDOW_UPDATE:
+            self._window_update(stream_id, payload)
+        elif kind == PING:
+            if stream_id or len(payload) != 8:
+                raise ProtocolError(FRAME_SIZE_ERROR if stream_id == 0 else PROTOCOL_ERROR,
+                                    "malformed PING")
+            if not flags & ACK:
+                self.out += frame(PING, ACK, 0, bytes(payload))
+        elif kind == RST_STREAM:
+            if len(payload) != 4:
+                raise ProtocolError(FRAME_SIZE_ERROR, "RST_STREAM of %d bytes" % len(payload))
+            if stream_id == 0 or stream_id > self.last_stream:
+                raise ProtocolError(PROTOCOL_ERROR, "RST_STREAM on idle stream %d" % stream_id)
+            stream = self.streams.get(stream_id)
+            if stream is not None:
+                self._forget(stream)
+                stream.answered = True
+                events.append((RESET, stream, _U32.unpack(bytes(payload))[0]))
+        elif kind == GOAWAY:
+            if stream_id:
+                raise ProtocolError(PROTOCOL_ERROR, "GOAWAY on a stream")
+            self.going_away = True  # the peer opens no more streams; the open ones finish
+        elif kind == PRIORITY:
+            if stream_id == 0:
+                raise ProtocolError(PROTOCOL_ERROR, "PRIORITY on stream 0")
+            if len(payload) != 5:
+                raise ProtocolError(FRAME_SIZE_ERROR, "PRIORITY of %d bytes" % len(payload))
+        elif kind == PUSH_PROMISE:
+            raise ProtocolError(PROTOCOL_ERROR, "a client cannot push")
+        # other frame types are extensions: ignored, as the RFC says
+
+    @staticmethod
+    def _unpad(flags: int, payload: Any) -> Any:
+        if not flags & PADDED:
+            return payload
+        if not payload or payload[0] >= len(payload):
+            raise ProtocolError(PROTOCOL_ERROR, "padding longer than the frame")
+        return payload[1:len(payload) - payload[0]]
+
+    def _data(self, flags: int, stream_id: int, payload: Any, events: List[Event]) -> None:
+        if stream_id == 0:
+            raise ProtocolError(PROTOCOL_ERROR, "DATA on stream 0")
+        size = len(payload)
+        self.unacked_in += size
+        if self.unacked_in >= RECEIVE_WINDOW // 2:
+            self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(self.unacked_in))
+            self.unacked_in = 0
+        stream = self.streams.get(stream_id)
+        if stream is None or stream.ended:
+            if stream_id > self.last_stream:
+                raise ProtocolError(PROTOCOL_ERROR, "DATA on idle stream %d" % stream_id)
+            return  # a stream already answered or reset: dropped
+        payload = self._unpad(flags, payload)
+        if not stream.discard:
+            buf = stream.buf
+            before = len(buf)
+            if before:
+                buf += payload
+                used = self._messages(stream, buf, events)
+                if not stream.discard:
+                    del buf[:used]
+            elif payload:
+                used = self._messages(stream, payload, events)
+                if used < len(payload) and not stream.discard:
+                    stream.buf = bytearray(payload[used:])
+            self.buffered += len(stream.buf) - before
+            if self.buffered > self.max_buffered and not stream.discard:
+                self.buffered -= len(stream.buf)
+                self._refuse(stream, -1, events)
+        if flags & END_STREAM:
+            self._end(stream, events)
+        elif not stream.answered:
+            stream.unacked += size
+            if stream.unacked >= RECEIVE_WINDOW // 2:
+                self.out += frame(WINDOW_UPDATE, 0, stream_id, _U32.pack(stream.unacked))
+                stream.unacked = 0
+
+    def _messages(self, stream: Stream, buf: Any, events: List[Event]) -> int:
+        """Whole gRPC messages out of ``buf``: how many of its bytes they took."""
+        pos, end = 0, len(buf)
+        while end - pos >= 5:
+            compressed, length = _MESSAGE_HEAD.unpack_from(buf, pos)
+            if length > self.max_message:
+                self._refuse(stream, length, events)
+                return end
+            if end - pos - 5 < length:
+                break
+            events.append((MESSAGE, stream, (compressed, bytes(buf[pos + 5:pos + 5 + length]))))
+            pos += 5 + length
+        return pos
+
+    def _refuse(self, stream: Stream, size: int, events: List[Event]) -> None:
+        """A message over the size limit (``size``), or too much partial data on the
+        connection (-1): the stream's further DATA is dropped, the gRPC layer answers."""
+        stream.discard = True
+        stream.buf = bytearray()  # (the caller counts it out of ``buffered``)
+        events.append((OVERSIZE, stream, size))
+
+    def _end(self, stream: Stream, events: List[Event]) -> None:
+        stream.ended = True
+        if stream.answered:  # answered early; nothing more to do with it
+            self._forget(stream)
+            return
+        events.append((ENDED, stream, bool(stream.buf) and not stream.discard))
+
+    def _headers(self, flags: int, stream_id: int, payload: Any, events: List[Event]) -> None:
+        if stream_id == 0 or not stream_id & 1:
+            raise ProtocolError(PROTOCOL_ERROR, "HEADERS on stream %d" % stream_id)
+        payload = self._unpad(flags, payload)
+        if flags & PRIORITY_FLAG:
+            payload = payload[5:]
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            stream = Stream(stream_id, self.peer_initial_window)
+            if stream_id <= self.last_stream:
+                # a stream this side has closed (answered early, reset or refused): the block
+                # is decoded (HPACK state) and ignored, as frames on closed streams are
+                stream.answered = True
+            elif self.going_away or len(self.streams) >= MAX_STREAMS:
+                self.last_stream = stream_id
+                stream.answered = stream.refused = True  # refused once its block is decoded
+            else:
+                self.last_stream = stream_id
+                self.streams[stream_id] = stream
+        elif stream.ended:
+            raise ProtocolError(STREAM_CLOSED, "HEADERS after the end of stream %d" % stream_id)
+        if flags & END_HEADERS:
+            self._headers_done(stream, flags, bytes(payload), events)
+        else:
+            self.continuing = (stream, flags, bytearray(payload))
+
+    def _continuation(self, flags: int, stream_id: int, payload: Any,
+                      events: List[Event]) -> None:
+        if self.continuing is None or self.continuing[0].id != stream_id:
+            raise ProtocolError(PROTOCOL_ERROR, "CONTINUATION out of place")
+        stream, first_flags, block = self.continuing
+        block += payload
+        if len(block) > MAX_HEADER_BLOCK:
+            raise ProtocolError(ENHANCE_YOUR_CALM, "header block over %d bytes"
+                                % MAX_HEADER_BLOCK)
+        if flags & END_HEADERS:
+            self.continuing = None
+            self._headers_done(stream, first_flags, bytes(block), events)
+
+    def _decode_block(self, block: bytes) -> List[Tuple[str, str]]:
+        try:
+            return self.decoder.decode(block)
+        except HeaderError as exc:
+            raise ProtocolError(COMPRESSION_ERROR, "bad header block: %s" % exc) from None
+
+    def _headers_done(self, stream: Stream, flags: int, block: bytes,
+                      events: List[Event]) -> None:
+        fields = self._decode_block(block)
+        if stream.answered:
+            if stream.refused:  # too many streams, or after GOAWAY
+                self.out += frame(RST_STREAM, 0, stream.id, _U32.pack(REFUSED_STREAM))
+            return
+        if not stream.headers:
+            stream.headers = fields
+            events.append((STARTED, stream, None))
+        # else: trailers from the client (gRPC clients send none); they only end the stream
+        if flags & END_STREAM:
+            self._end(stream, events)
+
+    def _settings(self, flags: int, stream_id: int, payload: Any) -> None:
+        if stream_id:
+            raise ProtocolError(PROTOCOL_ERROR, "SETTINGS on a stream")
+        if flags & ACK:
+            if payload:
+                raise ProtocolError(FRAME_SIZE_ERROR, "SETTINGS ACK with a payload")
+            return
+        if len(payload) % 6:
+            raise ProtocolError(FRAME_SIZE_ERROR, "SETTINGS of %d bytes" % len(payload))
+        for offset in range(0, len(payload), 6):
+            key, value = _SETTING.unpack_from(payload, offset)
+            if key == INITIAL_WINDOW_SIZE:
+                if value > MAX_WINDOW:
+                    raise ProtocolError(FLOW_CONTROL_ERROR, "initial window too large")
+                delta = value - self.peer_initial_window
+                self.peer_initial_window = value
+                for stream in self.streams.values():
+                    stream.send_window += delta
+            elif key == MAX_FRAME_SIZE:
+                if not 16384 <= value <= MAX_FRAME:
+                    raise ProtocolError(PROTOCOL_ERROR, "MAX_FRAME_SIZE %d" % value)
+                self.peer_max_frame = value
+            elif key == ENABLE_PUSH and value > 1:
+                raise ProtocolError(PROTOCOL_ERROR, "ENABLE_PUSH %d" % value)
+            elif key == HEADER_TABLE_SIZE and value < DEFAULT_TABLE_SIZE:
+                # the encoder must say it shrank its table (RFC 7541 4.2); it uses none
+                self.table_update = b"\x20"
+        self.out += frame(SETTINGS, ACK, 0)
+        self._pump()
+
+    def _window_update(self, stream_id: int, payload: Any) -> None:
+        if len(payload) != 4:
+            raise ProtocolError(FRAME_SIZE_ERROR, "WINDOW_UPDATE of %d bytes" % len(payload))
+        increment = _U32.unpack(bytes(payload))[0] & 0x7FFFFFFF
+        if stream_id == 0:
+            if increment == 0:
+                raise ProtocolError(PROTOCOL_ERROR, "WINDOW_UPDATE of 0")
+            self.peer_window += increment
+            if self.peer_window > MAX_WINDOW:
+                raise ProtocolError(FLOW_CONTROL_ERROR, "window over 2^31-1")
+        else:
+            stream = self.streams.get(stream_id)
+            if stream is None:
+                return
+            stream.send_window += increment
+            if stream.send_window > MAX_WINDOW:
+                self.reset(stream, FLOW_CONTROL_ERROR)
+                return
+        self._pump()
+
+    # -- output -------------------------------------------------------------------------
+
+    def send_headers(self, stream: Stream, block: bytes, end: bool = False) -> None:
+        """A header block (split into CONTINUATIONs if needed); ``end``: trailers."""
+        if stream.answered:
+            return
+        flags = END_STREAM if end else 0
+        if self.table_update:
+            block, self.table_update = self.table_update + block, b""
+        limit = self.peer_max_frame
+        if len(block) <= limit:
+            self.out += frame(HEADERS, flags | END_HEADERS, stream.id, block)
+        else:
+            self.out += frame(HEADERS, flags, stream.id, block[:limit])
+            for offset in range(limit, len(block), limit):
+                last = offset + limit >= len(block)
+                self.out += frame(CONTINUATION, END_HEADERS if last else 0, stream.id,
+                                  block[offset:offset + limit])
+        if end:
+            self._closed(stream)
+
+    def send_message(self, stream: Stream, payload: bytes) -> None:
+        """One gRPC message (uncompressed), as DATA as far as the windows allow."""
+        if stream.answered:
+            return
+        stream.pending += _MESSAGE_HEAD.pack(0, len(payload))
+        stream.pending += payload
+        self._send_pending(stream)
+
+    def finish(self, stream: Stream, trailers: bytes) -> None:
+        """End the answer with ``trailers`` once its DATA is out."""
+        if stream.answered:
+            return
+        if stream.pending:
+            stream.trailers = trailers
+        else:
+            self.send_headers(stream, trailers, end=True)
+
+    def reset(self, stream: Stream, code: int) -> None:
+        if not stream.answered:
+            self.out += frame(RST_STREAM, 0, stream.id, _U32.pack(code))
+            stream.answered = True
+            self._forget(stream)
+
+    def announce_goaway(self) -> None:
+        """Tell the peer to open no more streams, still taking those already on their way
+        (GOAWAY with the largest stream id; ``goaway()`` a round trip later draws the line)."""
+        if not self.going_away:
+            self.out += frame(GOAWAY, 0, 0, _U32_PAIR.pack(MAX_WINDOW, NO_ERROR))
+
+    def goaway(self, code: int = NO_ERROR, message: str = "") -> None:
+        """No new streams (graceful: the open ones are still answered)."""
+        if not self.going_away or code:
+            self.out += frame(GOAWAY, 0, 0, _U32_PAIR.pack(self.last_stream, code)
+                              + message.encode("utf-8")[:256])
+        self.going_away = True
+
+    def fail(self, code: int, message: str) -> None:
+        self.goaway(code, message)
+        self.closed = True
+
+    @property
+    def idle(self) -> bool:
+        return not self.streams and self.continuing is None
+
+    def _closed(self, stream: Stream) -> None:
+        stream.answered = True
+        stream.pending = bytearray()
+        if not stream.ended:  # answered early: ask the peer to stop sending (RFC 9113 8.1)
+            self.out += frame(RST_STREAM, 0, stream.id, _U32.pack(NO_ERROR))
+        self._forget(stream)
+
+    def _forget(self, stream: Stream) -> None:
+        if self.streams.pop(stream.id, None) is not None:
+            self.buffered -= len(stream.buf)
+            stream.buf = bytearray()
+
+    def _send_pending(self, stream: Stream) -> None:
+        pending = stream.pending
+        while pending:
+            size = min(len(pending), stream.send_window, self.peer_window, self.peer_max_frame)
+            if size <= 0:
+                return
+            self.out += FRAME_HEAD.pack(size << 8 | DATA, 0, stream.id)
+            self.out += pending[:size]
+            del pending[:size]
+            stream.send_window -= size
+            self.peer_window -= size
+        if stream.trailers is not None:
+            trailers, stream.trailers = stream.trailers, None
+            self.send_headers(stream, trailers, end=True)
+
+    def _pump(self) -> None:
+        for stream in list(self.streams.values()):
+            if stream.pending and not stream.answered:
+                self._send_pending(stream)
+                if self.peer_window <= 0:
+                    return
+
+
+def header_pairs(fields: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """The non-pseudo fields, as gRPC metadata (values decoded as UTF-8: gRPC asks for ASCII,
+    and the header codec keeps the bytes as latin-1)."""
+    return [(name, _utf8(value)) for name, value in fields if not name.startswith(":")]
+
+
+def _utf8(value: str) -> str:
+    try:
+        value.encode("ascii")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("latin-1").decode("utf-8", "replace")
