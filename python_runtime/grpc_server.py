@@ -292,7 +292,7 @@ class GrpcServer(object):
                     draining = now + min(DRAIN_WINDOW, self.stop_at - now)
                     self._drain()
                     continue
-                if draining and draining < now:
+                if draining and (not self.links or draining < now):
                     if not self.links or now > self.stop_at:
                         return
                     if draining > 0:
@@ -334,8 +334,12 @@ class GrpcServer(object):
             link, stream, future = self.done.popleft()
             if link.sock is None or stream.answered:
                 continue  # the client went away or cancelled
-            answer, error = future.result()
-            self._answer(link, stream, answer, error)
+            try:
+                answer, error = future.result()
+                self._answer(link, stream, answer, error)
+            except Exception:  # as in _on_events
+                log.exception("gRPC: error answering %s; closing its connection", link.peer)
+                link.h2.fail(http2.INTERNAL_ERROR, "internal error")
             self._flush(link)
 
     def _drain(self) -> None:
@@ -419,14 +423,18 @@ class GrpcServer(object):
             self._close(link)
             return
         h2 = link.h2
-        events = h2.receive(data)
-        if h2.preface_seen:
-            link.deadline = 0.0
-        elif h2.closed:
-            self._not_http2(link, data)
-            return
-        if events:
-            self._handle(link, events)
+        try:
+            events = h2.receive(data)
+            if h2.preface_seen:
+                link.deadline = 0.0
+            elif h2.closed:
+                self._not_http2(link, data)
+                return
+            if events:
+                self._handle(link, events)
+        except Exception:  # a bug: it costs this connection, not the worker's gRPC server
+            log.exception("gRPC: error serving %s; closing its connection", link.peer)
+            h2.fail(http2.INTERNAL_ERROR, "internal error")
         self._flush(link)
 
     def _not_http2(self, link: _Link, data: bytes) -> None:

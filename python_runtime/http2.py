@@ -390,7 +390,7 @@ class Connection(object):
 
     def send_headers(self, stream: Stream, block: bytes, end: bool = False) -> None:
         """A header block (split into CONTINUATIONs if needed); ``end``: trailers."""
-        if stream.answered:
+        if stream.answered or self.closed:  # (after a connection error nothing more is sent)
             return
         flags = END_STREAM if end else 0
         if self.table_update:
@@ -409,7 +409,7 @@ class Connection(object):
 
     def send_message(self, stream: Stream, payload: bytes) -> None:
         """One gRPC message (uncompressed), as DATA as far as the windows allow."""
-        if stream.answered:
+        if stream.answered or self.closed:
             return
         stream.pending += _MESSAGE_HEAD.pack(0, len(payload))
         stream.pending += payload
@@ -417,7 +417,7 @@ class Connection(object):
 
     def finish(self, stream: Stream, trailers: bytes) -> None:
         """End the answer with ``trailers`` once its DATA is out."""
-        if stream.answered:
+        if stream.answered or self.closed:
             return
         if stream.pending:
             stream.trailers = trailers
@@ -425,7 +425,7 @@ class Connection(object):
             self.send_headers(stream, trailers, end=True)
 
     def reset(self, stream: Stream, code: int) -> None:
-        if not stream.answered:
+        if not stream.answered and not self.closed:
             self.out += frame(RST_STREAM, 0, stream.id, _U32.pack(code))
             stream.answered = True
             self._forget(stream)

@@ -164,8 +164,9 @@ SETTINGS = (
             "0 turns gRPC off. Otherwise every REST worker also serves gRPC, with the same "
             "model copy (the number itself is not used: there are no separate gRPC workers)."),
     Setting("grpc_threads", "GRPC_THREADS", "--grpc-threads", 4, _positive_int,
-            "Threads of each worker's gRPC server (calls into the model still run one at a "
-            "time per worker)."),
+            "Threads that run a worker's gRPC calls when GUNICORN_THREADS > 1 (the model "
+            "takes concurrent calls); otherwise its calls run one at a time on its gRPC "
+            "thread."),
     Setting("grpc_max_message_size", "MODELKILN_GRPC_MAX_MESSAGE_SIZE",
             "--grpc-max-message-size", None, _size,
             "Largest gRPC message in or out (bytes, or 10k/100m/1g); default: the pod "

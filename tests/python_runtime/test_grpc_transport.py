@@ -180,3 +180,27 @@ def test_garbage_after_the_preface_ends_that_connection_only(echo):
     assert received[goaway + 10:goaway + 14] == b"\x00\x00\x00\x01"
     with channel(echo.grpc_port) as chan:
         assert predict(chan, SeldonMessage(strData="still here")).strData == "still here"
+
+
+@pytest.mark.parametrize("threads, serial", [("4", False), ("1", True)])
+def test_calls_overlap_only_when_the_model_takes_concurrent_calls(serve, tmp_path, threads,
+                                                                   serial):
+    """GUNICORN_THREADS=4: gRPC calls run on GRPC_THREADS threads, side by side; 1 (the
+    default): one at a time on the worker's gRPC thread, as its REST calls."""
+    server = serve("slowpredict", "SlowPredict", env={
+        "GUNICORN_THREADS": threads, "GRPC_THREADS": "4",
+        "PREDICTIVE_UNIT_PARAMETERS": live.parameters(started_path=str(tmp_path / "started"),
+                                                      seconds=0.5)})
+    request = SeldonMessage()
+    json_format.ParseDict({"data": {"ndarray": [[1, 2]]}}, request)
+    started = time.monotonic()
+    with channel(server.grpc_port) as chan:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: predict(chan, request), range(4)))
+    elapsed = time.monotonic() - started
+    assert [json_format.MessageToDict(a)["data"]["ndarray"] for a in answers] == [
+        [[10.0, 20.0]]] * 4
+    if serial:
+        assert elapsed >= 2.0, elapsed
+    else:
+        assert elapsed < 1.8, elapsed
