@@ -38,9 +38,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## development virtualenv with the runtime and test tools
 
+# hpack: tests/compat also runs modelkiln's runtime from this venv, beside the real seldon-core
 $(SELDON_VENV)/.installed:
 	$(PYTHON) -m venv $(SELDON_VENV)
-	$(SELDON_VENV)/bin/pip install -q 'seldon-core==1.18.*' 'setuptools<81' pytest
+	$(SELDON_VENV)/bin/pip install -q 'seldon-core==1.18.*' 'setuptools<81' pytest 'hpack>=4.0'
 	touch $@
 
 seldon-venv: $(SELDON_VENV)/.installed ## seldon-core 1.18 in its own virtualenv (test oracle and benchmark peer only)
