@@ -28,8 +28,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from . import http2, logs
 from .context import ServingContext
 from .errors import MicroserviceError, from_user_exception
-from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
-                      handshake, receive)
+from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, bound,
+                      close_registered, handshake, receive)
 from .tracing import Tracing
 
 log = logging.getLogger("modelkiln")
@@ -221,16 +221,11 @@ def _methods(ctx: ServingContext, protos: Any) -> Dict[str, Any]:
 
 
 def _listener(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    """This worker's listener: SO_REUSEPORT, beside the other workers' on the same port."""
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host or "0.0.0.0", port))
+        sock = bound(host, port, reuse_port=True)
         sock.listen(1024)
     except OSError as exc:
-        sock.close()
         raise RuntimeError("cannot listen for gRPC on %s:%d (%s): give gRPC a free port with "
                            "PREDICTIVE_UNIT_GRPC_SERVICE_PORT, or turn it off with "
                            "GRPC_WORKERS=0" % (host, port, exc)) from exc

