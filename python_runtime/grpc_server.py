@@ -139,9 +139,6 @@ class CallContext(object):
         self.metadata = metadata
         self.initial = []  # type: List[Tuple[str, str]]
 
-    def invocation_metadata(self) -> List[Tuple[str, str]]:
-        return self.metadata
-
     def send_initial_metadata(self, pairs: Any) -> None:
         self.initial.extend(pairs)
 
