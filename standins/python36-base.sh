@@ -142,8 +142,8 @@ cleanup() {  # never delete through a mount point left in the root filesystem
   if [ -z "$busy" ]; then rm -rf "$WORK"; else echo "WARNING: left $WORK (mounts)" >&2; fi
 }
 trap cleanup EXIT
-MIRROR=$(cd "$REPO" && python3 -m builder.hostconfig apt-mirror) \
-  || die "no Debian mirror found: 'python3 -m builder.hostconfig apt-mirror' must print one"
+MIRROR=$(cd "$REPO" && python3 -m modelkiln_cli.hostconfig apt-mirror) \
+  || die "no Debian mirror found: 'python3 -m modelkiln_cli.hostconfig apt-mirror' must print one"
 
 host_deps() {
   local p missing=()
