@@ -204,8 +204,10 @@ def job(app: App) -> List[Dict[str, Any]]:
             "--shard", "auto", "--resume"]
     if spec.workers > 1:
         args += ["--workers", str(spec.workers)]
+    # MODELKILN_JOB_ROOTS: the mounted volume is the only place the job's files belong
     container = app.container("predict", app.container_env(extra={
-        "MODELKILN_SHARDS": str(spec.shards), "PREDICTIVE_UNIT_IMAGE": app.image}),
+        "MODELKILN_SHARDS": str(spec.shards), "PREDICTIVE_UNIT_IMAGE": app.image,
+        "MODELKILN_JOB_ROOTS": JOB_VOLUME}),
         probes=False, ports=False, mounts=[{"name": "data", "mountPath": JOB_VOLUME}])
     container = dict(container, args=args)
     pod = app.pod_spec([container], restartPolicy="Never")

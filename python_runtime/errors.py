@@ -6,7 +6,8 @@ Load-time errors (``LoadError`` and subclasses) stop the server or the build wit
 that says what to fix.
 """
 
-from typing import Any, Dict, Optional
+import reprlib
+from typing import Any, Dict, Iterable, Optional
 
 BAD_DATA = "MICROSERVICE_BAD_DATA"
 INTERNAL = "MICROSERVICE_INTERNAL_ERROR"
@@ -93,6 +94,40 @@ class BadMetricError(MicroserviceError):
 class BadMetadataError(MicroserviceError):
     status_code = 500
     reason = BAD_METADATA
+
+
+# An error message names what the client sent, but never all of it: a request with 100k keys
+# or a 1 MB name still gets an answer of a few hundred bytes.
+SHOWN_ITEMS = 5    # items an error lists before "... and N more"
+SHOWN_CHARS = 60   # characters it shows of one name or value
+SHOWN_TEXT = 200   # characters it shows of a library's message about the input
+
+
+def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for an error message, cut to about ``limit`` characters (without
+    building the whole repr of a huge value)."""
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = short.maxlong = limit
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = SHOWN_ITEMS
+    short.maxlevel = 2
+    return short.repr(value)
+
+
+def clipped(text: Any, limit: int = SHOWN_TEXT) -> str:
+    """``str(text)`` cut to ``limit`` characters (an exception's message that quotes input)."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def few(items: Iterable[Any], limit: int = SHOWN_ITEMS, quote: bool = False) -> str:
+    """The first ``limit`` of ``items`` (each cut short, ``repr``-quoted with ``quote``),
+    then "... and N more"."""
+    items = list(items)
+    show = shown if quote else (lambda item: clipped(item, SHOWN_CHARS))
+    text = ", ".join(show(item) for item in items[:limit])
+    if len(items) > limit:
+        text += " ... and %d more" % (len(items) - limit)
+    return text
 
 
 def error_body(message: str, reason: str) -> Dict[str, Any]:

@@ -92,6 +92,15 @@ def _endpoint(text: str) -> str:
     return text
 
 
+def _folders(text: str) -> Optional[Sequence[str]]:
+    """Absolute folders separated by ':' or ','; none (an empty value) is None."""
+    folders = [part.strip() for part in text.replace(",", ":").split(":") if part.strip()]
+    for folder in folders:
+        if not os.path.isabs(folder):
+            raise ValueError("each folder must be an absolute path, got %r" % folder)
+    return tuple(os.path.normpath(folder) for folder in folders) or None
+
+
 def _size(text: str) -> int:
     """Bytes, with an optional k/m/g suffix (binary multiples)."""
     raw = text.strip().lower()
@@ -155,6 +164,14 @@ SETTINGS = (
     Setting("modzy_port", "PSC_MODEL_PORT", "--modzy-port", None, _port,
             "When set, this port also serves Modzy's file-job API (/status, /run, /shutdown); "
             "file names from the app's model.yaml."),
+    Setting("job_roots", "MODELKILN_JOB_ROOTS", "--job-roots", None, _folders,
+            "Folders (absolute, separated by ':' or ',') that Modzy's /run jobs are confined "
+            "to: their input and output folders, symlinks resolved, must lie inside one of "
+            "them, else 400. Unset: any absolute folder but the system folders (/, /bin, "
+            "/boot, /dev, /etc, /lib*, /proc, /root, /run, /sbin, /sys, /usr, /var). Either "
+            "way the app folder and modelkiln's own install (its package, the Python "
+            "environment serving) are refused, relative paths too. `modelkiln manifests` sets "
+            "it to the folder where it mounts the job volume."),
     Setting("docs", "MODELKILN_DOCS", None, True, parse_bool,
             "Serve the interactive API page at /docs (and redirect / to it)."),
     Setting("docs_assets", "MODELKILN_DOCS_ASSETS", "--docs-assets", None, str,
@@ -262,9 +279,12 @@ SETTINGS = (
             "MODELKILN_BIND_HOST says otherwise."),
     Setting("tls_cert", "MODELKILN_TLS_CERT", "--tls-cert", None, str,
             "PEM certificate (chain) file: with MODELKILN_TLS_KEY, the REST and metrics ports "
-            "serve HTTPS and gRPC serves TLS."),
+            "serve HTTPS and gRPC serves TLS. A relative path (for the three TLS files) is "
+            "taken from the app folder; the files are loaded at start, and a missing, "
+            "mismatched, encrypted or non-PEM one stops the server with a line naming it."),
     Setting("tls_key", "MODELKILN_TLS_KEY", "--tls-key", None, str,
-            "PEM private key file of MODELKILN_TLS_CERT."),
+            "PEM private key file of MODELKILN_TLS_CERT, unencrypted (the server has no "
+            "password to give)."),
     Setting("tls_client_ca", "MODELKILN_TLS_CLIENT_CA", "--tls-client-ca", None, str,
             "PEM CA file: clients must present a certificate it signed (mutual TLS)."),
     Setting("pidfile", None, "--pidfile", None, str, "Write the server's pid here."),
@@ -348,7 +368,7 @@ class Settings(object):
             annotated = rest_timeout_from_annotations(ANNOTATIONS_FILE)
             if annotated:
                 values["timeout"] = annotated
-        _check_tls(values)
+        _check_tls(values, app_dir)
         if values["debug"] and "bind_host" in defaulted:
             values["bind_host"] = "127.0.0.1"  # a development server: not on every interface
         if values["grpc_max_message_size"] is None:
@@ -358,7 +378,10 @@ class Settings(object):
         return cls(values, app_dir)
 
 
-def _check_tls(values: Dict[str, Any]) -> None:
+def _check_tls(values: Dict[str, Any], app_dir: str) -> None:
+    """The TLS files made absolute (a relative path is taken from the app folder, the
+    workers' working folder) and loaded once here, in the master: a wrong file stops the
+    start with one line naming its variable, not a traceback in every worker."""
     cert, key, client_ca = values["tls_cert"], values["tls_key"], values["tls_client_ca"]
     if bool(cert) != bool(key):
         raise SettingsError("MODELKILN_TLS_CERT and MODELKILN_TLS_KEY go together: set both "
@@ -366,11 +389,24 @@ def _check_tls(values: Dict[str, Any]) -> None:
     if client_ca and not cert:
         raise SettingsError("MODELKILN_TLS_CLIENT_CA needs MODELKILN_TLS_CERT and "
                             "MODELKILN_TLS_KEY (the server's own certificate) as well")
-    for name, path in (("MODELKILN_TLS_CERT", cert), ("MODELKILN_TLS_KEY", key),
-                       ("MODELKILN_TLS_CLIENT_CA", client_ca)):
-        if path and not os.access(path, os.R_OK):
-            raise SettingsError("%s=%s: no readable file there (mount the secret, or check "
-                                "the path)" % (name, path))
+    for setting in ("tls_cert", "tls_key", "tls_client_ca"):
+        path = values[setting]
+        if not path:
+            continue
+        full = os.path.join(app_dir, path)  # an absolute path stays as it is
+        if not os.path.isfile(full) or not os.access(full, os.R_OK):
+            where = "" if full == path else (
+                " (%s; a relative path is taken from the app folder %s)" % (full, app_dir))
+            raise SettingsError("%s=%s: no readable file there%s: mount the secret, or give "
+                                "the file's absolute path" % (BY_NAME[setting].env, path, where))
+        values[setting] = full
+    if cert:
+        from .tls import TLSFilesError, build_context
+
+        try:
+            build_context(values["tls_cert"], values["tls_key"], values["tls_client_ca"])
+        except TLSFilesError as exc:
+            raise SettingsError(str(exc)) from exc
 
 
 def read_env_file(path: str) -> Dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .errors import BadDataError
+from .errors import BadDataError, few, shown
 
 # numpy dtype kinds a Seldon array may have for each declared datatype
 _KINDS_FOR = {"BOOL": "b", "BYTES": "USOb", "FP16": "iuf", "FP32": "iuf", "FP64": "iuf"}
@@ -74,12 +74,12 @@ class Signature(object):
         missing = [spec.name for spec in self.inputs if spec.name not in names]
         if missing:
             raise BadDataError("missing input(s) %s: this model declares %s"
-                               % (", ".join(repr(n) for n in missing), self._declared()))
+                               % (few(missing, quote=True), self._declared()))
         for tensor in inputs:
             spec = self.by_name.get(tensor.name)
             if spec is None:
-                raise BadDataError("unknown input %r: this model declares %s"
-                                   % (tensor.name, self._declared()))
+                raise BadDataError("unknown input %s: this model declares %s"
+                                   % (shown(tensor.name), self._declared()))
             if spec.datatype and tensor.datatype != spec.datatype:
                 raise BadDataError("input %r must have datatype %s, got %s"
                                    % (spec.name, spec.datatype, tensor.datatype))
@@ -99,6 +99,6 @@ class Signature(object):
                                   _KIND_WORDS.get(array.dtype.kind, str(array.dtype))))
 
     def _declared(self) -> str:
-        return ", ".join("%s (%s %s)" % (s.name, s.datatype or "any type",
-                                         s.shape if s.shape is not None else "any shape")
-                         for s in self.inputs)
+        return few("%s (%s %s)" % (s.name, s.datatype or "any type",
+                                   s.shape if s.shape is not None else "any shape")
+                   for s in self.inputs)

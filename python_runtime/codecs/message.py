@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from ..errors import BadDataError
+from ..errors import BadDataError, few, shown
 from .payloads import DECODE_ORDER, PAYLOAD_KEYS, payload_for
 
 
@@ -28,8 +28,7 @@ class Message(object):
 
 
 def describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return shown(value, 120)
 
 
 # meta field -> (type it must have, how to say it)
@@ -67,7 +66,7 @@ def decode_message(raw: Any) -> Message:
             return Message(raw, codec.key, features, names, meta, data_codec)
     raise BadDataError(
         "Invalid request data type: the message has none of %s (keys: %s)"
-        % (", ".join(PAYLOAD_KEYS), ", ".join(sorted(raw)) or "none")
+        % (", ".join(PAYLOAD_KEYS), few(sorted(raw)) or "none")
     )
 
 

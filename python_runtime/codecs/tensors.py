@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..errors import BadDataError
+from ..errors import BadDataError, clipped, few, shown
 from . import jsonio, limits
 
 
@@ -35,7 +35,8 @@ class NdarrayCodec(object):
             array = np.array(value)
         except ValueError as exc:
             raise BadDataError(
-                "data.ndarray is ragged: every row must have the same length (%s)" % exc
+                "data.ndarray is ragged: every row must have the same length (%s)"
+                % clipped(exc)
             ) from exc
         # numpy < 1.24 builds an object array from ragged lists instead of raising.
         if array.dtype == object and _has_nested_list(array):
@@ -62,6 +63,9 @@ class TensorCodec(object):
             isinstance(d, int) and not isinstance(d, bool) for d in shape
         ):
             raise BadDataError("data.tensor.shape must be a list of integers")
+        if len(shape) > 32:
+            raise BadDataError("data.tensor.shape has %d dimensions; numpy allows 32"
+                               % len(shape))
         size = 1
         for dim in shape:
             size *= abs(dim)
@@ -71,7 +75,7 @@ class TensorCodec(object):
         except ValueError as exc:
             raise BadDataError(
                 "data.tensor.values has %d values, which does not fit shape %s (%s)"
-                % (len(values), shape, exc)
+                % (len(values), shape, clipped(exc))
             ) from exc
 
     def encode(self, array: np.ndarray) -> Dict[str, Any]:
@@ -122,8 +126,8 @@ class TfTensorCodec(object):
             raise BadDataError("data.tftensor must be a TensorProto JSON object")
         name = value.get("dtype", "DT_FLOAT")
         if not isinstance(name, str) or name not in _TF_TYPES:
-            raise BadDataError("data.tftensor.dtype %r is not supported (use one of %s)"
-                               % (name, ", ".join(sorted(_TF_TYPES))))
+            raise BadDataError("data.tftensor.dtype %s is not supported (use one of %s)"
+                               % (shown(name), ", ".join(sorted(_TF_TYPES))))
         dtype, field = _TF_TYPES[name]
         shape = self._shape(value)
         size = 1
@@ -150,8 +154,8 @@ class TfTensorCodec(object):
                     check_int_range(items, dtype)
                 flat = np.array(items, dtype=dtype)
         except (TypeError, ValueError, OverflowError, binascii.Error) as exc:
-            raise BadDataError("data.tftensor values cannot be read as %s: %s" % (name, exc)
-                               ) from exc
+            raise BadDataError("data.tftensor values cannot be read as %s: %s"
+                               % (name, clipped(exc))) from exc
         if flat.size == 1 and size > 1:
             # TensorProto lets one value stand for every element: a few request bytes must
             # not make the worker allocate any amount of memory.
@@ -213,6 +217,6 @@ def decode_data(datadef: Any) -> Tuple[Optional[Any], np.ndarray]:
     unknown = sorted(k for k in datadef if k not in _DATA_KEYS)
     if unknown:
         raise BadDataError(
-            '"data" holds %s; expected one of ndarray, tensor, tftensor' % ", ".join(unknown)
+            '"data" holds %s; expected one of ndarray, tensor, tftensor' % few(unknown)
         )
     return None, np.array([])

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import BadDataError, InternalError
+from ..errors import BadDataError, InternalError, clipped, shown
 from . import jsonio, limits
 from .tensors import check_int_range
 
@@ -69,22 +69,22 @@ def _header(item: Any, index: int, what: str) -> Tuple[str, str, List[int], Dict
         raise BadDataError("%s[%d] needs a name (a non-empty string)" % (what, index))
     datatype = item.get("datatype")
     if not isinstance(datatype, str) or datatype not in DTYPES:
-        raise BadDataError("input %r: datatype %r is not one of %s"
-                           % (name, datatype, ", ".join(DTYPES)))
+        raise BadDataError("input %s: datatype %s is not one of %s"
+                           % (shown(name), shown(datatype), ", ".join(DTYPES)))
     shape = item.get("shape")
     if not isinstance(shape, list) or not all(
             isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise BadDataError("input %r: shape must be a list of non-negative integers, got %s"
-                           % (name, jsonio.dumps(shape).decode()[:80]))
+        raise BadDataError("input %s: shape must be a list of non-negative integers, got %s"
+                           % (shown(name), jsonio.dumps(shape).decode()[:80]))
     if len(shape) > MAX_DIMENSIONS:
-        raise BadDataError("input %r: shape has %d dimensions; at most %d are supported"
-                           % (name, len(shape), MAX_DIMENSIONS))
+        raise BadDataError("input %s: shape has %d dimensions; at most %d are supported"
+                           % (shown(name), len(shape), MAX_DIMENSIONS))
     if _count([d for d in shape if d]) >= 1 << 60:  # numpy cannot index it, even empty
-        raise BadDataError("input %r: shape %s is too large" % (name, shape))
-    limits.check_elements(_count(shape), "input %r (shape %s)", name, shape)
+        raise BadDataError("input %s: shape %s is too large" % (shown(name), shape))
+    limits.check_elements(_count(shape), "input %s (shape %s)", shown(name), shape)
     parameters = item.get("parameters", {})
     if not isinstance(parameters, dict):
-        raise BadDataError("input %r: parameters must be an object" % name)
+        raise BadDataError("input %s: parameters must be an object" % shown(name))
     return name, datatype, shape, parameters
 
 
@@ -95,19 +95,19 @@ def decode_input(item: Any, index: int, binary: Optional["BinaryReader"]) -> Ten
     size = parameters.get("binary_data_size")
     if size is not None:
         if "data" in item:
-            raise BadDataError("input %r has both data and binary_data_size" % name)
+            raise BadDataError("input %s has both data and binary_data_size" % shown(name))
         if binary is None:
-            raise BadDataError("input %r has binary_data_size, but the request has no "
+            raise BadDataError("input %s has binary_data_size, but the request has no "
                                "Inference-Header-Content-Length header (binary extension)"
-                               % name)
+                               % shown(name))
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise BadDataError("input %r: binary_data_size must be a non-negative integer"
-                               % name)
+            raise BadDataError("input %s: binary_data_size must be a non-negative integer"
+                               % shown(name))
         array = _from_binary(name, datatype, count, binary.take(size, name))
     elif "data" in item:
         array = _from_json(name, datatype, count, item["data"], parameters)
     else:
-        raise BadDataError("input %r has no data (and no binary_data_size)" % name)
+        raise BadDataError("input %s has no data (and no binary_data_size)" % shown(name))
     return Tensor(name, datatype, shape, parameters, array.reshape(shape))
 
 
@@ -115,15 +115,15 @@ def _from_binary(name: str, datatype: str, count: int, raw: memoryview) -> np.nd
     if datatype == "BYTES":
         items = split_bytes(raw, name)
         if len(items) != count:
-            raise BadDataError("input %r: shape needs %d BYTES elements, the binary data "
-                               "holds %d" % (name, count, len(items)))
+            raise BadDataError("input %s: shape needs %d BYTES elements, the binary data "
+                               "holds %d" % (shown(name), count, len(items)))
         array = np.empty(count, dtype=object)
         array[:] = items
         return array
     dtype = DTYPES[datatype]
     if len(raw) != count * dtype.itemsize:
-        raise BadDataError("input %r: shape needs %d bytes of %s, binary_data_size is %d"
-                           % (name, count * dtype.itemsize, datatype, len(raw)))
+        raise BadDataError("input %s: shape needs %d bytes of %s, binary_data_size is %d"
+                           % (shown(name), count * dtype.itemsize, datatype, len(raw)))
     return np.frombuffer(raw, dtype=LITTLE[datatype]).astype(dtype, copy=False)
 
 
@@ -136,10 +136,11 @@ def _from_json(name: str, datatype: str, count: int, data: Any,
     try:
         parsed = np.array(data)
     except ValueError as exc:  # ragged nesting (numpy >= 1.24)
-        raise BadDataError("input %r: data is ragged (%s)" % (name, exc)) from exc
+        raise BadDataError("input %s: data is ragged (%s)" % (shown(name), clipped(exc))
+                           ) from exc
     if parsed.size != count:
-        raise BadDataError("input %r: shape needs %d values, data holds %s"
-                           % (name, count, parsed.size if parsed.dtype != object
+        raise BadDataError("input %s: shape needs %d values, data holds %s"
+                           % (shown(name), count, parsed.size if parsed.dtype != object
                               else "a ragged or mixed list"))
     kinds = _JSON_KINDS[datatype]
     dtype = DTYPES[datatype]
@@ -147,20 +148,23 @@ def _from_json(name: str, datatype: str, count: int, data: Any,
         # numpy reads [0, 2**64 - 1] as floats: such integers are kept exact instead
         exact = _exact_integers(data, parsed) if dtype.kind in "iu" else None
         if exact is None:
-            raise BadDataError("input %r: %s data must be %s, got %s" % (
-                name, datatype, {"b": "true/false", "iu": "integers", "iuf": "numbers"}[kinds],
+            raise BadDataError("input %s: %s data must be %s, got %s" % (
+                shown(name), datatype,
+                {"b": "true/false", "iu": "integers", "iuf": "numbers"}[kinds],
                 _describe_kind(parsed)))
         parsed = exact
     if dtype.kind in "iu" and count:
         try:
             check_int_range([parsed.min(), parsed.max()], dtype)
         except OverflowError as exc:
-            raise BadDataError("input %r: %s for %s" % (name, exc, datatype)) from exc
+            raise BadDataError("input %s: %s for %s" % (shown(name), clipped(exc), datatype)
+                               ) from exc
     with np.errstate(over="ignore"):
         array = parsed.astype(dtype, copy=False)
         if dtype.kind == "f" and dtype.itemsize < 8 and count:  # 70000 as FP16 is inf
             if not np.isfinite(array).all():
-                raise BadDataError("input %r: a value is too large for %s" % (name, datatype))
+                raise BadDataError("input %s: a value is too large for %s"
+                                   % (shown(name), datatype))
     return array.ravel()
 
 
@@ -193,17 +197,17 @@ def _bytes_from_json(name: str, count: int, data: List[Any],
                 stack.append(iter(item))
                 break
             if not isinstance(item, str):
-                raise BadDataError("input %r: BYTES data must be strings, got %s"
-                                   % (name, type(item).__name__))
+                raise BadDataError("input %s: BYTES data must be strings, got %s"
+                                   % (shown(name), type(item).__name__))
             flat.append(item)
             if len(flat) > count:
-                raise BadDataError("input %r: shape needs %d BYTES elements, data holds "
-                                   "more" % (name, count))
+                raise BadDataError("input %s: shape needs %d BYTES elements, data holds "
+                                   "more" % (shown(name), count))
         else:
             stack.pop()
     if len(flat) != count:
-        raise BadDataError("input %r: shape needs %d BYTES elements, data holds %d"
-                           % (name, count, len(flat)))
+        raise BadDataError("input %s: shape needs %d BYTES elements, data holds %d"
+                           % (shown(name), count, len(flat)))
     as_text = parameters.get("content_type") == "str"
     array = np.empty(count, dtype=object)
     array[:] = flat if as_text else [s.encode("utf-8") for s in flat]
@@ -216,13 +220,13 @@ def split_bytes(raw: memoryview, name: str) -> List[bytes]:
     offset, end = 0, len(raw)
     while offset < end:
         if offset + 4 > end:
-            raise BadDataError("input %r: BYTES binary data ends inside a length prefix"
-                               % name)
+            raise BadDataError("input %s: BYTES binary data ends inside a length prefix"
+                               % shown(name))
         (length,) = _LENGTH.unpack_from(raw, offset)
         offset += 4
         if offset + length > end:
-            raise BadDataError("input %r: a BYTES element of %d bytes runs past the binary "
-                               "data" % (name, length))
+            raise BadDataError("input %s: a BYTES element of %d bytes runs past the binary "
+                               "data" % (shown(name), length))
         items.append(bytes(raw[offset:offset + length]))
         offset += length
     return items
@@ -238,9 +242,9 @@ class BinaryReader(object):
     def take(self, size: int, name: str) -> memoryview:
         end = self.offset + size
         if end > len(self.view):
-            raise BadDataError("input %r: binary_data_size %d runs past the end of the body "
+            raise BadDataError("input %s: binary_data_size %d runs past the end of the body "
                                "(%d bytes of binary data left)"
-                               % (name, size, len(self.view) - self.offset))
+                               % (shown(name), size, len(self.view) - self.offset))
         part = self.view[self.offset:end]
         self.offset = end
         return part

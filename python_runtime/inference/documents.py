@@ -62,15 +62,24 @@ class DocumentCalls(object):
 
 
 def write_atomically(path: str, data: bytes) -> None:
-    """Write beside ``path`` and rename: a reader never sees half a result."""
+    """Write beside ``path`` and rename: a reader never sees half a result, and whatever
+    fails (a full disk, a folder in the way) the temporary file is removed. The rename
+    replaces a symlink at ``path``, never the file it points to."""
     fd, temporary = tempfile.mkstemp(prefix=".modelkiln-", dir=os.path.dirname(path) or ".")
     try:
         with os.fdopen(fd, "wb") as handle:
+            fd = -1  # the file object closes it from here on
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # the data is on disk before the name points at it
         os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from other users
         os.replace(temporary, path)
     except BaseException:
-        if os.path.exists(temporary):
+        if fd >= 0:
+            os.close(fd)
+        try:
             os.remove(temporary)
+        except OSError:
+            pass
         raise
 

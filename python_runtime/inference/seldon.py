@@ -12,7 +12,7 @@ import numpy as np
 from ..codecs.message import (build_meta, check_meta, decode_message, describe, encode_payload,
                               protobuf_shaped)
 from ..component import Component, declined, or_default, validate_metrics
-from ..errors import BadDataError, NotImplementedByModel
+from ..errors import BadDataError, NotImplementedByModel, few
 from ..response import Response, unpack
 from ..signature import Signature
 
@@ -231,7 +231,7 @@ class SeldonCalls(object):
         unknown = sorted(set(request) - FEEDBACK_KEYS)
         if unknown:
             raise BadDataError("feedback has unknown field(s) %s; expected %s"
-                               % (", ".join(unknown), ", ".join(sorted(FEEDBACK_KEYS))))
+                               % (few(unknown), ", ".join(sorted(FEEDBACK_KEYS))))
         parts = {}
         for key in ("request", "response", "truth"):
             part = request.get(key)

@@ -24,6 +24,7 @@ inputs hold decoded numpy arrays in ``data``, and returns ``{"outputs": [{"name"
 "parameters"?: {...}}`` with arrays or lists as data (datatype and shape are filled in).
 """
 
+from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -33,7 +34,7 @@ from ..codecs.message import decode_message, describe, encode_payload
 from ..codecs.v2 import (DTYPES, EXTENSION_PARAMETERS, BinaryReader, Tensor, decode_input,
                          encode_output)
 from ..component import Component, validate_metrics
-from ..errors import BadDataError, InternalError
+from ..errors import BadDataError, InternalError, clipped, few, shown
 from ..response import unpack
 from ..signature import Signature
 
@@ -95,7 +96,9 @@ class V2Calls(object):
             binary.check_consumed()
         names = [t.name for t in inputs]
         if len(set(names)) != len(names):
-            raise BadDataError("input names must be unique, got %s" % ", ".join(names))
+            twice = [name for name, count in Counter(names).items() if count > 1]
+            raise BadDataError("input names must be unique; given more than once: %s"
+                               % few(twice, quote=True))
         self.signature.check_v2_inputs(inputs)
         all_binary = _flag(parameters, "binary_data_output")
         wanted = self._requested_outputs(request.get("outputs"), all_binary)
@@ -121,18 +124,20 @@ class V2Calls(object):
         if not isinstance(items, list):
             raise BadDataError("outputs must be a list of {name, parameters} objects")
         wanted = []
+        names = set()  # type: set
         for index, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 raise BadDataError("outputs[%d] must be an object with a name" % index)
-            if any(w.name == item["name"] for w in wanted):
-                raise BadDataError("output %r is requested twice" % item["name"])
+            if item["name"] in names:
+                raise BadDataError("output %s is requested twice" % shown(item["name"]))
+            names.add(item["name"])
             parameters = item.get("parameters", {})
             if not isinstance(parameters, dict):
                 raise BadDataError("outputs[%d].parameters must be an object" % index)
             binary = parameters.get("binary_data", all_binary)
             if not isinstance(binary, bool):
-                raise BadDataError("output %r: binary_data must be true or false"
-                                   % item["name"])
+                raise BadDataError("output %s: binary_data must be true or false"
+                                   % shown(item["name"]))
             wanted.append(RequestedOutput(item["name"], binary))
         return wanted
 
@@ -149,7 +154,7 @@ class V2Calls(object):
                 "several inputs reach predict(X, names) only as the columns of one table: "
                 "each must have shape [N] or [N, 1] with the same N, got %s; or define "
                 "predict_v2_raw(request) to receive the inputs as they are"
-                % ", ".join("%s %s" % (t.name, t.shape) for t in inputs))
+                % few("%s %s" % (clipped(t.name, 40), t.shape) for t in inputs))
         return (np.column_stack([t.array.reshape(-1) for t in inputs]),
                 [t.name for t in inputs])
 
@@ -271,8 +276,8 @@ class V2Calls(object):
         chunks = []
         for request in wanted:
             if request.name not in by_name:
-                raise BadDataError("unknown output %r: this model answers %s"
-                                   % (request.name, ", ".join(repr(n) for n in by_name)))
+                raise BadDataError("unknown output %s: this model answers %s"
+                                   % (shown(request.name), few(by_name, quote=True)))
             array, params = by_name[request.name]
             out, raw = encode_output(request.name, array, request.binary, params)
             response["outputs"].append(out)

@@ -16,7 +16,7 @@ import numpy as np
 from .. import __version__, tracing
 from ..codecs.v2 import DTYPES, LITTLE, BinaryReader, split_bytes
 from ..context import ServingContext
-from ..errors import BadDataError, RouteNotFound
+from ..errors import BadDataError, RouteNotFound, shown
 from ..inference.v2 import V2Calls
 from .v2 import EXTENSIONS, model_name_of
 
@@ -97,10 +97,11 @@ class V2Grpc(object):
 
     def _check_model(self, name: str, version: str) -> None:
         if name != self.model:
-            raise RouteNotFound("unknown model %r: this server serves %r" % (name, self.model))
+            raise RouteNotFound("unknown model %s: this server serves %r"
+                                % (shown(name), self.model))
         if version and version != self.version:
             raise RouteNotFound(
-                "model %r has no version %r (%s)" % (name, version, "it serves version %r"
+                "model %r has no version %s (%s)" % (name, shown(version), "it serves version %r"
                                                      % self.version if self.version
                                                      else "it has no versions"))
 
@@ -171,8 +172,8 @@ class V2Grpc(object):
         field = CONTENTS_FIELD.get(tensor.datatype)
         if field is None:
             if tensor.datatype in DTYPES:  # FP16: no typed field exists
-                raise BadDataError("input %r: %s data must come in raw_input_contents"
-                                   % (tensor.name, tensor.datatype))
+                raise BadDataError("input %s: %s data must come in raw_input_contents"
+                                   % (shown(tensor.name), tensor.datatype))
             return b""  # the shared decoder names the unknown datatype
         values = getattr(tensor.contents, field)
         if tensor.datatype == "BYTES":
@@ -182,8 +183,8 @@ class V2Grpc(object):
         if array.size and dtype.kind in "iu":
             info = np.iinfo(dtype)
             if array.min() < info.min or array.max() > info.max:
-                raise BadDataError("input %r: a value is out of range for %s"
-                                   % (tensor.name, tensor.datatype))
+                raise BadDataError("input %s: a value is out of range for %s"
+                                   % (shown(tensor.name), tensor.datatype))
         return array.astype(LITTLE[tensor.datatype]).tobytes()
 
     def _response(self, response: Dict[str, Any], chunks: List[bytes], raw: bool) -> Any:

@@ -11,13 +11,21 @@ the output file; an answer without them (``data``, V2 outputs) is written whole.
 output files take the keys of a ``jsonData`` object answer.
 
 Status codes as the spec has them: 400 for a bad job or missing/unwritable files, 415 for a
-body that is not JSON, 422 for input the model refuses (its 4xx), 500 for a model error, and
-503 while ``load()`` runs.
+body that is not JSON, 422 for input the model refuses (its 4xx) or an input file over the
+request size limit, 500 for a model error, and 503 while ``load()`` runs.
+
+The platform names the job's folders, and they are checked before anything is read or
+written (``JobFolders``): absolute, symlinks resolved, never inside the app folder or
+modelkiln's own install, and inside ``MODELKILN_JOB_ROOTS`` when it is set, else outside the
+system folders. Input files are read only up to ``MODELKILN_MAX_REQUEST_SIZE`` in all; each
+output file is written beside its name and renamed into place.
 """
 
 import base64
 import json
 import os
+import stat
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -26,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ..body import read_body
 from ..codecs import jsonio
 from ..errors import (BadDataError, InternalError, MicroserviceError, NotReady,
-                      UnsupportedMediaType, from_user_exception)
+                      UnsupportedMediaType, clipped, from_user_exception, shown)
 from ..inference.documents import write_atomically
 from ..routes import JSON, Answer, Doc, Route
 
@@ -35,6 +43,13 @@ DEFAULT_INPUTS = ("input.json",)
 DEFAULT_OUTPUTS = ("results.json",)
 SELDON_KEYS = ("data", "jsonData", "strData", "binData")
 SHUTDOWN_DELAY = 0.3  # seconds between the 202 and the signal: the answer goes out first
+INVALID = "invalid job configuration: "  # the spec's words for a 400
+# Refused unless MODELKILN_JOB_ROOTS names them: the operating system's own folders (and
+# every /lib*: lib32, lib64, libx32). /tmp, /data, /mnt, /srv, /home and /opt stay usable.
+SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/root", "/run", "/sbin",
+                  "/sys", "/usr", "/var")
+READ_CHUNK = 1 << 20
+MAX_PATH = 4096  # Linux's PATH_MAX: resolving a longer "path" would only burn CPU
 
 
 class ModelYamlError(ValueError):
@@ -76,6 +91,67 @@ class Unprocessable(MicroserviceError):
     status_code = 422
 
 
+def inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (both absolute and normalised)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def install_folders(settings: Any) -> List[Tuple[str, str]]:
+    """(what, folder) of modelkiln's own install: its package and the Python environment."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = [("modelkiln's own package", package)]
+    for prefix in (sys.prefix, sys.exec_prefix, getattr(sys, "base_prefix", sys.prefix),
+                   settings.conda_prefix):
+        if prefix:
+            found.append(("the Python environment the server runs from", prefix))
+    return found
+
+
+class JobFolders(object):
+    """Which folders a job may name, decided once from the settings."""
+
+    def __init__(self, settings: Any) -> None:
+        self.roots = tuple(os.path.realpath(root) for root in settings.job_roots or ())
+        self.never = [("the app folder", os.path.realpath(settings.app_dir))]
+        self.never += [(what, os.path.realpath(folder))
+                       for what, folder in install_folders(settings)]
+
+    def check(self, what: str, given: str) -> str:
+        """The real path of ``given`` (the job's ``what``: "input folder", "output folder",
+        "input file"); 400 naming the rule when the job may not use it."""
+        if not os.path.isabs(given):
+            raise BadDataError(INVALID + "the %s %s is not an absolute path: name it from / "
+                               "(a relative path would resolve against the server's working "
+                               "folder)" % (what, clipped(given)))
+        if len(given) > MAX_PATH:
+            raise BadDataError(INVALID + "the %s %s is longer than a path can be (%d "
+                               "characters)" % (what, clipped(given), MAX_PATH))
+        real = os.path.realpath(given)
+        named = clipped(given) if real == os.path.normpath(given) else (
+            "%s (a link to %s)" % (clipped(given), clipped(real)))
+        for place, folder in self.never:
+            if inside(real, folder):
+                raise BadDataError(
+                    INVALID + "the %s %s is inside %s %s, which jobs may never read or "
+                    "write: give the job folders of its own, e.g. a mounted volume "
+                    "(MODELKILN_JOB_ROOTS lists the folders jobs may use)"
+                    % (what, named, place, folder))
+        if self.roots:
+            if not any(inside(real, root) for root in self.roots):
+                raise BadDataError(
+                    INVALID + "the %s %s is outside MODELKILN_JOB_ROOTS (%s): use a folder "
+                    "under one of them, or add its volume to MODELKILN_JOB_ROOTS"
+                    % (what, named, ":".join(self.roots)))
+            return real
+        top = "/" + real.split("/")[1]
+        if real == "/" or top in SYSTEM_FOLDERS or top.startswith("/lib"):
+            raise BadDataError(
+                INVALID + "the %s %s is in the system folder %s: use another absolute folder "
+                "(/tmp, /data, a mounted volume), or set MODELKILN_JOB_ROOTS to the folders "
+                "the platform mounts" % (what, named, top))
+        return real
+
+
 class ModzyRest(object):
     """Modzy's three routes for one served model."""
 
@@ -89,6 +165,7 @@ class ModzyRest(object):
         self.documents = documents  # inference.documents.DocumentCalls
         self.stop = stop            # ends the server (exit code 0); None: it cannot be
         self.inputs, self.outputs = job_files(ctx.settings.app_dir)
+        self.folders = JobFolders(ctx.settings)
         self.lock = threading.Lock()  # one job at a time, as the spec's platform runs them
 
     def error_answer(self, error: MicroserviceError) -> Answer:
@@ -118,11 +195,11 @@ class ModzyRest(object):
         if media != JSON:
             raise UnsupportedMediaType(
                 'POST the job as application/json: {"type": "file", "input": DIR, '
-                '"output": DIR} (got Content-Type %r)' % media)
+                '"output": DIR} (got Content-Type %s)' % shown(media))
         source, target = self._job(jsonio.loads(read_body(environ, self.ctx.limit)))
-        document = self._read_inputs(source)
-        with self.lock:
+        with self.lock:  # one job's input in memory at a time
             started = time.time()
+            document = self._read_inputs(source)
             try:
                 result = self.documents.message(document)
             except NotReady:
@@ -156,36 +233,71 @@ class ModzyRest(object):
     # -- the job ------------------------------------------------------------------------
 
     def _job(self, job: Any) -> Tuple[str, str]:
+        """The job's (input folder, output folder), real paths, checked."""
         if not isinstance(job, dict):
-            raise BadDataError('the job must be a JSON object: {"type": "file", "input": DIR, '
-                               '"output": DIR}')
+            raise BadDataError(INVALID + 'the job must be a JSON object: {"type": "file", '
+                               '"input": DIR, "output": DIR}')
         if job.get("type") != "file":
-            raise BadDataError('"type" must be "file" (got %s)' % json.dumps(job.get("type")))
+            raise BadDataError(INVALID + '"type" must be "file" (got %s)'
+                               % shown(job.get("type")))
         folders = []
         for key in ("input", "output"):
             value = job.get(key)
             if not isinstance(value, str) or not value:
-                raise BadDataError('"%s" must name a folder' % key)
-            if not os.path.isdir(value):
-                raise BadDataError("%s folder %s does not exist" % (key, value))
-            folders.append(value)
+                raise BadDataError(INVALID + '"%s" must name a folder' % key)
+            real = self.folders.check(key + " folder", value)
+            if not os.path.isdir(real):
+                raise BadDataError(INVALID + "%s folder %s does not exist"
+                                   % (key, clipped(value)))
+            folders.append(real)
         if not os.access(folders[1], os.W_OK):
-            raise BadDataError("output folder %s is not writable" % folders[1])
+            raise BadDataError(INVALID + "output folder %s is not writable" % folders[1])
         return folders[0], folders[1]
 
     def _read_inputs(self, folder: str) -> Dict[str, Any]:
         contents = []
+        left = self.ctx.limit  # for all the input files together, as for one request body
         for name in self.inputs:
-            path = os.path.join(folder, name)
-            try:
-                with open(path, "rb") as handle:
-                    contents.append((name, handle.read()))
-            except OSError as exc:
-                raise BadDataError("input file %s cannot be read: %s (model.yaml names the "
-                                   "input files)" % (path, exc.strerror or exc)) from exc
+            data = self._read_input(os.path.join(folder, name), left)
+            left -= len(data)
+            contents.append((name, data))
         if len(contents) == 1:
             return as_message(*contents[0])
         return {"jsonData": {name: as_value(name, data) for name, data in contents}}
+
+    def _read_input(self, path: str, left: int) -> bytes:
+        """One input file, refused past ``left`` bytes before and while it is read."""
+        try:
+            real = self.folders.check("input file", path)  # a link may point anywhere
+            # O_NONBLOCK: a FIFO put there must not hang the worker in open()
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            raise BadDataError(INVALID + "input file %s cannot be read: %s (model.yaml names "
+                               "the input files)" % (path, exc.strerror or exc)) from exc
+        with os.fdopen(fd, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise BadDataError(INVALID + "input file %s is not a regular file" % path)
+            if status.st_size > left:
+                raise self._too_large(path, "%d bytes" % status.st_size, left)
+            chunks, size = [], 0
+            while True:  # a file still growing stops at the limit too
+                chunk = handle.read(min(READ_CHUNK, left - size + 1))
+                if not chunk:
+                    return b"".join(chunks)
+                size += len(chunk)
+                if size > left:
+                    raise self._too_large(path, "more than %d bytes (it grew while read)"
+                                          % left, left)
+                chunks.append(chunk)
+
+    def _too_large(self, path: str, size: str, left: int) -> Unprocessable:
+        limit = self.ctx.limit
+        room = "the limit of %d bytes" % limit
+        if left != limit:
+            room = "the %d bytes left of the limit of %d bytes for all input files" % (left, limit)
+        return Unprocessable("input file too large: %s is %s, over %s (MODELKILN_MAX_REQUEST_SIZE;"
+                             " raise it to process larger files)" % (path, size, room))
 
     def _write_outputs(self, folder: str, result: Any) -> List[str]:
         if len(self.outputs) == 1:
@@ -199,7 +311,12 @@ class ModzyRest(object):
                     "key per file (missing: %s)" % (len(self.outputs), ", ".join(missing)))
             files = [(name, value_bytes(name, values[name])) for name in self.outputs]
         for name, data in files:
-            write_atomically(os.path.join(folder, name), data)
+            path = os.path.join(folder, name)
+            try:
+                write_atomically(path, data)
+            except OSError as exc:
+                raise BadDataError(INVALID + "output file %s cannot be written: %s"
+                                   % (path, exc.strerror or exc)) from exc
         return [name for name, _ in files]
 
 

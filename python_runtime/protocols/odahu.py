@@ -9,7 +9,7 @@ from typing import Any, Dict, List
 
 from ..body import read_body
 from ..codecs import jsonio
-from ..errors import BadDataError, MicroserviceError, UnsupportedMediaType
+from ..errors import BadDataError, MicroserviceError, UnsupportedMediaType, shown
 from ..routes import JSON, Answer, Doc, Route
 
 INVOKE = "/api/model/invoke"
@@ -64,9 +64,9 @@ class OdahuRest(object):
         self.ctx.state.check()
         media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if media and media != JSON and not media.endswith("+json"):
-            raise UnsupportedMediaType("Content-Type %r is not supported: POST "
+            raise UnsupportedMediaType("Content-Type %s is not supported: POST "
                                        '{"columns": [...], "data": [[...]]} as application/json'
-                                       % media)
+                                       % shown(media))
         table = jsonio.loads(read_body(environ, self.ctx.limit))
         if not isinstance(table, dict) or not isinstance(table.get("data"), list):
             raise BadDataError('expected {"columns": [...], "data": [[...], ...]}')

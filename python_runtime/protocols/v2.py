@@ -13,7 +13,7 @@ from ..body import read_body
 from ..codecs import jsonio
 from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
 from ..context import ServingContext
-from ..errors import BadDataError, MicroserviceError, RouteNotFound
+from ..errors import BadDataError, MicroserviceError, RouteNotFound, shown
 from ..inference.v2 import V2Calls
 from ..routes import JSON, Answer, Doc, Route
 from . import schemas
@@ -83,11 +83,12 @@ class V2Rest(object):
     def _check_model(self, params: Dict[str, str]) -> None:
         name = params.get("model_name")
         if name != self.model:
-            raise RouteNotFound("unknown model %r: this server serves %r" % (name, self.model))
+            raise RouteNotFound("unknown model %s: this server serves %r"
+                                % (shown(name), self.model))
         version = params.get("model_version")
         if version is not None and version != self.version:
             raise RouteNotFound(
-                "model %r has no version %r (%s)" % (name, version, "it serves version %r"
+                "model %r has no version %s (%s)" % (name, shown(version), "it serves version %r"
                                                      % self.version if self.version
                                                      else "it has no versions"))
 

@@ -128,6 +128,9 @@ def test_deploy_yaml_reaches_every_kind():
     assert container["args"] == ["predict", "/data/in/requests.jsonl", "/data/out/answers.jsonl",
                                  "--shard", "auto", "--resume", "--workers", "2"]
     assert {"name": "MODELKILN_SHARDS", "value": "4"} in container["env"]
+    # the job's files belong on the mounted volume, and nowhere else
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "data"]
+    assert {"name": "MODELKILN_JOB_ROOTS", "value": mount["mountPath"]} in container["env"]
 
 
 def test_outlier_detector_is_a_transformer_node_and_grpc_off():

@@ -3,14 +3,19 @@
 
 import json
 import os
+import sys
 
 import pytest
 import requests
 from werkzeug.test import Client
 
 from python_runtime import jobs
-from python_runtime.http import PortApp
+from python_runtime.context import LoadState
+from python_runtime.http import PortApp, create_app
+from python_runtime.inference import documents
 from python_runtime.protocols import modzy
+from python_runtime.server import load_component, user_class
+from python_runtime.settings import Settings
 
 from .live import APPS, LiveServer, free_port, running
 
@@ -80,6 +85,12 @@ def test_modzy_run_reads_input_json_and_writes_results_json(server, tmp_path):
 
 @pytest.mark.parametrize("job, status, words", [
     ({"type": "stream", "input": "/tmp", "output": "/tmp"}, 400, '"type" must be "file"'),
+    ({"type": "file", "input": "/etc", "output": "/tmp"}, 400,
+     "invalid job configuration: the input folder /etc is in the system folder /etc"),
+    ({"type": "file", "input": "data", "output": "/tmp"}, 400,
+     "invalid job configuration: the input folder data is not an absolute path"),
+    ({"type": "file", "input": "/tmp", "output": os.path.realpath(FILEJOB)}, 400,
+     "the output folder %s is inside the app folder %s" % ((os.path.realpath(FILEJOB),) * 2)),
     ({"type": "file", "output": "/tmp"}, 400, '"input" must name a folder'),
     ({"type": "file", "input": "/no/such/folder", "output": "/tmp"}, 400,
      "input folder /no/such/folder does not exist"),
@@ -171,6 +182,243 @@ def test_modzy_shutdown_answers_202_then_the_server_exits_0():
         assert live.wait_exit(30) == 0, live.log_tail()
     finally:
         live.stop()
+
+
+# -- Modzy: where a job may read and write, and how much ---------------------------------------
+
+APP = os.path.realpath(FILEJOB)
+PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(modzy.__file__)))
+PREFIX = os.path.realpath(sys.prefix)
+INVALID = "invalid job configuration: "
+NEVER = (", which jobs may never read or write: give the job folders of its own, e.g. a "
+         "mounted volume (MODELKILN_JOB_ROOTS lists the folders jobs may use)")
+SYSTEM = (": use another absolute folder (/tmp, /data, a mounted volume), or set "
+          "MODELKILN_JOB_ROOTS to the folders the platform mounts")
+
+
+def modzy_client(app=FILEJOB, **env):
+    """Modzy's port of ``app`` in this process, with these settings."""
+    environ = dict(env, PSC_MODEL_PORT=str(MODZY_PORT))
+    settings = Settings.load([app], environ=environ, read_annotations=False)
+    state = LoadState()
+    state.ready = True
+    app = create_app(settings, load_component(settings, user_class(settings)), None, state)
+    return Client(PortApp(app, MODZY_PORT))
+
+
+@pytest.fixture
+def job_tmp(tmp_path):
+    """A job folder holding input.json, an empty output folder and a few links."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "input.json").write_text('{"strData": "hi"}')
+    (tmp_path / "out").mkdir()
+    (tmp_path / "jobs" / "in").mkdir(parents=True)
+    (tmp_path / "jobs" / "in" / "input.json").write_text('{"strData": "hi"}')
+    (tmp_path / "to-app").symlink_to(APP)
+    (tmp_path / "jobs" / "to-outside").symlink_to(tmp_path / "out")
+    return tmp_path
+
+
+CONFINEMENT = [
+    # id, MODELKILN_JOB_ROOTS (None: unset), input, output, status, message ({tmp}: the
+    # job folder; {app}, {package}, {prefix}: the app folder and modelkiln's own install)
+    ("accepted", None, "{tmp}/in", "{tmp}/out", 200, None),
+    ("relative-input", None, "in", "{tmp}/out", 400,
+     INVALID + "the input folder in is not an absolute path: name it from / (a relative path "
+     "would resolve against the server's working folder)"),
+    ("dot-relative-output", None, "{tmp}/in", "./out", 400,
+     INVALID + "the output folder ./out is not an absolute path: name it from / (a relative "
+     "path would resolve against the server's working folder)"),
+    ("path-too-long", None, "/tmp/" + "a/" * 2046, "{tmp}/out", 400,
+     INVALID + "the input folder /tmp/%s... is longer than a path can be (4096 characters)"
+     % ("a/" * 96)),
+    ("app-folder", None, "{tmp}/in", "{app}", 400,
+     INVALID + "the output folder {app} is inside the app folder {app}" + NEVER),
+    ("inside-app-folder", None, "{tmp}/in", "{app}/.s2i", 400,
+     INVALID + "the output folder {app}/.s2i is inside the app folder {app}" + NEVER),
+    ("dotdot-into-app", None, "{tmp}/in", "{app}/.s2i/..", 400,
+     INVALID + "the output folder {app}/.s2i/.. is inside the app folder {app}" + NEVER),
+    ("link-to-app", None, "{tmp}/to-app", "{tmp}/out", 400,
+     INVALID + "the input folder {tmp}/to-app (a link to {app}) is inside the app folder "
+     "{app}" + NEVER),
+    ("own-package", None, "{tmp}/in", "{package}", 400,
+     INVALID + "the output folder {package} is inside modelkiln's own package {package}"
+     + NEVER),
+    ("python-environment", None, "{prefix}/bin", "{tmp}/out", 400,
+     INVALID + "the input folder {prefix}/bin is inside the Python environment the server "
+     "runs from {prefix}" + NEVER),
+    ("etc", None, "{tmp}/in", "/etc", 400,
+     INVALID + "the output folder /etc is in the system folder /etc" + SYSTEM),
+    ("root", None, "/", "{tmp}/out", 400,
+     INVALID + "the input folder / is in the system folder /" + SYSTEM),
+    ("usr-below", None, "/usr/share", "{tmp}/out", 400,
+     INVALID + "the input folder /usr/share is in the system folder /usr" + SYSTEM),
+    ("any-lib", None, "/libx32/nothing", "{tmp}/out", 400,
+     INVALID + "the input folder /libx32/nothing is in the system folder /libx32" + SYSTEM),
+    ("proc", None, "/proc/1", "{tmp}/out", 400,
+     INVALID + "the input folder /proc/1 is in the system folder /proc" + SYSTEM),
+    ("var-tmp", None, "{tmp}/in", "/var/tmp", 400,
+     INVALID + "the output folder /var/tmp is in the system folder /var" + SYSTEM),
+    ("inside-roots", "{tmp}/jobs", "{tmp}/jobs/in", "{tmp}/jobs", 200, None),
+    ("outside-roots", "{tmp}/jobs", "{tmp}/jobs/in", "{tmp}/out", 400,
+     INVALID + "the output folder {tmp}/out is outside MODELKILN_JOB_ROOTS ({tmp}/jobs): use a "
+     "folder under one of them, or add its volume to MODELKILN_JOB_ROOTS"),
+    ("link-out-of-roots", "/nowhere:{tmp}/jobs", "{tmp}/jobs/in", "{tmp}/jobs/to-outside", 400,
+     INVALID + "the output folder {tmp}/jobs/to-outside (a link to {tmp}/out) is outside "
+     "MODELKILN_JOB_ROOTS (/nowhere:{tmp}/jobs): use a folder under one of them, or add its "
+     "volume to MODELKILN_JOB_ROOTS"),
+    ("roots-never-open-the-app", "/,{tmp}", "{tmp}/in", "{app}", 400,
+     INVALID + "the output folder {app} is inside the app folder {app}" + NEVER),
+    ("roots-may-name-a-system-folder", "/usr", "/usr/share", "{tmp}/out", 400,
+     INVALID + "the output folder {tmp}/out is outside MODELKILN_JOB_ROOTS (/usr): use a folder "
+     "under one of them, or add its volume to MODELKILN_JOB_ROOTS"),
+]
+
+
+@pytest.mark.parametrize("roots, source, target, status, message",
+                         [c[1:] for c in CONFINEMENT], ids=[c[0] for c in CONFINEMENT])
+def test_modzy_run_confines_a_jobs_folders(job_tmp, roots, source, target, status, message):
+    places = dict(tmp=str(job_tmp), app=APP, package=PACKAGE, prefix=PREFIX)
+    env = {"MODELKILN_JOB_ROOTS": roots.format(**places)} if roots else {}
+    job = {"type": "file", "input": source.format(**places),
+           "output": target.format(**places)}
+    code, body = call(modzy_client(**env), "POST", "/run", json=job)
+    assert code == status and body["statusCode"] == status, body
+    if message is not None:
+        assert body["message"] == message.format(**places)
+    else:
+        output = os.path.join(job["output"], "results.json")
+        assert open(output).read() == '"hi"'  # the strData answer, as JSON
+
+
+def test_an_input_file_linked_elsewhere_or_not_a_file_is_refused(job_tmp):
+    client = modzy_client()
+    job = {"type": "file", "input": str(job_tmp / "in"), "output": str(job_tmp / "out")}
+    source = job_tmp / "in" / "input.json"
+    source.unlink()
+    source.symlink_to(os.path.join(APP, "FileJob.py"))
+    code, body = call(client, "POST", "/run", json=job)
+    assert (code, body["message"]) == (400, INVALID + "the input file %s (a link to %s) is "
+                                       "inside the app folder %s" % (source, os.path.join(
+                                           APP, "FileJob.py"), APP) + NEVER)
+    source.unlink()
+    os.mkfifo(str(source))  # open() would wait for a writer for ever
+    code, body = call(client, "POST", "/run", json=job)
+    assert (code, body["message"]) == (400, INVALID + "input file %s is not a regular file"
+                                       % source)
+    assert os.listdir(str(job_tmp / "out")) == []
+
+
+def test_an_input_file_over_the_request_size_limit_is_a_422(job_tmp):
+    client = modzy_client(MODELKILN_MAX_REQUEST_SIZE="1k")
+    job = {"type": "file", "input": str(job_tmp / "in"), "output": str(job_tmp / "out")}
+    source = job_tmp / "in" / "input.json"
+    source.write_text('{"strData": "%s"}' % ("x" * (1024 - 15)))  # exactly the limit
+    code, body = call(client, "POST", "/run", json=job)
+    assert code == 200, body
+    source.write_text('{"strData": "%s"}' % ("x" * (1024 - 14)))
+    code, body = call(client, "POST", "/run", json=job)
+    assert (code, body) == (422, {
+        "statusCode": 422, "status": "Unprocessable Entity",
+        "message": "input file too large: %s is 1025 bytes, over the limit of 1024 bytes "
+                   "(MODELKILN_MAX_REQUEST_SIZE; raise it to process larger files)" % source})
+
+
+def test_an_input_file_growing_while_read_stops_at_the_limit(job_tmp, monkeypatch):
+    client = modzy_client(MODELKILN_MAX_REQUEST_SIZE="1k")
+    source = job_tmp / "in" / "input.json"
+    source.write_text('{"strData": "%s"}' % ("x" * 5000))
+    real_fstat = os.fstat
+
+    def small_when_stat(fd):  # the file was small when stat looked, then grew
+        status = list(real_fstat(fd))
+        status[6] = 10  # st_size
+        return os.stat_result(status)
+
+    monkeypatch.setattr(os, "fstat", small_when_stat)
+    code, body = call(client, "POST", "/run", json={
+        "type": "file", "input": str(job_tmp / "in"), "output": str(job_tmp / "out")})
+    assert (code, body["message"]) == (
+        422, "input file too large: %s is more than 1024 bytes (it grew while read), over the "
+             "limit of 1024 bytes (MODELKILN_MAX_REQUEST_SIZE; raise it to process larger "
+             "files)" % source)
+
+
+def test_several_input_files_share_the_limit(tmp_path):
+    client = modzy_client(MODZYYAML, MODELKILN_MAX_REQUEST_SIZE="1k")
+    (tmp_path / "words.txt").write_text("w" * 600)
+    (tmp_path / "settings.json").write_text('"%s"' % ("s" * 598))
+    out = tmp_path / "out"
+    out.mkdir()
+    code, body = call(client, "POST", "/run", json={
+        "type": "file", "input": str(tmp_path), "output": str(out)})
+    assert (code, body["message"]) == (
+        422, "input file too large: %s is 600 bytes, over the 424 bytes left of the limit of "
+             "1024 bytes for all input files (MODELKILN_MAX_REQUEST_SIZE; raise it to process "
+             "larger files)" % (tmp_path / "settings.json"))
+
+
+def test_outputs_replace_a_link_never_write_through_it_and_leave_no_temporary(job_tmp):
+    client = modzy_client()
+    job = {"type": "file", "input": str(job_tmp / "in"), "output": str(job_tmp / "out")}
+    victim = job_tmp / "victim.json"
+    victim.write_text("keep me")
+    (job_tmp / "out" / "results.json").symlink_to(victim)
+    code, body = call(client, "POST", "/run", json=job)
+    assert code == 200, body
+    assert victim.read_text() == "keep me"
+    result = job_tmp / "out" / "results.json"
+    assert not result.is_symlink() and result.read_text() == '"hi"'
+    result.unlink()
+    result.mkdir()  # a folder where the output file goes: the rename fails
+    code, body = call(client, "POST", "/run", json=job)
+    assert code == 400 and body["message"].startswith(
+        INVALID + "output file %s cannot be written: " % result), body
+    assert os.listdir(str(job_tmp / "out")) == ["results.json"]  # no .modelkiln-* left
+
+
+@pytest.mark.parametrize("fails", ["write", "fsync", "replace"])
+def test_write_atomically_removes_its_temporary_whatever_fails(tmp_path, monkeypatch, fails):
+    target = tmp_path / "results.json"
+    target.write_text("old")
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    if fails == "write":
+        monkeypatch.setattr(documents.os, "fdopen", lambda fd, mode: _FailingFile(fd))
+    else:
+        monkeypatch.setattr(documents.os, fails, broken)
+    with pytest.raises(OSError):
+        documents.write_atomically(str(target), b"new")
+    assert os.listdir(str(tmp_path)) == ["results.json"] and target.read_text() == "old"
+
+
+class _FailingFile(object):
+    """A file whose write fails, as on a full disk."""
+
+    def __init__(self, fd):
+        self.handle = open(fd, "wb")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+    def write(self, data):
+        raise OSError(28, "No space left on device")
+
+
+def test_job_roots_setting_takes_absolute_folders():
+    parse = lambda text: Settings.load(["Echo"], environ={"MODELKILN_JOB_ROOTS": text},
+                                       read_annotations=False).job_roots
+    assert parse("/data:/mnt/jobs/,/srv") == ("/data", "/mnt/jobs", "/srv")
+    assert parse("") is None
+    with pytest.raises(ValueError) as info:
+        parse("/data:jobs")
+    assert str(info.value) == ("MODELKILN_JOB_ROOTS='/data:jobs' is invalid: each folder must "
+                               "be an absolute path, got 'jobs'")
 
 
 # -- ODAHU ------------------------------------------------------------------------------------

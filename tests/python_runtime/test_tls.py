@@ -159,3 +159,99 @@ def test_tls_settings_must_come_together(certs, tmp_path):
         with pytest.raises(SettingsError) as info:
             Settings.load(["Echo"], environ=environ, read_annotations=False)
         assert fragment in str(info.value)
+
+
+# -- TLS mistakes stop the start, in the master, with one line naming the variable -----------
+
+@pytest.fixture(scope="module")
+def bad_files(certs):
+    """Files a user may mount by mistake, beside the good ones."""
+    openssl("pkey", "-in", "server.key", "-aes256", "-passout", "pass:secret",
+            "-out", "encrypted.key", cwd=certs)
+    openssl("rsa", "-in", "server.key", "-aes256", "-passout", "pass:secret", "-traditional",
+            "-out", "encrypted-rsa.key", cwd=certs)
+    openssl("x509", "-in", "server.pem", "-outform", "DER", "-out", "server.der", cwd=certs)
+    openssl("pkey", "-in", "server.key", "-outform", "DER", "-out", "server-key.der", cwd=certs)
+    (certs / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n"
+                                      "-----END CERTIFICATE-----\n")
+    return certs
+
+
+TLS_MISTAKES = [
+    # id, the files (relative to the certificates folder), what the ERROR line must say
+    ("key-of-another-cert", {"MODELKILN_TLS_KEY": "client.key"},
+     ["MODELKILN_TLS_KEY=", "client.key is not the private key of MODELKILN_TLS_CERT=",
+      "mount the key that was made with this certificate"]),
+    ("encrypted-pkcs8-key", {"MODELKILN_TLS_KEY": "encrypted.key"},
+     ["MODELKILN_TLS_KEY=", "encrypted.key is encrypted", "provide an unencrypted key"]),
+    ("encrypted-rsa-key", {"MODELKILN_TLS_KEY": "encrypted-rsa.key"},
+     ["MODELKILN_TLS_KEY=", "encrypted-rsa.key is encrypted", "provide an unencrypted key"]),
+    ("der-certificate", {"MODELKILN_TLS_CERT": "server.der"},
+     ["MODELKILN_TLS_CERT=", "server.der is not a PEM certificate", "openssl x509 -inform DER"]),
+    ("der-key", {"MODELKILN_TLS_KEY": "server-key.der"},
+     ["MODELKILN_TLS_KEY=", "server-key.der is not a PEM private key", "openssl pkey"]),
+    ("broken-pem-certificate", {"MODELKILN_TLS_CERT": "broken.pem"},
+     ["MODELKILN_TLS_CERT=", "broken.pem with MODELKILN_TLS_KEY=", "cannot be loaded",
+      "give a PEM certificate (chain) and its own unencrypted PEM private key"]),
+    ("ca-is-a-key", {"MODELKILN_TLS_CLIENT_CA": "server.key"},
+     ["MODELKILN_TLS_CLIENT_CA=", "holds no usable PEM CA certificate",
+      "mount the certificate(s) of the CA"]),
+    ("ca-missing", {"MODELKILN_TLS_CLIENT_CA": "no-such-ca.pem"},
+     ["MODELKILN_TLS_CLIENT_CA=", "no-such-ca.pem: no readable file there", "mount the secret"]),
+    ("key-is-a-folder", {"MODELKILN_TLS_KEY": "."},
+     ["MODELKILN_TLS_KEY=", "no readable file there"]),
+]
+
+
+def mistaken_env(certs, files):
+    env = tls_env(certs)
+    env.update({name: str(certs / path) for name, path in files.items()})
+    return env
+
+
+@pytest.mark.parametrize("files, words", [c[1:] for c in TLS_MISTAKES],
+                         ids=[c[0] for c in TLS_MISTAKES])
+def test_a_tls_mistake_is_a_settings_error_naming_the_variable(bad_files, files, words):
+    from python_runtime.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError) as info:
+        Settings.load(["Echo"], environ=mistaken_env(bad_files, files), read_annotations=False)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    for text in words:
+        assert text in message, (text, message)
+
+
+def test_relative_tls_paths_are_taken_from_the_app_folder(certs, tmp_path, monkeypatch):
+    from python_runtime.settings import Settings, SettingsError
+
+    app = tmp_path / "app"
+    (app / "secrets").mkdir(parents=True)
+    for name in ("server.pem", "server.key", "ca.pem"):
+        (app / "secrets" / name).write_bytes((certs / name).read_bytes())
+    monkeypatch.chdir(str(tmp_path))  # another folder: the app folder decides, not the cwd
+    environ = {"MODEL_NAME": "Echo", "MODELKILN_TLS_CERT": "secrets/server.pem",
+               "MODELKILN_TLS_KEY": "secrets/server.key",
+               "MODELKILN_TLS_CLIENT_CA": "secrets/ca.pem"}
+    settings = Settings.load([str(app)], environ=environ, read_annotations=False)
+    assert (settings.tls_cert, settings.tls_key, settings.tls_client_ca) == (
+        str(app / "secrets" / "server.pem"), str(app / "secrets" / "server.key"),
+        str(app / "secrets" / "ca.pem"))
+    with pytest.raises(SettingsError) as info:
+        Settings.load([str(app)], environ=dict(environ, MODELKILN_TLS_KEY="server.key"),
+                      read_annotations=False)
+    assert str(info.value) == (
+        "MODELKILN_TLS_KEY=server.key: no readable file there (%s; a relative path is taken "
+        "from the app folder %s): mount the secret, or give the file's absolute path"
+        % (app / "server.key", app))
+
+
+def test_a_tls_mistake_stops_the_start_with_one_error_line(serve, bad_files):
+    server = serve("echo", "Echo", ready=False,
+                   env=mistaken_env(bad_files, {"MODELKILN_TLS_KEY": "encrypted.key"}))
+    assert server.wait_exit(60) == 2, server.log_tail()
+    stderr = server.stderr()
+    errors = [line for line in stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "MODELKILN_TLS_KEY=" in errors[0], stderr
+    assert "is encrypted" in errors[0] and "provide an unencrypted key" in errors[0]
+    assert "Traceback" not in server.log() and "Booting worker" not in server.log(), stderr
