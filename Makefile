@@ -6,11 +6,12 @@ PY := $(VENV)/bin/python
 SELDON_VENV ?= .venv-seldon
 OLDPINS_VENV ?= .venv-oldpins
 V2_VENV ?= .venv-v2
+ASGI_VENV ?= .venv-asgi
 FRAMEWORKS_VENV ?= .venv-frameworks
 MANIFESTS_VENV ?= .venv-manifests
 PYTEST_ARGS ?=
 
-.PHONY: help venv seldon-venv oldpins-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
+.PHONY: help venv seldon-venv oldpins-venv asgi-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
@@ -71,6 +72,14 @@ frameworks-venv: $(FRAMEWORKS_VENV)/.installed ## the runtime with PyTorch (CPU)
 
 v2-venv: $(V2_VENV)/.installed ## MLServer 1.7 and tritonclient in their own virtualenv (V2 tests and bench peers only)
 
+# What users write instead of a model server (bench peers only): uvicorn + uvloop + orjson, FastAPI.
+$(ASGI_VENV)/.installed: requirements/bench-asgi.txt
+	$(PYTHON) -m venv $(ASGI_VENV)
+	$(ASGI_VENV)/bin/pip install -q -r requirements/bench-asgi.txt
+	touch $@
+
+asgi-venv: $(ASGI_VENV)/.installed ## uvicorn (httptools, uvloop, orjson) and FastAPI for the bench's raw ASGI and FastAPI peers
+
 # The schemas tests/manifests checks against: kubernetes-validate, seldon-deploy-sdk, the kserve
 # SDK's models (--no-deps: its model server's dependencies are not needed to read them) and
 # OpenShift's OpenAPI document from npm's openshift-rest-client.
@@ -105,8 +114,9 @@ test-compat: venv seldon-venv
 test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-core's gRPC server (its stubs as client)
 	$(SELDON_VENV)/bin/python -m pytest tests/compat_grpc $(PYTEST_ARGS)
 
+# The HTTP/1.1 smuggling corpus too: the oldest pins' httptools (llhttp 6) takes another path.
 test-oldpins: oldpins-venv
-	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime $(PYTEST_ARGS)
+	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
 test-images: venv image-py311 podman ## build every template and test app with modelkiln build and test the images
 	$(PY) -m pytest tests/images $(PYTEST_ARGS)
@@ -127,7 +137,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 	DOCKER_BUILDKIT=1 $(DOCKER) build -q $(BUILD_SECRETS) -f tests/py36.Dockerfile -t modelkiln-test/py36-runtime . >/dev/null
 	$(DOCKER) run --rm -v $(CURDIR):/repo:ro -w /repo -e PYTHONDONTWRITEBYTECODE=1 \
 		-e HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis modelkiln-test/py36-runtime \
-		/opt/modelkiln/bin/python -m pytest tests/python_runtime $(PYTEST_ARGS)
+		/opt/modelkiln/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
 test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
@@ -137,7 +147,7 @@ test: lint test-runtime test-reliability test-browser test-compat test-compat-gr
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m modelkiln_cli.demo
 
-bench: venv seldon-venv v2-venv ## modelkiln vs seldon-core, MLServer, bare WSGI (REST with wrk, gRPC with Python clients); writes bench/RESULTS.md and its charts
+bench: venv seldon-venv v2-venv asgi-venv ## modelkiln vs seldon-core, MLServer, bare WSGI (REST with wrk, gRPC with Python clients); writes bench/RESULTS.md and its charts
 	$(PY) bench/run.py
 	$(PY) bench/charts.py
 
@@ -228,4 +238,4 @@ hadolint: venv ## lint the Dockerfiles
 	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
 
 clean:
-	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(FRAMEWORKS_VENV) $(MANIFESTS_VENV) build .build *.egg-info
+	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(ASGI_VENV) $(FRAMEWORKS_VENV) $(MANIFESTS_VENV) build .build *.egg-info

@@ -8,11 +8,13 @@
 
 import base64
 import io
+import re
 import zlib
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs
 
 from .codecs import jsonio
+from .codecs.limits import LIMITS
 from .errors import BadDataError, PayloadTooLarge, UnsupportedMediaType
 
 JSON_TYPES = ("application/json", "text/json")
@@ -21,7 +23,7 @@ JSON_TYPES = ("application/json", "text/json")
 def read_body(environ: Dict[str, Any], limit: int) -> bytes:
     """The request body, refusing (413) anything over ``limit`` bytes before reading it, and
     inflated when it is sent gzip- or deflate-compressed (``Content-Encoding``)."""
-    body = _read_raw(environ, limit)
+    body = _read_stream(environ, limit)
     encoding = environ.get("HTTP_CONTENT_ENCODING")
     if encoding and body:
         return inflate(body, encoding.strip().lower(), limit)
@@ -53,18 +55,6 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
     if not decoder.eof:
         raise BadDataError("body is not complete %s data" % encoding)
     return data
-
-
-def _read_raw(environ: Dict[str, Any], limit: int) -> bytes:
-    try:
-        return _read_stream(environ, limit)
-    except Exception as exc:
-        # gunicorn's own parser (the gthread worker) raises its framing errors from read():
-        # a bad chunk size, a missing terminator, a body cut short. They are the client's.
-        if type(exc).__module__.startswith("gunicorn.http"):
-            raise BadDataError("malformed request body (%s): %s"
-                               % (type(exc).__name__, exc)) from exc
-        raise
 
 
 def _read_stream(environ: Dict[str, Any], limit: int) -> bytes:
@@ -105,9 +95,26 @@ def _json_field(value: str, where: str) -> Any:
         raise BadDataError("%s: %s" % (where, exc.message)) from exc
 
 
+_BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
+
+
+def check_form_parts(content_type: str, body: bytes) -> None:
+    """413 for a multipart body of more than MODELKILN_MAX_FORM_PARTS parts, counted before
+    any part is parsed (Werkzeug before 2.2.3 has no such limit; later ones only count once
+    they have done the work)."""
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        raise BadDataError("multipart body without a boundary in its Content-Type")
+    parts = body.count(b"--" + found.group(1).encode("latin-1")) - 1
+    if parts > LIMITS.max_form_parts:
+        raise PayloadTooLarge("multipart body has %d parts, more than the limit of %d "
+                              "(MODELKILN_MAX_FORM_PARTS)" % (parts, LIMITS.max_form_parts))
+
+
 def _multipart(environ: Dict[str, Any], body: bytes) -> Dict[str, Any]:
     from werkzeug.formparser import parse_form_data
 
+    check_form_parts(environ.get("CONTENT_TYPE", ""), body)
     inner = dict(environ)
     inner["wsgi.input"] = io.BytesIO(body)
     inner["CONTENT_LENGTH"] = str(len(body))

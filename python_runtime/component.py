@@ -74,6 +74,8 @@ def accepts_keyword(func: Callable[..., Any], keyword: str) -> Optional[bool]:
     return False
 
 
+_DEFAULT_NAMES = {}  # type: Dict[int, List[str]]  # width -> t:0, t:1, ... (copied out)
+
 class Endpoint(object):
     """The user methods behind one operation: ``raw`` wins over ``high``. A raw method is
     ``<name>_raw``, or Seldon's deprecated REST-only ``<name>_rest``, which wins over it."""
@@ -177,7 +179,13 @@ class Component(object):
                 self.class_names)
         if names is not None:
             return list(names)
-        return ["t:%d" % i for i in range(array.shape[1])]
+        width = array.shape[1]
+        default = _DEFAULT_NAMES.get(width)
+        if default is None:
+            default = ["t:%d" % i for i in range(width)]
+            if width <= 1024:
+                _DEFAULT_NAMES[width] = default
+        return list(default)
 
     def input_names(self, array: Any) -> List[str]:
         if self.feature_names is not None and len(array.shape) >= 2:

@@ -3,6 +3,7 @@
 import logging
 from typing import Any, Callable, Optional
 
+from .budget import Budget
 from .codecs import limits
 from .component import Component
 from .errors import NotReady
@@ -40,6 +41,8 @@ class ServingContext(object):
         self.metrics = metrics
         self.state = load_state or LoadState()
         self.limit = settings.max_request_size
+        # What this worker's connections buffer, REST and gRPC loops together
+        self.budget = Budget(settings.memory_budget)
         limits.configure(settings)
         self.metadata, self.metadata_error = build_metadata(
             component.init_metadata, settings.model_metadata, settings.unit_image)

@@ -15,6 +15,7 @@ BAD_METRIC = "MICROSERVICE_BAD_METRIC"
 BAD_METADATA = "MICROSERVICE_BAD_METADATA"
 BAD_PARAMETER = "MICROSERVICE_BAD_PARAMETER"
 NOT_READY = "MICROSERVICE_NOT_READY"
+OVERLOADED = "MICROSERVICE_OVERLOADED"
 
 
 class MicroserviceError(Exception):
@@ -79,6 +80,16 @@ class NotReady(MicroserviceError):
 
     status_code = 503
     reason = NOT_READY
+
+
+class Overloaded(MicroserviceError):
+    """The worker cannot take this request now (its memory budget is spent): 503 with
+    Retry-After (gRPC: RESOURCE_EXHAUSTED). The client may try again shortly."""
+
+    status_code = 503
+    reason = OVERLOADED
+    grpc_code = "RESOURCE_EXHAUSTED"
+    retry_after = 1
 
 
 class InternalError(MicroserviceError):

@@ -7,6 +7,7 @@ most of the time spent (see bench/RESULTS.md). ``--debug`` mounts this same call
 
 import logging
 import os
+import re
 import threading
 import time
 from http import HTTPStatus
@@ -16,8 +17,8 @@ from . import logs
 from .codecs import jsonio
 from .component import Component
 from .context import LoadState, ServingContext
-from .errors import (MethodNotAllowed, MicroserviceError, NotReady, RouteNotFound,
-                     from_user_exception)
+from .errors import (MethodNotAllowed, MicroserviceError, NotReady, Overloaded,
+                     RouteNotFound, from_user_exception)
 from .openapi import openapi_document
 from .inference.documents import DocumentCalls
 from .protocols.docs import DocsPage, request_examples
@@ -35,6 +36,18 @@ _STATUS_LINES = {s.value: "%d %s" % (s.value, s.phrase) for s in HTTPStatus}
 
 def status_line(code: int) -> str:
     return _STATUS_LINES.get(code) or "%d Unknown" % code
+
+
+# A comma-separated list of header names (RFC 9110 tokens), as a preflight asks for them.
+_HEADER_LIST = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*,[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$")
+
+
+def allowed_headers(requested: Optional[str]) -> str:
+    """What a CORS preflight may send, echoed only when it is a well-formed list of header
+    names (an echo of anything else could split the answer's head)."""
+    if requested and len(requested) <= 1024 and _HEADER_LIST.match(requested.strip()):
+        return requested.strip()
+    return "Content-Type"
 
 
 class Counted(list):
@@ -75,9 +88,11 @@ class App(object):
         self.side_ports = {port: (Router(protocol.routes()), protocol)
                            for port, protocol in (side_ports or {}).items()}
         self.max_body = ctx.limit  # the worker refuses larger bodies before reading them
-        self.header_timeout = ctx.settings.header_timeout  # the worker's read deadlines
-        self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
+        self.header_timeout = ctx.settings.header_timeout  # the worker's deadlines
         self.body_timeout = ctx.settings.body_timeout
+        self.write_timeout = ctx.settings.write_timeout
+        self.budget = ctx.budget  # what the worker's connections buffer
+        self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings,
                                                      *self._examples()))
         self.tracing = ctx.tracing
@@ -137,6 +152,9 @@ class App(object):
             if route is None:
                 raise RouteNotFound("no route %s; see %s for the routes served"
                                     % (path, self._protocol_of(None, path, side).docs_path))
+            refused = environ.get("modelkiln.refused")  # by the worker, before the body
+            if refused is not None:
+                raise Overloaded(refused[1])
             if method not in route.methods:
                 if method == "OPTIONS":
                     return self._preflight(environ, start_response, route.methods)
@@ -156,6 +174,8 @@ class App(object):
             headers.extend(extra)
         if "HTTP_ORIGIN" in environ:
             headers.append(("Access-Control-Allow-Origin", "*"))
+        if status == 503 and route is not None and environ.get("modelkiln.refused"):
+            headers.append(("Retry-After", str(Overloaded.retry_after)))
         if status == 405 and route is not None:
             headers.append(("Allow", ", ".join(route.methods)))
         start_response(status_line(status), headers)
@@ -194,7 +214,7 @@ class App(object):
             ("Access-Control-Allow-Origin", "*"),
             ("Access-Control-Allow-Methods", ", ".join(tuple(methods) + ("OPTIONS",))),
             ("Access-Control-Allow-Headers",
-             environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "Content-Type")),
+             allowed_headers(environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"))),
             ("Content-Length", "0"),
         ]
         start_response(status_line(200), headers)
@@ -308,8 +328,8 @@ def load_model(component: Component, state: LoadState,
 def run_load(component: Component, state: LoadState,
              then: Optional[Callable[[], Any]] = None, retries: int = 0,
              on_failure: str = "unready") -> threading.Thread:
-    """``load_model`` in a thread, so /live answers while it works (the gthread worker and
-    the development server; the event-loop worker runs it on its own thread instead)."""
+    """``load_model`` in a thread, so /live answers while it works (the development server;
+    the event-loop worker runs it on its own thread instead)."""
 
     def work() -> None:
         load_model(component, state, then, retries, on_failure)

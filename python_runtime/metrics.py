@@ -6,6 +6,7 @@ at import time: ``Metrics`` builds its own registry, and prometheus_client itsel
 only when a ``Metrics`` is created (it must see ``PROMETHEUS_MULTIPROC_DIR`` first).
 """
 
+import bisect
 import json
 import logging
 import math
@@ -94,13 +95,20 @@ class Metrics(object):
         self._gauge_mode = "mostrecent" if "mostrecent" in modes else "liveall"
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
+        """Count one answered request, at once: a worker killed a moment later (timeout,
+        SIGKILL) still leaves the count of every request it answered."""
         children = self._request_children.get((route, status))
         if children is None:
             label = str(status)
             children = (self.requests.labels(route, label), self.latency.labels(route, label))
             self._request_children[(route, status)] = children
         children[0].inc()
-        children[1].observe(seconds)
+        # The histogram child's own sum and bucket values (prometheus_client's attributes,
+        # the same from 0.12 to today): one bisect instead of observe()'s walk over the
+        # buckets, which was a tenth of a small request's cost.
+        histogram = children[1]
+        histogram._sum.inc(seconds)
+        histogram._buckets[bisect.bisect_left(REQUEST_BUCKETS, seconds)].inc(1)
 
     def observe_grpc(self, method: str, code: str, seconds: float) -> None:
         """``method`` is the full gRPC method (/package.Service/Method), ``code`` its status

@@ -17,8 +17,19 @@ class Response(object):
         self.metrics = metrics if metrics is not None else []
 
 
+def _plain_types() -> Tuple[type, ...]:
+    import numpy as np
+
+    return (np.ndarray, list, dict, str, bytes)
+
+
+_PLAIN = _plain_types()  # what most methods return: never a Response
+
+
 def unpack(result: Any) -> Tuple[Any, Optional[Dict[str, Any]], List[Dict[str, Any]]]:
     """(data, runtime tags, runtime metrics) of a user method's return value."""
+    if type(result) in _PLAIN:
+        return result, None, []
     if isinstance(result, Response) or (
         hasattr(result, "data") and hasattr(result, "tags") and hasattr(result, "metrics")
         and not hasattr(result, "shape")

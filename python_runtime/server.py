@@ -72,8 +72,9 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
         "bind": ["%s:%d" % (host, port) for port in ports],
         "workers": settings.workers,
         "threads": settings.threads,
-        # By name: gunicorn < 21 logs the worker class as a string.
-        "worker_class": "gthread" if settings.threads > 1 else "python_runtime.worker.LoopWorker",
+        # By name: gunicorn < 21 logs the worker class as a string. One worker class for
+        # every thread count: gunicorn's gthread parser is lenient on the oldest pins.
+        "worker_class": "python_runtime.worker.LoopWorker",
         "max_requests": settings.max_requests,
         "max_requests_jitter": settings.max_requests_jitter,
         "keepalive": settings.keepalive,
@@ -91,12 +92,6 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
     }
     if settings.pidfile:
         options["pidfile"] = settings.pidfile
-    if settings.tls_cert and settings.threads > 1:  # gthread: gunicorn's own TLS
-        import ssl
-
-        options.update(certfile=settings.tls_cert, keyfile=settings.tls_key)
-        if settings.tls_client_ca:
-            options.update(ca_certs=settings.tls_client_ca, cert_reqs=ssl.CERT_REQUIRED)
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
         options["worker_tmp_dir"] = "/dev/shm"  # heartbeat files off overlayfs
     return options

@@ -24,6 +24,7 @@ ANNOTATIONS_FILE = "/etc/podinfo/annotations"
 REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
 GRPC_MAX_MESSAGE_ANNOTATION = "seldon.io/grpc-max-message-size"
 UNKNOWN_IMAGE = "NOT_IMPLEMENTED:NOT_IMPLEMENTED"
+MIN_MEMORY_BUDGET = 16 << 20  # the default budget's floor: room for request heads
 
 
 class SettingsError(ValueError):
@@ -203,7 +204,8 @@ SETTINGS = (
     Setting("workers", "GUNICORN_WORKERS", "--workers", 1, _positive_int,
             "Worker processes."),
     Setting("threads", "GUNICORN_THREADS", "--threads", 1, _positive_int,
-            "Threads per worker (more than 1 uses gunicorn's gthread worker)."),
+            "Threads per worker that run requests: with more than 1, each worker's loop hands "
+            "requests to that many threads (the model must take concurrent calls)."),
     Setting("max_requests", "GUNICORN_MAX_REQUESTS", "--max-requests", 0, _non_negative_int,
             "Restart a worker after this many requests (0: never)."),
     Setting("max_requests_jitter", "GUNICORN_MAX_REQUESTS_JITTER", "--max-requests-jitter", 0,
@@ -246,6 +248,20 @@ SETTINGS = (
             "beyond it new ones are dropped, with one warning per name."),
     Setting("max_request_size", "MODELKILN_MAX_REQUEST_SIZE", "--max-request-size", 100 << 20,
             _size, "Largest accepted request body (bytes, or 10k/100m/1g); larger gets 413."),
+    Setting("memory_budget", "MODELKILN_MEMORY_BUDGET", "--memory-budget", None, _size,
+            "Most bytes one worker buffers for its connections, REST and gRPC together: "
+            "requests received and not yet answered, answers not yet sent (bytes, or "
+            "100m/1g). A request that would go past it gets 503 (gRPC: RESOURCE_EXHAUSTED) "
+            "instead of the worker growing. Default: twice MODELKILN_MAX_REQUEST_SIZE, at least "
+            "16m."),
+    Setting("write_timeout", "MODELKILN_WRITE_TIMEOUT", "--write-timeout", 30.0,
+            _positive_float,
+            "Seconds an answer may wait for a client that does not read it (no byte taken "
+            "in that time); then the connection is closed and its memory freed."),
+    Setting("max_form_parts", "MODELKILN_MAX_FORM_PARTS", "--max-form-parts", 1000,
+            _positive_int,
+            "Most parts in a multipart/form-data request; more gets 413 before any part is "
+            "parsed."),
     Setting("v2_model_name", "MODELKILN_V2_MODEL_NAME", "--v2-model-name", None, str,
             "Model name in V2 paths (/v2/models/NAME); default: PREDICTIVE_UNIT_ID when set "
             "(Seldon's graph node name), else the class name of MODEL_NAME."),
@@ -375,6 +391,8 @@ class Settings(object):
             annotated = (grpc_max_message_from_annotations(ANNOTATIONS_FILE)
                          if read_annotations else None)
             values["grpc_max_message_size"] = annotated or values["max_request_size"]
+        if values["memory_budget"] is None:
+            values["memory_budget"] = max(2 * values["max_request_size"], MIN_MEMORY_BUDGET)
         return cls(values, app_dir)
 
 

@@ -1,18 +1,37 @@
-"""An event-loop gunicorn worker: non-blocking sockets, HTTP/1.1 keep-alive, one thread.
+"""An event-loop gunicorn worker: non-blocking sockets, strict HTTP/1.1 keep-alive, bounded
+memory.
 
-Why not gunicorn's sync worker: it closes the connection after every answer and parses each
-request in pure Python around a blocking read, which made the HTTP layer ~0.25 ms of every
-request on loopback, several times the cost of the model call itself. This worker keeps
-connections open (HTTP/1.1 keep-alive, pipelining), reads requests without blocking and hands
-a request to the WSGI app only once it is complete, so a client that sends slowly holds a
-buffer, not the worker. The app still runs one request at a time, as in the sync worker:
-model code needs no locks, and gunicorn's master kills a worker whose request outlives
-``--timeout`` (the loop reports to it between requests).
+Why not gunicorn's workers: its sync worker closes the connection after every answer and
+parses in pure Python around a blocking read; its gthread worker's parser is lenient on the
+oldest pins (gunicorn 20.1, before its Transfer-Encoding fix). This worker keeps connections
+open, parses with llhttp (``http1``: the same strict rules on every Python the pins cover),
+and hands a request to the WSGI app only once it is complete, so a client that sends slowly
+holds a buffer, not the worker.
 
-gunicorn's master, signals, ``max_requests`` and graceful shutdown work as for its own
-workers. Bodies: Content-Length or chunked; ``Expect: 100-continue`` is answered.
+With ``GUNICORN_THREADS=1`` (the default) the app runs on the loop's own thread, one request
+at a time: model code needs no locks, and gunicorn's master kills a worker whose request
+outlives ``--timeout`` (the loop reports to it between requests). With more threads the loop
+keeps reading and writing while a pool of that many threads runs the app, one request per
+connection at a time (answers keep their order).
+
+Bounds, whatever a client does:
+- A connection is not read while its answer is pending: a client that pipelines and never
+  reads holds one answer, not the worker's memory. An answer nobody reads for
+  ``MODELKILN_WRITE_TIMEOUT`` seconds ends its connection.
+- What every connection buffers counts against the worker's memory budget (``budget``),
+  shared with the worker's gRPC loop: input that would pass it is refused with 503.
+- Read deadlines per request (``MODELKILN_HEADER_TIMEOUT``, ``MODELKILN_BODY_TIMEOUT``), the
+  head size limit and the request size limit (413 unread).
+
+Retiring (``max_requests``) or stopping (SIGTERM): the answer that reaches the limit and every
+answer written while draining carry ``Connection: close``; requests already received, and
+those that arrive on open connections while it drains, are answered before the worker exits
+(within the graceful timeout); connections are closed once idle for a moment, so no client
+that sent a whole request sees a reset. An idle connection is never closed with a request
+waiting unread in its socket.
 """
 
+import collections
 import io
 import os
 import selectors
@@ -21,143 +40,75 @@ import ssl
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Tuple
 from urllib.parse import unquote
 
 from gunicorn.workers.base import Worker
 
 from . import logs
+from .budget import Budget
+from .http1 import BODY, Request, RequestReader
 from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
                       handshake, receive)
 
-MAX_HEAD = 64 * 1024          # request line and headers
 READ_SIZE = 256 * 1024
 DEFAULT_BODY_LIMIT = 100 << 20
 READY_HOLD = 2.0              # seconds a new worker waits for load() before it accepts
 LINGER = 5.0                  # seconds a closing connection keeps discarding client input
-HEADER_TIMEOUT = 10.0         # defaults of the read deadlines (the app's settings win)
+HEADER_TIMEOUT = 10.0         # defaults of the deadlines (the app's settings win)
 BODY_TIMEOUT = 60.0
-IDLE, HEAD, BODY = 0, 1, 2    # what a connection is waiting for
+WRITE_TIMEOUT = 30.0
+DRAIN_MARGIN = 1.0            # seconds before gunicorn's graceful timeout the drain gives up
+DRAIN_IDLE = 0.5              # seconds a stopping worker keeps an idle connection open
 SWEEP_EVERY = 0.05            # seconds between checks of idle connections and deadlines
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REFUSAL = ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
             "Content-Length: %d\r\n\r\n")
-
-
-class BadRequest(Exception):
-    """The bytes on a connection are not HTTP/1.x: answer 400 and close it."""
+READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 
 
 class Connection(object):
-    __slots__ = ("sock", "peer", "local", "inbuf", "outbuf", "last_active", "close_after",
-                 "sent_continue", "writing", "linger_until", "deadline", "phase",
-                 "handshaking")
+    __slots__ = ("sock", "peer", "base", "reader", "outbuf", "last_active", "write_since",
+                 "close_after", "continue_sent", "events", "linger_until", "deadline",
+                 "deadline_key", "handshaking", "handshake_write", "busy", "held", "inflight")
 
-    def __init__(self, sock: socket.socket, peer: Any, local: Any) -> None:
+    def __init__(self, sock: socket.socket, peer: Any, base: Dict[str, Any],
+                 reader: RequestReader) -> None:
         self.sock = sock
         self.peer = peer
-        self.local = local
-        self.inbuf = bytearray()
+        self.base = base            # the environ entries every request of this connection has
+        self.reader = reader
         self.outbuf = bytearray()
         self.last_active = time.monotonic()
-        self.close_after = False   # close once the output is flushed
-        self.sent_continue = False  # 100 Continue already sent for the pending request
-        self.writing = False
+        self.write_since = 0.0      # when the pending output last made progress
+        self.close_after = False    # close once the output is flushed
+        self.continue_sent = False  # 100 Continue already sent for the pending request
+        self.events = 0             # what the selector watches (0: not registered)
         self.linger_until = 0.0     # > 0: answered and half-closed, discarding input until then
-        self.deadline = 0.0         # > 0: the pending request must be complete by then
-        self.phase = IDLE           # of the pending request: IDLE, HEAD or BODY
+        self.deadline = 0.0         # > 0: the request being received must be complete by then
+        self.deadline_key: Any = None  # (request number, phase) the deadline is for
         self.handshaking = False    # TLS: the handshake is not done yet
+        self.handshake_write = False
+        self.busy = False           # a request of this connection is with the app (threads)
+        self.held = 0               # bytes counted in the budget for this connection
+        self.inflight = 0           # of those, the body the app is working on
+
+    @property
+    def idle(self) -> bool:
+        """Nothing received, pending or being answered."""
+        return not (self.busy or self.outbuf or self.reader.ready or self.reader.in_request
+                    or self.linger_until)
 
 
-class Request(object):
-    """A parsed request head plus its body, once complete."""
+class Answer(object):
+    """What the app made of one request, ready to be written on the loop's thread."""
 
-    __slots__ = ("method", "target", "version", "headers", "body", "body_complete",
-                 "consumed", "keep_alive", "oversize")
+    __slots__ = ("data", "keep", "closer", "environ", "status", "size", "started")
 
-    def __init__(self) -> None:
-        self.method = ""
-        self.target = ""
-        self.version = ""
-        self.headers = []  # type: List[Tuple[str, str]]
-        self.body = b""
-        self.body_complete = True
-        self.consumed = 0
-        self.keep_alive = True
-        self.oversize = 0  # a body known to exceed the limit: at least this many bytes
-
-
-def parse_head(buf: bytearray, end: int) -> Request:
-    """Request line and headers from ``buf[:end]`` (``end``: where the blank line starts)."""
-    try:
-        text = bytes(buf[:end]).decode("latin-1")
-    except UnicodeDecodeError as exc:  # cannot happen with latin-1, kept for clarity
-        raise BadRequest("request head is not latin-1") from exc
-    lines = text.split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise BadRequest("malformed request line %r" % lines[0][:100])
-    request = Request()
-    request.method, request.target, request.version = parts
-    if not request.method.isalpha() or not request.method.isupper():
-        raise BadRequest("malformed method %r" % request.method[:20])
-    if not request.target:
-        raise BadRequest("empty request target")
-    headers = request.headers
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip() or line[0] in " \t":
-            raise BadRequest("malformed header line %r" % line[:100])
-        headers.append((name, value.strip()))
-    return request
-
-
-def _header(request: Request, name: str) -> Optional[str]:
-    lowered = name.lower()
-    for key, value in request.headers:
-        if key.lower() == lowered:
-            return value
-    return None
-
-
-def decode_chunked(buf: bytearray, start: int, limit: int) -> Tuple[Optional[bytes], int, int]:
-    """(body or None if incomplete, bytes consumed from ``start``, 0 or the size it is known
-    to reach when that exceeds ``limit``)."""
-    offset = start
-    parts = []
-    size_so_far = 0
-    while True:
-        line_end = buf.find(b"\r\n", offset)
-        if line_end < 0:
-            if len(buf) - offset > 1024:
-                raise BadRequest("chunk size line too long")
-            return None, 0, 0
-        size_text = bytes(buf[offset:line_end]).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError as exc:
-            raise BadRequest("malformed chunk size %r" % size_text[:20]) from exc
-        if size < 0:
-            raise BadRequest("negative chunk size")
-        data_start = line_end + 2
-        if size == 0:
-            trailer_end = buf.find(b"\r\n\r\n", line_end)
-            if trailer_end < 0:
-                if buf[line_end:line_end + 4] == b"\r\n\r\n":
-                    trailer_end = line_end
-                elif len(buf) - line_end > 8192:
-                    raise BadRequest("chunked trailer too long")
-                else:
-                    return None, 0, 0
-            return b"".join(parts), trailer_end + 4 - start, 0
-        if size_so_far + size > limit:
-            return b"", len(buf) - start, size_so_far + size  # refused unread, then closed
-        if len(buf) < data_start + size + 2:
-            return None, 0, 0
-        if buf[data_start + size:data_start + size + 2] != b"\r\n":
-            raise BadRequest("chunk data not followed by CRLF")
-        parts.append(bytes(buf[data_start:data_start + size]))
-        size_so_far += size
-        offset = data_start + size + 2
+    def __init__(self, data: bytes, keep: bool, closer: Any, environ: Dict[str, Any],
+                 status: str, size: int, started: float) -> None:
+        self.data, self.keep, self.closer = data, keep, closer
+        self.environ, self.status, self.size, self.started = environ, status, size, started
 
 
 class LoopWorker(Worker):
@@ -165,22 +116,35 @@ class LoopWorker(Worker):
 
     def init_process(self) -> None:
         self.selector = selectors.DefaultSelector()
-        self.connections = {}  # type: Dict[int, Connection]
+        self.connections: Dict[int, Connection] = {}
+        self.finished: Deque[Tuple[Connection, Answer]] = collections.deque()
+        self.pool: Any = None
         super(LoopWorker, self).init_process()
 
     # -- the loop -----------------------------------------------------------------------
 
     def run(self) -> None:
-        self.body_limit = getattr(self.wsgi, "max_body", None) or DEFAULT_BODY_LIMIT
-        self.header_timeout = getattr(self.wsgi, "header_timeout", None) or HEADER_TIMEOUT
-        self.body_timeout = getattr(self.wsgi, "body_timeout", None) or BODY_TIMEOUT
-        self.tls = getattr(self.wsgi, "tls_context", None)  # ssl.SSLContext: HTTPS
+        wsgi = self.wsgi
+        self.body_limit = getattr(wsgi, "max_body", None) or DEFAULT_BODY_LIMIT
+        self.header_timeout = getattr(wsgi, "header_timeout", None) or HEADER_TIMEOUT
+        self.body_timeout = getattr(wsgi, "body_timeout", None) or BODY_TIMEOUT
+        self.write_timeout = getattr(wsgi, "write_timeout", None) or WRITE_TIMEOUT
+        self.budget = getattr(wsgi, "budget", None) or Budget(2 * self.body_limit)
+        self.tls = getattr(wsgi, "tls_context", None)  # ssl.SSLContext: HTTPS
         self.next_sweep = 0.0
         self.keepalive = max(0, int(self.cfg.keepalive))
+        self.idle_limit = float(self.keepalive or 1)  # seconds an idle connection is kept
+        self.threads = max(1, int(self.cfg.threads))
+        self.access_log = bool(self.cfg.accesslog)
+        if self.threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(self.threads)
+        self.multiprocess = self.cfg.workers > 1
         for listener in self.sockets:
             listener.setblocking(False)
-            self.selector.register(listener, selectors.EVENT_READ, None)
-        self.selector.register(self.PIPE[0], selectors.EVENT_READ, "wakeup")
+            self.selector.register(listener, READ, None)
+        self.selector.register(self.PIPE[0], READ, "wakeup")
         tick = min(1.0, max(0.05, self.timeout / 4.0)) if self.timeout else 1.0
         load = getattr(self, "load_model", None)  # set by the server's post_worker_init
         if load is not None:
@@ -190,7 +154,7 @@ class LoopWorker(Worker):
         while self.alive:
             self.notify()
             self.turn(tick)
-        self.shutdown()
+        self.drain()
 
     def turn(self, tick: float) -> None:
         """One turn of the loop: wait for events (at most ``tick`` seconds), serve them."""
@@ -201,13 +165,12 @@ class LoopWorker(Worker):
                 self._drain_wakeup()
             else:
                 self.on_events(key.data, mask)
+        if self.finished:
+            self.deliver_finished()
         now = time.monotonic()
         if now >= self.next_sweep:  # not every turn: it visits every connection
             self.next_sweep = now + SWEEP_EVERY
-            self.close_idle()
-        if self.max_requests and self.nr >= self.max_requests:
-            self.log.info("Autorestarting worker after current request.")
-            self.alive = False
+            self.sweep(now)
 
     def _load_while_serving(self, load: Any, tick: float) -> None:
         """Run load() on this thread, the one every REST call into the model will run on (so
@@ -228,10 +191,7 @@ class LoopWorker(Worker):
             load()
         finally:
             done.set()
-            try:
-                os.write(self.PIPE[1], b".")  # wake the helper's select
-            except OSError:
-                pass
+            self._wake()
             helper.join()
 
     def _hold_until_ready(self) -> None:
@@ -247,6 +207,12 @@ class LoopWorker(Worker):
             self.notify()
             time.sleep(0.005)
 
+    def _wake(self) -> None:
+        try:
+            os.write(self.PIPE[1], b".")
+        except OSError:  # the pipe is full: a wake-up is pending anyway
+            pass
+
     def _drain_wakeup(self) -> None:
         try:
             while os.read(self.PIPE[0], 4096):
@@ -255,137 +221,301 @@ class LoopWorker(Worker):
             pass
 
     def accept(self, listener: socket.socket) -> None:
+        local = listener.getsockname()
         for sock, peer in accepted(listener, self.tls):
-            conn = Connection(sock, peer, listener.getsockname())
+            conn = Connection(sock, peer, self._base_environ(local, peer, sock),
+                              RequestReader(self.body_limit, self.budget.fits))
             self.connections[sock.fileno()] = conn
-            self.selector.register(sock, selectors.EVENT_READ, conn)
             if self.tls is not None:
                 conn.handshaking = True
-                self._waiting(conn, HEAD)  # the handshake counts against the header deadline
+                conn.deadline = time.monotonic() + self.header_timeout  # for the handshake
+            self._watch(conn)
+
+    def _base_environ(self, local: Any, peer: Any, sock: Any) -> Dict[str, Any]:
+        return {
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": str(local[0]),
+            "SERVER_PORT": str(local[1]),
+            "REMOTE_ADDR": peer[0] if isinstance(peer, tuple) else str(peer),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "https" if self.tls is not None else "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": self.threads > 1,
+            "wsgi.multiprocess": self.multiprocess,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+            "gunicorn.socket": sock,
+            "modelkiln.local_port": local[1],
+        }
+
+    # -- what the selector watches ------------------------------------------------------
+
+    def _watch(self, conn: Connection) -> None:
+        """Watch what ``conn`` can do now: read unless an answer is pending (or while
+        lingering, to drop input), write while output is pending."""
+        if conn.sock is None:
+            return
+        if conn.handshaking:
+            events = READ | (WRITE if conn.handshake_write else 0)
+        else:
+            events = WRITE if conn.outbuf else 0
+            if conn.linger_until or not (conn.busy or conn.outbuf or conn.reader.ready):
+                events |= READ
+        if events == conn.events:
+            return
+        if not conn.events:
+            self.selector.register(conn.sock, events, conn)
+        elif not events:
+            self.selector.unregister(conn.sock)
+        else:
+            self.selector.modify(conn.sock, events, conn)
+        conn.events = events
+
+    def _account(self, conn: Connection) -> None:
+        """Bring the budget up to date with what ``conn`` holds now."""
+        held = 0 if conn.sock is None else (
+            conn.reader.retained + len(conn.outbuf) + conn.inflight)
+        if held != conn.held:
+            self.budget.add(held - conn.held)
+            conn.held = held
+
+    # -- input --------------------------------------------------------------------------
+
+    def on_events(self, conn: Connection, mask: int) -> None:
+        if conn.handshaking and not self.handshake(conn):
+            return
+        if mask & WRITE:
+            self.flush(conn)
+            if conn.sock is None:
+                return
+        if mask & READ and conn.events & READ:
+            self.read(conn)
 
     def handshake(self, conn: Connection) -> bool:
         """Go on with a TLS handshake; whether it is done."""
         try:
             state = handshake(conn.sock)
-        except (ssl.SSLError, OSError) as exc:
+        except ssl.SSLError as exc:
+            if getattr(exc, "reason", None) == "HTTP_REQUEST":
+                self._plain_http_on_tls(conn)
+                return False
             self.log.info("TLS handshake with %s failed: %s", conn.peer, exc)
             self.close(conn)
             return False
-        if state == HANDSHAKE_WRITE and not conn.writing:
-            conn.writing = True
-            self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+        except OSError as exc:
+            self.log.info("TLS handshake with %s failed: %s", conn.peer, exc)
+            self.close(conn)
+            return False
+        conn.handshake_write = state == HANDSHAKE_WRITE
         if state != HANDSHAKE_DONE:
+            self._watch(conn)
             return False
         conn.handshaking = False
-        conn.deadline, conn.phase = 0.0, IDLE  # the first request's bytes start its own
-        if conn.writing and not conn.outbuf:
-            conn.writing = False
-            self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        conn.deadline = 0.0  # the first request's bytes start its own
+        self._watch(conn)
         return True
 
-    def on_events(self, conn: Connection, mask: int) -> None:
-        if conn.handshaking and not self.handshake(conn):
-            return
-        if mask & selectors.EVENT_WRITE:
-            self.flush(conn)
-            if conn.sock is None:
-                return
-        if mask & selectors.EVENT_READ or self.tls is not None:
-            try:
-                data = receive(conn.sock, READ_SIZE, self.tls is not None)
-            except WOULD_BLOCK:
-                return
-            except OSError:
-                self.close(conn)
-                return
-            if not data:
-                if conn.inbuf and not conn.linger_until and not conn.outbuf:
-                    # The client half-closed inside a request: tell it, then close.
-                    self.refuse(conn, "400 Bad Request", "bad HTTP request: the connection "
-                                "ended inside a request (its %s)" % (
-                                    "body" if conn.phase == BODY else "line and headers"))
-                    return
-                if conn.outbuf and not conn.linger_until:
-                    # Half-closed by the client: finish sending the answer, then close.
-                    conn.close_after = True
-                    conn.inbuf.clear()
-                    self.selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
-                    return
-                self.close(conn)
-                return
-            if conn.linger_until:
-                return  # the rest of a refused request: read and dropped
-            conn.last_active = time.monotonic()
-            conn.inbuf += data
-            self.serve_buffered(conn)
-
-    def close_idle(self) -> None:
-        if not self.connections:
-            return
-        now = time.monotonic()
-        idle_limit = self.keepalive if self.keepalive else 1.0
-        for conn in list(self.connections.values()):
-            if conn.linger_until:
-                if now > conn.linger_until:
-                    self.close(conn)
-            elif conn.deadline and now > conn.deadline and not conn.outbuf:
-                self.read_timeout(conn)
-            elif not conn.outbuf and not conn.inbuf and now - conn.last_active > idle_limit:
-                self.close(conn)
-
-    def shutdown(self) -> None:
-        """Graceful stop: answer what is already complete, flush, close everything."""
-        for listener in self.sockets:
-            try:
-                self.selector.unregister(listener)
-            except (KeyError, ValueError):
-                pass
-        deadline = time.monotonic() + max(1.0, float(self.cfg.graceful_timeout))
-        for conn in list(self.connections.values()):
-            conn.close_after = True
-            if conn.inbuf:
-                self.serve_buffered(conn)
-        while any(c.outbuf for c in self.connections.values()) and time.monotonic() < deadline:
-            self.notify()
-            for key, mask in self.selector.select(0.1):
-                if isinstance(key.data, Connection):
-                    self.flush(key.data)
-        for conn in list(self.connections.values()):
+    def _plain_http_on_tls(self, conn: Connection) -> None:
+        """A plain HTTP request on the HTTPS port: say so in plain HTTP, then close."""
+        self.log.info("%s sent plain HTTP to the HTTPS port: 400", conn.peer)
+        body = _error_body("this port serves HTTPS (MODELKILN_TLS_CERT is set): send the "
+                           "request to https://, not http://")
+        data = (_REFUSAL % ("400 Bad Request", len(body))).encode("latin-1") + body
+        raw = conn.sock
+        try:
+            socket.socket.send(raw, data)
+        except OSError:
             self.close(conn)
+            return
+        conn.handshaking = False
+        conn.close_after = True
+        self.finish(conn)
+
+    def read(self, conn: Connection) -> None:
+        try:
+            data = receive(conn.sock, READ_SIZE, self.tls is not None)
+        except WOULD_BLOCK:
+            return
+        except OSError:
+            self.close(conn)
+            return
+        if conn.linger_until:
+            if not data:
+                self.close(conn)
+            return  # the rest of a refused request, or input after the last answer: dropped
+        if not data:
+            self.on_eof(conn)
+            return
+        conn.last_active = time.monotonic()
+        if not self.budget.fits(len(data)):
+            self.refuse(conn, "503 Service Unavailable", "the server holds too much data at "
+                        "the moment: try again shortly (the worker's memory budget, "
+                        "MODELKILN_MEMORY_BUDGET, is spent)")
+            return
+        conn.reader.feed(data)
+        self.serve(conn)
+
+    def on_eof(self, conn: Connection) -> None:
+        """The client closed its side (it may still read)."""
+        if conn.reader.in_request and not conn.linger_until:
+            # Tell it, then close.
+            self.refuse(conn, "400 Bad Request", "bad HTTP request: the connection ended "
+                        "inside a request (its %s)" % (
+                            "body" if conn.reader.phase == BODY else "line and headers"))
+            return
+        if conn.busy or conn.outbuf or conn.reader.ready:
+            conn.close_after = True  # answer what it sent, then close
+            return
+        self.close(conn)
 
     # -- requests -----------------------------------------------------------------------
 
-    def serve_buffered(self, conn: Connection) -> None:
-        """Answer every complete request in the buffer, in order (pipelining)."""
-        while conn.sock is not None and conn.inbuf and not conn.outbuf:
-            try:
-                request = self.take_request(conn)
-            except BadRequest as exc:
-                self.log.info("bad request from %s: %s", conn.peer, exc)
-                self.reject(conn, str(exc))
-                return
-            if request is None:
-                return
-            conn.deadline = 0.0
-            conn.phase = IDLE
-            self.handle(conn, request)
-            if conn.close_after:
+    def serve(self, conn: Connection) -> None:
+        """Answer the connection's complete requests in order (pipelining): here, one after
+        the other; with threads, one at a time in the pool. Then say what to watch."""
+        reader = conn.reader
+        while conn.sock is not None and reader.ready and not (conn.busy or conn.outbuf
+                                                              or conn.close_after):
+            request = reader.take()
+            conn.continue_sent = False
+            conn.inflight = request.size
+            self.nr += 1
+            last = self.nr >= self.max_requests
+            if last:
+                self.log.info("Autorestarting worker after current request.")
+                self.alive = False
+            if self.pool is not None:
+                conn.busy = True
+                self.pool.submit(self._in_pool, conn, request, last)
                 break
+            self.deliver(conn, self.respond(conn, request, last))
+        if conn.sock is None:
+            return
+        if reader.error is not None and not (conn.busy or conn.outbuf or reader.ready
+                                             or conn.close_after):
+            error, reader.error = reader.error, None  # after the requests before it
+            self.log.info("bad request from %s: %s", conn.peer, error)
+            self.refuse(conn, error.status, "bad HTTP request: %s" % error)
+            return
+        current = reader.current
+        if (current is not None and current.expect_continue and not conn.continue_sent
+                and reader.phase == BODY and not (conn.busy or conn.outbuf or reader.ready)):
+            conn.continue_sent = True
+            self.send(conn, CONTINUE)
+        self._account(conn)
+        self._deadline(conn)
+        self._watch(conn)
 
-    def _waiting(self, conn: Connection, phase: int) -> None:
-        """The pending request is incomplete: its header deadline starts with its first bytes,
-        its body deadline once the headers are in."""
-        if conn.phase != phase:
-            conn.phase = phase
+    def _deadline(self, conn: Connection) -> None:
+        """The request being received must be complete in time: the header deadline starts
+        with its first byte, the body deadline once the headers are in. While the
+        connection waits for an answer it is not read, and the clock starts again after."""
+        reader = conn.reader
+        if not reader.in_request or conn.busy or conn.outbuf or reader.ready:
+            conn.deadline, conn.deadline_key = 0.0, None
+            return
+        key = (reader.begun, reader.phase)
+        if key != conn.deadline_key:
+            conn.deadline_key = key
             conn.deadline = time.monotonic() + (
-                self.body_timeout if phase == BODY else self.header_timeout)
+                self.body_timeout if reader.phase == BODY else self.header_timeout)
+
+    def _in_pool(self, conn: Connection, request: Request, last: bool) -> None:
+        try:
+            answer = self.respond(conn, request, last)
+        except BaseException:  # respond() answers the app's errors; this is a last resort
+            self.log.exception("error answering %s %s", request.method, request.target)
+            answer = _failure(request)
+        self.finished.append((conn, answer))
+        self._wake()
+
+    def deliver_finished(self) -> None:
+        """Write the answers the pool finished, and go on with their connections."""
+        while self.finished:
+            conn, answer = self.finished.popleft()
+            conn.busy = False
+            if conn.sock is None:  # closed while the app worked (write timeout, shutdown)
+                _close_answer(answer, self.log)
+                continue
+            self.deliver(conn, answer)
+            if conn.sock is not None:
+                self.serve(conn)
+
+    def environ(self, conn: Connection, request: Request) -> Dict[str, Any]:
+        target = request.target
+        path, _, query = target.partition("?")
+        if path.startswith(("http://", "https://")):  # absolute form
+            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+        environ = conn.base.copy()
+        environ.update(request.headers)
+        environ["REQUEST_METHOD"] = request.method
+        environ["PATH_INFO"] = unquote(path, "latin-1")
+        environ["QUERY_STRING"] = query
+        environ["RAW_URI"] = target
+        environ["SERVER_PROTOCOL"] = "HTTP/" + request.version
+        environ["wsgi.input"] = io.BytesIO(request.body)
+        if request.oversize:
+            environ["CONTENT_LENGTH"] = str(request.oversize)  # the app answers 413
+        elif "HTTP_TRANSFER_ENCODING" in environ:
+            environ["CONTENT_LENGTH"] = str(len(request.body))  # chunked, decoded
+        if request.refused is not None:
+            environ["modelkiln.refused"] = request.refused  # the app answers it
+        return environ
+
+    def respond(self, conn: Connection, request: Request, last: bool) -> Answer:
+        """Run the app for ``request`` (on the loop's thread, or in the pool)."""
+        started = time.time() if self.access_log else 0.0
+        environ = self.environ(conn, request)
+        start = _StartResponse()
+        closer = None
+        try:
+            result = self.wsgi(environ, start)
+            closer = getattr(result, "close", None)
+            body = (result[0] if isinstance(result, list) and len(result) == 1
+                    else b"".join(result))
+            status = start.status
+            head = _head(status, start.headers, len(body))
+        except Exception:  # the app answers its own errors; this is a last resort
+            self.log.exception("error handling %s %s", request.method, request.target)
+            status, head, body = "500 Internal Server Error", _FAILURE_HEAD, _FAILURE_BODY
+            request.keep_alive = False
+        # Stopping (SIGTERM, or another request reached max_requests): the connection's last
+        # answer says so. (The loop does not read a connection while the pool answers it.)
+        if request.keep_alive and not last and self.keepalive and (
+                self.alive or conn.reader.ready or conn.reader.in_request):
+            keep = True
+            if request.version == "1.0":
+                head += "Connection: keep-alive\r\n"
+        else:
+            keep = False
+            head += "Connection: close\r\n"
+        data = (head + "\r\n").encode("latin-1") + body
+        return Answer(data, keep, closer, environ, status, len(body), started)
+
+    def deliver(self, conn: Connection, answer: Answer) -> None:
+        """Write ``answer`` (on the loop's thread), then let the app count it."""
+        conn.inflight = 0
+        if not answer.keep:
+            conn.close_after = True
+        self.send(conn, answer.data)
+        _close_answer(answer, self.log)
+        if self.access_log and answer.environ:
+            logs.access(self.log.access_log, answer.environ, answer.status, answer.size,
+                        time.time() - answer.started)
+
+    def refuse(self, conn: Connection, status: str, info: str) -> None:
+        """Answer ``status`` with a Seldon-style error body and close the connection."""
+        body = _error_body(info)
+        conn.close_after = True
+        conn.deadline = 0.0
+        self.send(conn, (_REFUSAL % (status, len(body))).encode("latin-1") + body)
 
     def read_timeout(self, conn: Connection) -> None:
         if conn.handshaking:  # no TLS yet to answer on
             self.log.info("%s: no TLS handshake within %g s", conn.peer, self.header_timeout)
             self.close(conn)
             return
-        if conn.phase == BODY:
+        if conn.reader.phase == BODY:
             what, limit, name = "body", self.body_timeout, "MODELKILN_BODY_TIMEOUT"
         else:
             what, limit, name = "request line and headers", self.header_timeout, (
@@ -394,167 +524,51 @@ class LoopWorker(Worker):
         self.refuse(conn, "408 Request Timeout", "the request's %s did not arrive within %g s "
                     "(%s)" % (what, limit, name))
 
-    def take_request(self, conn: Connection) -> Optional[Request]:
-        buf = conn.inbuf
-        end = buf.find(b"\r\n\r\n")
-        if end < 0:
-            if len(buf) > MAX_HEAD:
-                raise BadRequest("request head larger than %d bytes" % MAX_HEAD)
-            self._waiting(conn, HEAD)
-            return None
-        if end > MAX_HEAD:
-            raise BadRequest("request head larger than %d bytes" % MAX_HEAD)
-        request = parse_head(buf, end)
-        body_start = end + 4
-        if request.version == "HTTP/1.0":
-            request.keep_alive = (_header(request, "Connection") or "").lower() == "keep-alive"
-        else:
-            request.keep_alive = (_header(request, "Connection") or "").lower() != "close"
-        chunked = "chunked" in (_header(request, "Transfer-Encoding") or "").lower()
-        length_text = _header(request, "Content-Length")
-        if chunked:
-            self._continue(conn, request)
-            body, used, oversize = decode_chunked(buf, body_start, self.body_limit)
-            if body is None:
-                self._waiting(conn, BODY)
-                return None
-            request.body = body
-            if oversize:
-                request.body_complete = False
-                request.oversize = oversize
-            request.consumed = body_start + used
-        elif length_text is not None:
-            try:
-                length = int(length_text)
-            except ValueError as exc:
-                raise BadRequest("Content-Length %r is not a number" % length_text[:40]) from exc
-            if length < 0:
-                raise BadRequest("negative Content-Length")
-            if length > self.body_limit:
-                # The app refuses it (413) without reading; the unread rest closes the line.
-                request.body_complete = False
-                request.oversize = length
-                request.consumed = len(buf)
-            else:
-                if len(buf) < body_start + length:
-                    self._continue(conn, request)
-                    self._waiting(conn, BODY)
-                    return None
-                request.body = bytes(buf[body_start:body_start + length])
-                request.consumed = body_start + length
-        else:
-            request.consumed = body_start
-        del buf[:request.consumed]
-        conn.sent_continue = False
-        return request
+    # -- periodic checks and stopping ---------------------------------------------------
 
-    def _continue(self, conn: Connection, request: Request) -> None:
-        if conn.sent_continue or request.version == "HTTP/1.0":
+    def sweep(self, now: float) -> None:
+        """Deadlines, write timeouts, lingering and idle connections."""
+        if not self.connections:
             return
-        if (_header(request, "Expect") or "").lower() == "100-continue":
-            conn.sent_continue = True
-            self.send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+        idle_limit = self.idle_limit
+        for conn in list(self.connections.values()):
+            if conn.linger_until:
+                if now > conn.linger_until:
+                    self.close(conn)
+            elif conn.outbuf:
+                if now - conn.write_since > self.write_timeout:
+                    self.log.info("%s read nothing of its answer for %g s: closed "
+                                  "(MODELKILN_WRITE_TIMEOUT)", conn.peer, self.write_timeout)
+                    self.close(conn)
+            elif conn.busy or conn.reader.ready:
+                continue
+            elif conn.deadline:
+                if now > conn.deadline:
+                    self.read_timeout(conn)
+            elif now - conn.last_active > idle_limit and not _unread(conn.sock):
+                # (a request that arrived while the loop was busy is read, not dropped)
+                self.close(conn)
 
-    def environ(self, conn: Connection, request: Request) -> Dict[str, Any]:
-        path, _, query = request.target.partition("?")
-        if path.startswith(("http://", "https://")):  # absolute form
-            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
-        host, port = conn.local[0], conn.local[1]
-        environ = {
-            "REQUEST_METHOD": request.method,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote(path, "latin-1"),
-            "QUERY_STRING": query,
-            "RAW_URI": request.target,
-            "SERVER_PROTOCOL": request.version,
-            "SERVER_NAME": str(host),
-            "SERVER_PORT": str(port),
-            "REMOTE_ADDR": conn.peer[0] if isinstance(conn.peer, tuple) else str(conn.peer),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "https" if self.tls is not None else "http",
-            "wsgi.input": io.BytesIO(request.body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": self.cfg.workers > 1,
-            "wsgi.run_once": False,
-            "wsgi.input_terminated": True,
-            "gunicorn.socket": conn.sock,
-            "modelkiln.local_port": port,
-        }  # type: Dict[str, Any]
-        for name, value in request.headers:
-            key = name.upper().replace("-", "_")
-            if key == "CONTENT_TYPE":
-                environ["CONTENT_TYPE"] = value
-            elif key == "CONTENT_LENGTH":
-                environ["CONTENT_LENGTH"] = value
-            else:
-                key = "HTTP_" + key
-                environ[key] = environ[key] + "," + value if key in environ else value
-        if request.oversize:
-            environ["CONTENT_LENGTH"] = str(request.oversize)  # the app answers 413
-        elif "HTTP_TRANSFER_ENCODING" in environ:
-            environ["CONTENT_LENGTH"] = str(len(request.body))  # chunked, decoded
-        return environ
-
-    def handle(self, conn: Connection, request: Request) -> None:
-        self.nr += 1
-        started = time.time()
-        environ = self.environ(conn, request)
-        status_headers = []  # type: List[Any]
-
-        def start_response(status: str, headers: List[Tuple[str, str]],
-                           exc_info: Any = None) -> Any:
-            status_headers[:] = [status, headers]
-            return lambda data: None  # the write() callable: unused by modelkiln's app
-
-        close = None
-        try:
-            result = self.wsgi(environ, start_response)
-            close = getattr(result, "close", None)
-            body = b"".join(result)
-            status, headers = status_headers
-        except Exception:  # the app answers its own errors; this is a last resort
-            self.log.exception("error handling %s %s", request.method, request.target)
-            status, headers = "500 Internal Server Error", [("Content-Type", "text/plain")]
-            body = b"Internal Server Error"
-            request.keep_alive = False
-        keep = request.keep_alive and request.body_complete and self.alive and (
-            self.keepalive > 0)
-        head = ["HTTP/1.1 %s\r\n" % status]
-        has_length = False
-        for name, value in headers:
-            if name.lower() == "content-length":
-                has_length = True
-            head.append("%s: %s\r\n" % (name, value))
-        if not has_length:
-            head.append("Content-Length: %d\r\n" % len(body))
-        if not keep:
-            head.append("Connection: close\r\n")
-            conn.close_after = True
-        elif request.version == "HTTP/1.0":
-            head.append("Connection: keep-alive\r\n")
-        head.append("\r\n")
-        self.send(conn, "".join(head).encode("latin-1") + body)
-        if close is not None:
+    def drain(self) -> None:
+        """Graceful stop (SIGTERM, max_requests): accept nothing more, answer every request
+        already received or arriving on an open connection (with Connection: close), and
+        close connections once idle for DRAIN_IDLE seconds, then exit. Idle connections are
+        not closed at once: a client may be sending its next request at that moment, and it
+        would see the connection close under it."""
+        for listener in self.sockets:
             try:
-                close()  # WSGI: after the answer is written (the app counts the request then)
-            except Exception:
-                self.log.exception("error closing the answer to %s %s", request.method,
-                                   request.target)
-        if self.cfg.accesslog:
-            logs.access(self.log.access_log, environ, status, len(body), time.time() - started)
-
-    def reject(self, conn: Connection, reason: str) -> None:
-        self.refuse(conn, "400 Bad Request", "bad HTTP request: " + reason)
-
-    def refuse(self, conn: Connection, status: str, info: str) -> None:
-        """Answer ``status`` with a Seldon-style error body and close the connection."""
-        body = ('{"status":{"status":1,"info":%s,"code":-1,"reason":"MICROSERVICE_BAD_DATA"}}'
-                % _json_string(info)).encode("utf-8")
-        conn.inbuf.clear()
-        conn.deadline = 0.0
-        conn.close_after = True
-        self.send(conn, (_REFUSAL % (status, len(body))).encode("latin-1") + body)
+                self.selector.unregister(listener)
+            except (KeyError, ValueError):
+                pass
+        self.idle_limit = min(self.idle_limit, DRAIN_IDLE)
+        deadline = time.monotonic() + max(0.5, float(self.cfg.graceful_timeout) - DRAIN_MARGIN)
+        while self.connections and time.monotonic() < deadline:
+            self.notify()
+            self.turn(SWEEP_EVERY)
+        for conn in list(self.connections.values()):
+            self.close(conn)
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)
 
     # -- output -------------------------------------------------------------------------
 
@@ -574,10 +588,10 @@ class LoopWorker(Worker):
                     self.finish(conn)
                 return
             data = data[sent:]
+            conn.write_since = time.monotonic()
         conn.outbuf += data
-        if not conn.writing:
-            conn.writing = True
-            self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+        self._account(conn)
+        self._watch(conn)
 
     def flush(self, conn: Connection) -> None:
         if conn.sock is None or not conn.outbuf:
@@ -590,23 +604,21 @@ class LoopWorker(Worker):
             self.close(conn)
             return
         del conn.outbuf[:sent]
-        conn.last_active = time.monotonic()
+        conn.last_active = conn.write_since = time.monotonic()
+        self._account(conn)
         if conn.outbuf:
             return
-        conn.writing = False
         if conn.close_after:
             self.finish(conn)
             return
-        self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
-        if conn.inbuf:
-            self.serve_buffered(conn)
+        self.serve(conn)
 
     def finish(self, conn: Connection) -> None:
         """The last answer on a connection is out. Half-close it and discard what the client
         still sends for up to LINGER seconds before closing: closing a socket with unread
         input resets it, and a client still sending a refused body (413) or the request after
         a 400 would get a broken pipe instead of reading the answer (a lingering close)."""
-        if conn.sock is None or conn.linger_until or not self.alive:
+        if conn.sock is None or conn.linger_until:
             self.close(conn)
             return
         try:
@@ -614,21 +626,86 @@ class LoopWorker(Worker):
         except OSError:
             self.close(conn)
             return
-        conn.inbuf.clear()
+        conn.outbuf.clear()
+        conn.deadline = 0.0
         conn.linger_until = time.monotonic() + LINGER
-        if conn.writing:
-            conn.writing = False
-            self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        self._account(conn)
+        self._watch(conn)
 
     def close(self, conn: Connection) -> None:
         sock = conn.sock
         if sock is None:
             return
         conn.sock = None
+        conn.events = 0
+        self._account(conn)
         close_registered(self.selector, self.connections, sock)
 
 
-def _json_string(text: str) -> str:
+def _unread(sock: Any) -> bool:
+    """Whether bytes wait unread in ``sock`` (TLS: also already decrypted ones)."""
+    if sock is None:
+        return False
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        # the socket's own recv, under TLS too: a peek at the encrypted bytes
+        return bool(socket.socket.recv(sock, 1, socket.MSG_PEEK))
+    except (OSError, ValueError):  # nothing waiting (EAGAIN), or the socket broke
+        return False
+
+
+_FAILURE_BODY = b"Internal Server Error"
+_FAILURE_HEAD = ("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+                 "Content-Length: %d\r\n" % len(_FAILURE_BODY))
+
+
+def _head(status: str, headers: List[Tuple[str, str]], size: int) -> str:
+    """Status line and headers (no blank line yet); refuses a CR or LF in any of them, so
+    nothing the app echoes can add a header or end the head early."""
+    head = "HTTP/1.1 " + status + "\r\n" + "".join(
+        [name + ": " + value + "\r\n" for name, value in headers])
+    lines = len(headers) + 1
+    if head.count("\n") != lines or head.count("\r") != lines:
+        raise ValueError("a response header holds CR or LF: %r" % head[:200])
+    for name, _ in headers:
+        if name == "Content-Length" or name.lower() == "content-length":
+            return head
+    return head + "Content-Length: %d\r\n" % size
+
+
+def _failure(request: Request) -> Answer:
+    request.keep_alive = False
+    return Answer((_FAILURE_HEAD + "Connection: close\r\n\r\n").encode("latin-1")
+                  + _FAILURE_BODY, False, None, {}, "500 Internal Server Error", 0, time.time())
+
+
+def _close_answer(answer: Answer, log: Any) -> None:
+    """WSGI: the app's ``close()`` after the answer is written (it counts the request)."""
+    if answer.closer is not None:
+        try:
+            answer.closer()
+        except Exception:
+            log.exception("error closing an answer")
+
+
+def _no_write(data: bytes) -> None:
+    """WSGI's write() callable: unused by modelkiln's app."""
+
+
+class _StartResponse(object):
+    """WSGI's start_response for one request: keeps the status and headers."""
+
+    __slots__ = ("status", "headers")
+
+    def __call__(self, status, headers, exc_info=None):  # type: ignore[no-untyped-def]
+        self.status = status
+        self.headers = headers
+        return _no_write
+
+
+def _error_body(info: str) -> bytes:
     import json
 
-    return json.dumps(text)
+    return ('{"status":{"status":1,"info":%s,"code":-1,"reason":"MICROSERVICE_BAD_DATA"}}'
+            % json.dumps(info)).encode("utf-8")

@@ -2,7 +2,8 @@
 
 A request cannot make the server build more than ``max_elements`` elements in one tensor,
 whatever its shape says, nor expand a few bytes into more than ``max_bytes`` (a tftensor's
-lone value standing for every element)."""
+lone value standing for every element), nor send more than ``max_form_parts`` multipart
+parts."""
 
 from typing import Any
 
@@ -12,6 +13,7 @@ from ..errors import BadDataError, PayloadTooLarge
 class Limits(object):
     max_elements = 1 << 27
     max_bytes = 100 << 20
+    max_form_parts = 1000
 
 
 LIMITS = Limits()
@@ -20,6 +22,7 @@ LIMITS = Limits()
 def configure(settings: Any) -> None:
     LIMITS.max_elements = settings.max_elements
     LIMITS.max_bytes = settings.max_request_size
+    LIMITS.max_form_parts = settings.max_form_parts
 
 
 def check_elements(count: int, what: str, *args: Any) -> None:

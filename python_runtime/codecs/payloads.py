@@ -178,8 +178,16 @@ ENCODE_ORDER = (JSON_DATA, BIN_DATA, STR_DATA, CUSTOM_DATA, DATA)
 PAYLOAD_KEYS = tuple(codec.key for codec in DECODE_ORDER if codec is not CUSTOM_DATA)
 
 
+# The codec of the types answers have most often, without asking each codec in turn.
+BY_TYPE = {np.ndarray: DATA, list: DATA, dict: JSON_DATA, str: STR_DATA, bytes: BIN_DATA,
+           bytearray: BIN_DATA}
+
+
 def payload_for(result: Any) -> Optional[PayloadCodec]:
     """The codec that writes ``result``, or None when no payload kind takes it."""
+    codec = BY_TYPE.get(type(result))
+    if codec is not None:
+        return codec
     for codec in ENCODE_ORDER:
         if codec.accepts(result):
             return codec

@@ -228,7 +228,7 @@ class LiveServer(object):
 
     def stop(self) -> None:
         """Kill the whole process group (master and workers); safe to call twice."""
-        self.session.close()  # an idle keep-alive connection would hold a gthread worker
+        self.session.close()  # no idle keep-alive connection left behind
         if self.proc is None:
             return
         if self.alive():

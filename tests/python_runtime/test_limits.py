@@ -12,10 +12,11 @@ from python_runtime.errors import BadDataError, PayloadTooLarge
 
 @pytest.fixture
 def small_limits():
-    saved = (limits.LIMITS.max_elements, limits.LIMITS.max_bytes)
-    limits.configure(SimpleNamespace(max_elements=100, max_request_size=1000))
+    saved = (limits.LIMITS.max_elements, limits.LIMITS.max_bytes, limits.LIMITS.max_form_parts)
+    limits.configure(SimpleNamespace(max_elements=100, max_request_size=1000, max_form_parts=3))
     yield
-    limits.LIMITS.max_elements, limits.LIMITS.max_bytes = saved
+    (limits.LIMITS.max_elements, limits.LIMITS.max_bytes,
+     limits.LIMITS.max_form_parts) = saved
 
 
 def tftensor(dims, **values):
@@ -58,3 +59,17 @@ def test_v2_shape_over_the_element_limit(small_limits):
     assert "'x'" in str(info.value) and "MODELKILN_MAX_ELEMENTS" in str(info.value)
     item = {"name": "x", "datatype": "FP32", "shape": [100], "data": [0.0] * 100}
     assert np.array_equal(v2.decode_input(item, 0, None).array, np.zeros(100, np.float32))
+
+
+@pytest.mark.parametrize("parts, refused", [(3, False), (4, True)])
+def test_multipart_parts_over_the_limit_are_refused_before_parsing(small_limits, parts, refused):
+    from python_runtime.body import check_form_parts
+
+    body = b"".join(b'--XX\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n1\r\n' % i
+                    for i in range(parts)) + b"--XX--\r\n"
+    if not refused:
+        check_form_parts("multipart/form-data; boundary=XX", body)
+        return
+    with pytest.raises(PayloadTooLarge) as info:
+        check_form_parts('multipart/form-data; boundary="XX"', body)
+    assert "4 parts" in str(info.value) and "MODELKILN_MAX_FORM_PARTS" in str(info.value)

@@ -222,7 +222,7 @@ def test_no_tracing_unless_configured(receiver, tmp_path, env):
 
 # -- JSON log lines ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("threads", ["1", "4"], ids=["loop", "gthread"])
+@pytest.mark.parametrize("threads", ["1", "4"], ids=["loop", "threads"])
 def test_json_log_lines_carry_the_request_id_of_the_access_line(tmp_path, threads):
     with live.running("echo", "Echo", env={"MODELKILN_LOG_FORMAT": "json",
                                            "GUNICORN_ACCESS_LOG": "true",
@@ -270,3 +270,29 @@ def test_text_logs_stay_text(serve):
     live.wait_for(lambda: '"POST %s HTTP/1.1" 200' % PREDICTIONS in server.log(), 10,
                   "the access line")
     assert not any(line.startswith("{") for line in server.stdout().splitlines())
+
+
+def test_request_latencies_land_in_the_buckets_prometheus_would_put_them_in():
+    """observe_request() writes the histogram's sum and buckets itself (one bisect): the
+    exposition must be what Histogram.observe() gives for the same latencies."""
+    import prometheus_client
+
+    from python_runtime.metrics import REQUEST_BUCKETS, Metrics
+    from python_runtime.settings import Settings
+
+    metrics = Metrics(Settings.load(["Echo"], environ={}, read_annotations=False), None)
+    reference = prometheus_client.Histogram("reference", "", buckets=REQUEST_BUCKETS,
+                                            registry=prometheus_client.CollectorRegistry())
+    latencies = [0.0, 0.0005, 0.00050001, 0.001, 0.3, 0.25, 60.0, 61.0] + list(REQUEST_BUCKETS)
+    for seconds in latencies:
+        metrics.observe_request("/predict", 200, seconds)
+        reference.observe(seconds)
+    mine = {s.labels["le"]: s.value for s in metrics.latency.collect()[0].samples
+            if s.name.endswith("_bucket")}
+    theirs = {s.labels["le"]: s.value for s in reference.collect()[0].samples
+              if s.name.endswith("_bucket")}
+    assert mine == theirs and len(mine) == len(REQUEST_BUCKETS) + 1
+    total = [s.value for s in metrics.latency.collect()[0].samples if s.name.endswith("_sum")]
+    assert total == [sum(latencies)]
+    count = [s.value for s in metrics.requests.collect()[0].samples if s.name.endswith("_total")]
+    assert count == [len(latencies)]

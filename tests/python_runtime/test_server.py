@@ -187,7 +187,7 @@ def test_load_runs_on_the_thread_that_serves_rest_calls(serve):
 # -- signals and workers --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("threads", ["1", "4"], ids=["sync", "gthread"])
+@pytest.mark.parametrize("threads", ["1", "4"], ids=["loop", "threads"])
 def test_sigterm_drains_in_flight_request(serve, tmp_path, threads):
     started = tmp_path / "started"
     graceful = 20
@@ -399,7 +399,7 @@ def _body_of_size(size):
     return body
 
 
-@pytest.mark.parametrize("threads", ["1", "2"], ids=["sync", "gthread-keepalive"])
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["loop", "threads-keepalive"])
 def test_max_request_size(serve, threads):
     server = serve("echo", "Echo", env={"MODELKILN_MAX_REQUEST_SIZE": "1k",
                                         "GUNICORN_THREADS": threads})
@@ -428,7 +428,7 @@ def test_max_request_size(serve, threads):
     assert answer.status_code == 200 and answer.json() == echoed([[3]]), answer.text
 
 
-@pytest.mark.parametrize("threads", ["1", "2"], ids=["loop", "gthread"])
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["loop", "threads"])
 @pytest.mark.parametrize("body", [b"zz\r\n{}\r\n0\r\n\r\n", b"5\r\n{}\r\n0\r\n\r\n",
                                   b"2\r\n{}XX0\r\n\r\n"], ids=["size", "short", "terminator"])
 def test_bad_chunked_framing_is_400(serve, threads, body):
@@ -496,7 +496,7 @@ def _parallel(server, payloads, path=PREDICTIONS):
         return list(pool.map(lambda p: server.post(path, json=p), payloads))
 
 
-def test_gthread_answers_each_request_with_its_own_data(serve):
+def test_threads_answer_each_request_with_its_own_data(serve):
     server = serve("echo", "Echo", env={"GUNICORN_THREADS": "4"})
     rows = [[[i, i * 2, i * 3]] for i in range(16)]
     for _ in range(2):

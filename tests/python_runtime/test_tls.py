@@ -67,7 +67,7 @@ def https(server, path, port=None):
     return "https://127.0.0.1:%d%s" % (port or server.http_port, path)
 
 
-@pytest.mark.parametrize("threads", ["1", "2"], ids=["loop", "gthread"])
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["loop", "threads"])
 def test_https_with_the_server_certificate(serve, certs, threads):
     server = serve("echo", "Echo", env=dict(tls_env(certs), GUNICORN_THREADS=threads),
                    ready=False)
@@ -82,9 +82,10 @@ def test_https_with_the_server_certificate(serve, certs, threads):
     # A client that does not trust the issuer refuses the server.
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(https(server, "/ready"), verify=str(certs / "other-ca.pem"), timeout=30)
-    # Plain HTTP to the TLS port gets no answer, and the server carries on.
-    with pytest.raises(requests.exceptions.ConnectionError):
-        requests.get(server.url("/ready"), timeout=10)
+    # Plain HTTP to the TLS port gets a plain 400 that names HTTPS, and the server carries on.
+    plain = requests.get(server.url("/ready"), timeout=10)
+    assert plain.status_code == 400 and "https://" in plain.json()["status"]["info"], plain.text
+    assert plain.headers["Connection"] == "close"
     assert requests.get(https(server, "/ready"), verify=ca, timeout=30).status_code == 200
 
 
