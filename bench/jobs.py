@@ -513,7 +513,7 @@ def parse_args(argv):
 
 
 def start_servers(names, args, logdir):
-    kinds = srv.server_kinds(args.python, args.seldon_venv, args.v2_venv)
+    kinds = srv.server_kinds(args.python, args.seldon_venv, args.v2_venv, args.asgi_venv)
     running = {}
     for name in names:
         workers = 1 if name == "mlserver" else args.server_workers

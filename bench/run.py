@@ -229,7 +229,7 @@ def start_ready(kind, workers, logdir):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    kinds = srv.server_kinds(args.python, args.seldon_venv, args.v2_venv)
+    kinds = srv.server_kinds(args.python, args.seldon_venv, args.v2_venv, args.asgi_venv)
     payload_list = [p for p in payloads_mod.all_payloads() if p.name in args.payloads]
     args.servers = plan_servers(args, kinds, payload_list)
     if not args.servers and not args.baseline:
@@ -465,7 +465,7 @@ def main(argv=None):
         if exe.startswith(srv.REPO_DIR + os.sep):
             exe = os.path.relpath(exe, srv.REPO_DIR)
         words = [exe, os.path.relpath(os.path.abspath(__file__), srv.REPO_DIR)] + argv
-        for var in ("MODELKILN_V2_VENV", "MODELKILN_SELDON_VENV"):
+        for var in ("MODELKILN_V2_VENV", "MODELKILN_SELDON_VENV", "MODELKILN_ASGI_VENV"):
             if os.environ.get(var):
                 words.insert(0, "%s=%s" % (var, os.environ[var]))
         cmd = " ".join(shlex.quote(a) if not a.startswith("MODELKILN_") else a for a in words)
@@ -484,6 +484,11 @@ def main(argv=None):
                                            ["mlserver", "uvicorn", "uvloop", "fastapi", "numpy", "grpcio",
                                             "protobuf"]),
                                srv.MLSERVER_RUNTIME))
+        if "uvicorn" in args.servers or "fastapi" in args.servers:
+            versions.append("uvicorn and fastapi (`bench/asgi_raw.py`, `bench/asgi_fastapi.py`): %s"
+                            % srv.versions_of(os.path.join(args.asgi_venv, "bin", "python"),
+                                              ["uvicorn", "httptools", "uvloop", "orjson", "fastapi",
+                                               "pydantic", "numpy"]))
         if baseline_info:
             versions.append(baseline_info)
         for proto, what in ((payloads_mod.V1_GRPC, "Seldon v1"), (payloads_mod.V2_GRPC, "V2")):

@@ -100,9 +100,19 @@ def _grpc_port_env(ports):
     return {GRPC_PORT_ENV: str(ports[2])}
 
 
-def server_kinds(python, seldon_venv, v2_venv):
+def server_kinds(python, seldon_venv, v2_venv, asgi_venv):
     seldon_exe = os.path.join(seldon_venv, "bin", "seldon-core-microservice")
     mlserver_exe = os.path.join(v2_venv, "bin", "mlserver")
+    asgi_python = os.path.join(asgi_venv, "bin", "python")
+
+    def uvicorn(module):
+        def command(workers, ports, workdir):
+            (http_port,) = ports
+            return [asgi_python, "-m", "uvicorn", "--app-dir", BENCH_DIR, module + ":app",
+                    "--host", HOST, "--port", str(http_port), "--workers", str(workers),
+                    "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+                    "--log-level", "warning"]
+        return command
 
     def seldon(workers, ports, workdir):
         http_port, metrics_port, grpc_port = ports
@@ -145,6 +155,11 @@ def server_kinds(python, seldon_venv, v2_venv):
                              protocols=(V1, V1_GRPC), grpc_port_index=2,
                              hint="make seldon-venv, or set MODELKILN_SELDON_VENV"),
         "bare": ServerKind("bare", python, bare, "/", BENCH_DIR, 1),
+        # what users write instead: a raw ASGI app on uvicorn, and a FastAPI endpoint
+        "uvicorn": ServerKind("uvicorn", asgi_python, uvicorn("asgi_raw"), "/", BENCH_DIR, 1,
+                              hint="make asgi-venv, or set MODELKILN_ASGI_VENV"),
+        "fastapi": ServerKind("fastapi", asgi_python, uvicorn("asgi_fastapi"), "/", BENCH_DIR, 1,
+                              hint="make asgi-venv, or set MODELKILN_ASGI_VENV"),
         # parallel_workers 0: one process serves HTTP and runs the model (MLServer's worker
         # pool is not the same thing as N gunicorn workers), so it runs at 1 worker only.
         "mlserver": ServerKind("mlserver", mlserver_exe, mlserver, "/v2/health/ready", BENCH_DIR, 3,
@@ -508,6 +523,10 @@ def add_peer_arguments(ap, python_help):
     ap.add_argument("--v2-venv",
                     default=os.environ.get("MODELKILN_V2_VENV", os.path.join(REPO_DIR, ".venv-v2")),
                     help="virtualenv with MLServer 1.7 (env MODELKILN_V2_VENV, default <repo>/.venv-v2)")
+    ap.add_argument("--asgi-venv",
+                    default=os.environ.get("MODELKILN_ASGI_VENV", os.path.join(REPO_DIR, ".venv-asgi")),
+                    help="virtualenv with uvicorn, uvloop, orjson and FastAPI for the raw ASGI and "
+                         "FastAPI peers (env MODELKILN_ASGI_VENV, default <repo>/.venv-asgi)")
 
 
 def versions_of(python, modules):

@@ -88,16 +88,12 @@ def main(argv=None):
     ap.add_argument("--duration", type=int, default=7)
     ap.add_argument("--heads", type=int, default=200)
     ap.add_argument("--bodies", type=int, default=20)
-    ap.add_argument("--python", default=os.path.join(srv.REPO_DIR, ".venv", "bin", "python"))
-    ap.add_argument("--seldon-venv", default=os.environ.get(
-        "MODELKILN_SELDON_VENV", os.path.join(srv.REPO_DIR, ".venv-seldon")))
-    ap.add_argument("--v2-venv", default=os.environ.get(
-        "MODELKILN_V2_VENV", os.path.join(srv.REPO_DIR, ".venv-v2")))
+    srv.add_peer_arguments(ap, "interpreter for modelkiln")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     if not wrk.find_wrk():
         sys.exit("wrk is not on PATH: apt-get install wrk")
-    kinds = srv.server_kinds(args.python, args.seldon_venv, args.v2_venv)
+    kinds = srv.server_kinds(args.python, args.seldon_venv, args.v2_venv, args.asgi_venv)
     by_name = {p.name: p for p in payloads_mod.all_payloads()}
     plan = [("modelkiln", by_name["small-ndarray"]), ("seldon", by_name["small-ndarray"]),
             ("mlserver", by_name["v2-small-json"])]
