@@ -39,10 +39,13 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## development virtualenv with the runtime and test tools
 
-# hpack: tests/compat also runs modelkiln's runtime from this venv, beside the real seldon-core
-$(SELDON_VENV)/.installed:
+# tests/compat also runs modelkiln's runtime from this venv, beside the real seldon-core: it gets
+# every runtime dependency from pyproject.toml except prometheus-client, which seldon-core pins.
+$(SELDON_VENV)/.installed: pyproject.toml tests/compat/runtime_requirements.py
+	rm -rf $(SELDON_VENV)
 	$(PYTHON) -m venv $(SELDON_VENV)
-	$(SELDON_VENV)/bin/pip install -q 'seldon-core==1.18.*' 'setuptools<81' pytest 'hpack>=4.0'
+	$(PYTHON) tests/compat/runtime_requirements.py --except prometheus-client > $(SELDON_VENV)/runtime.txt
+	$(SELDON_VENV)/bin/pip install -q 'seldon-core==1.18.*' 'setuptools<81' pytest -r $(SELDON_VENV)/runtime.txt
 	touch $@
 
 seldon-venv: $(SELDON_VENV)/.installed ## seldon-core 1.18 in its own virtualenv (test oracle and benchmark peer only)

@@ -3,6 +3,7 @@ client certificates (MODELKILN_TLS_CLIENT_CA). The certificates are made here wi
 command-line tool (a test-only need; skipped where it is missing, as in the py36 image)."""
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,12 @@ ANSWER = {"data": {"names": ["t:0", "t:1"], "ndarray": [[1, 2]]}, "meta": {}}
 def openssl(*args, cwd):
     subprocess.run(("openssl",) + args, cwd=str(cwd), check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
+
+
+def openssl_version():
+    out = subprocess.run(("openssl", "version"), check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout  # "OpenSSL 3.0.17 1 Jul 2025"
+    return tuple(int(part) for part in re.findall(r"\d+", out.split()[1])[:2])
 
 
 def make_ca(folder, name):
@@ -169,8 +176,12 @@ def bad_files(certs):
     """Files a user may mount by mistake, beside the good ones."""
     openssl("pkey", "-in", "server.key", "-aes256", "-passout", "pass:secret",
             "-out", "encrypted.key", cwd=certs)
-    openssl("rsa", "-in", "server.key", "-aes256", "-passout", "pass:secret", "-traditional",
+    # The old "BEGIN RSA PRIVATE KEY" + DEK-Info form: OpenSSL 3 writes it with -traditional,
+    # 1.1.1 (the py36 image's) by default and has no such option.
+    traditional = () if openssl_version() < (3,) else ("-traditional",)
+    openssl("rsa", "-in", "server.key", "-aes256", "-passout", "pass:secret", *traditional,
             "-out", "encrypted-rsa.key", cwd=certs)
+    assert "Proc-Type: 4,ENCRYPTED" in (certs / "encrypted-rsa.key").read_text()
     openssl("x509", "-in", "server.pem", "-outform", "DER", "-out", "server.der", cwd=certs)
     openssl("pkey", "-in", "server.key", "-outform", "DER", "-out", "server-key.der", cwd=certs)
     (certs / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n"
