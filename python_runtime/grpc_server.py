@@ -16,6 +16,7 @@ gRPC is spoken here rather than through grpcio: grpcio's server cost ~20 MiB per
 
 import logging
 import os
+import re
 import selectors
 import socket
 import ssl
@@ -23,7 +24,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple  # noqa: F401 (type comments)
 
 from . import http2, logs
 from .context import ServingContext
@@ -51,6 +52,10 @@ OUT_LIMIT = 4 << 20   # unsent bytes on a connection beyond which it is not read
                       # that sends but does not read, e.g. a PING flood, is held back)
 TICK = 0.5
 DRAIN_WINDOW = 1.0    # seconds between the first GOAWAY and the last, on SIGTERM
+INFLATE_STEP = 1 << 20  # a compressed message is inflated this much at a time (checked)
+ACCEPT_BACKOFF = (0.05, 2.0)  # first and longest pause of accept() when out of descriptors
+SILENT_LOG_EVERY = 60.0  # seconds between summaries of connections that sent no preface
+HTTP1_REQUEST = re.compile(rb"[A-Z]{3,10} \S+ HTTP/1\.[01]\r?\n")
 
 
 def code_for(error: MicroserviceError) -> str:
@@ -168,7 +173,7 @@ def _runner(method: _Method, traced: Optional[Tracing]
 class _Call(object):
     """A stream's gRPC state."""
 
-    __slots__ = ("method", "run", "encoding", "raw", "context", "head_sent")
+    __slots__ = ("method", "run", "encoding", "raw", "context", "head_sent", "future")
 
     def __init__(self, method: _Method, run: Any, encoding: Optional[str],
                  context: Optional[CallContext]) -> None:
@@ -178,21 +183,37 @@ class _Call(object):
         self.raw = None  # type: Optional[bytes]
         self.context = context
         self.head_sent = False
+        self.future = None  # type: Any  (queued or running on the pool)
+
+
+class _Refusal(object):
+    """A request that is not gRPC (wrong method or content type): answered once it ends,
+    with a plain-text body saying what the port is."""
+
+    __slots__ = ("status", "sent")
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+        self.sent = False
 
 
 class _Link(object):
     """One client connection."""
 
-    __slots__ = ("sock", "peer", "h2", "writing", "reading", "handshaking", "deadline")
+    __slots__ = ("sock", "peer", "h2", "writing", "reading", "handshaking", "deadline",
+                 "last_active", "futures", "held")
 
-    def __init__(self, sock: Any, peer: Any, max_message: int) -> None:
+    def __init__(self, sock: Any, peer: Any, max_message: int, budget: Any) -> None:
         self.sock = sock
         self.peer = peer
-        self.h2 = http2.Connection(max_message)
+        self.h2 = http2.Connection(max_message, budget)
         self.writing = False
         self.reading = True
         self.handshaking = False
         self.deadline = 0.0  # > 0: the HTTP/2 preface (and TLS handshake) must be in by then
+        self.last_active = time.monotonic()
+        self.futures = set()  # type: Set[Any]  (its calls queued or running on the pool)
+        self.held = 0  # bytes of request messages its calls hold (counted in the budget)
 
 
 def _methods(ctx: ServingContext, protos: Any) -> Dict[str, Any]:
@@ -241,6 +262,14 @@ class GrpcServer(object):
         self.methods = _methods(ctx, protos_module.load())
         self.max_message = settings.grpc_max_message_size
         self.preface_timeout = settings.header_timeout
+        self.idle_timeout = settings.grpc_idle_timeout
+        self.budget = ctx.budget
+        self.max_queued = http2.MAX_STREAMS  # calls queued or running per connection
+        self.accept_paused = 0.0   # > 0: accept() resumes then (out of file descriptors)
+        self.accept_backoff = ACCEPT_BACKOFF[0]
+        self.silent = 0            # connections closed without a preface, not yet logged
+        self.silent_peer = None  # type: Any
+        self.silent_logged = 0.0
         self.tls = grpc_context(settings)
         self.listener = _listener(settings.bind_host, settings.grpc_port)
         self.port = self.listener.getsockname()[1]
@@ -292,6 +321,11 @@ class GrpcServer(object):
                         self._last_goaway()
                         continue
                 timeout = TICK if draining <= 0 else max(0.0, min(TICK, draining - now))
+                if self.accept_paused:
+                    if now >= self.accept_paused:
+                        self._resume_accept()
+                    else:
+                        timeout = min(timeout, self.accept_paused - now)
                 for key, mask in self.selector.select(timeout):
                     if key.data is None:
                         self._accept()
@@ -324,14 +358,19 @@ class GrpcServer(object):
             pass
         while self.done:
             link, stream, future = self.done.popleft()
-            if link.sock is None or stream.answered:
-                continue  # the client went away or cancelled
-            try:
-                answer, error = future.result()
-                self._answer(link, stream, answer, error)
-            except Exception:  # as in _on_events
-                log.exception("gRPC: error answering %s; closing its connection", link.peer)
-                link.h2.fail(http2.INTERNAL_ERROR, "internal error")
+            link.futures.discard(future)
+            if link.sock is None:
+                continue  # the client went away
+            self._hold(link, stream, None)
+            link.h2.release(stream)
+            if not stream.answered and not future.cancelled():
+                try:
+                    answer, error = future.result()
+                    self._answer(link, stream, answer, error)
+                except Exception:  # as in _on_events
+                    log.exception("gRPC: error answering %s; closing its connection",
+                                  link.peer)
+                    link.h2.fail(http2.INTERNAL_ERROR, "internal error")
             self._flush(link)
 
     def _drain(self) -> None:
@@ -364,19 +403,50 @@ class GrpcServer(object):
     def _sweep(self, now: float) -> None:
         for link in list(self.links.values()):
             if link.deadline and now > link.deadline:
-                log.info("gRPC: %s sent no HTTP/2 preface within %g s (MODELKILN_HEADER_"
-                         "TIMEOUT)", link.peer, self.preface_timeout)
+                self.silent += 1
+                self.silent_peer = link.peer
                 self._close(link)
+            elif (link.h2.idle and not link.futures and link.h2.preface_seen
+                  and now - link.last_active > self.idle_timeout):
+                link.h2.goaway(http2.NO_ERROR, "idle")  # (closed once flushed)
+                self._flush(link)
+        if self.silent and now >= self.silent_logged + SILENT_LOG_EVERY:
+            log.info("gRPC: %d connection(s) sent no HTTP/2 preface within %g s (MODELKILN_"
+                     "HEADER_TIMEOUT) and were closed; the last from %s", self.silent,
+                     self.preface_timeout, self.silent_peer)
+            self.silent = 0
+            self.silent_logged = now
 
     def _accept(self) -> None:
-        for sock, peer in accepted(self.listener, self.tls, 256):
-            link = _Link(sock, peer, self.max_message)
+        if self.listener is None or self.accept_paused:
+            return
+        for sock, peer in accepted(self.listener, self.tls, 256, self._out_of_descriptors):
+            self.accept_backoff = ACCEPT_BACKOFF[0]
+            link = _Link(sock, peer, self.max_message, self.budget)
             link.handshaking = self.tls is not None
             link.deadline = time.monotonic() + self.preface_timeout
             self.links[sock.fileno()] = link
             self.selector.register(sock, selectors.EVENT_READ, link)
             # the server's SETTINGS go out with the answer to the client's preface (so that
             # an HTTP/1 client gets a readable refusal instead)
+
+    def _out_of_descriptors(self, exc: OSError) -> None:
+        """accept() failed for want of descriptors or memory: the waiting connection stays
+        queued and the listener stays readable, so stop watching it for a while instead of
+        spinning (each pause twice the last, up to ACCEPT_BACKOFF[1])."""
+        log.warning("gRPC: cannot accept connections (%s); pausing %.2f s", exc.strerror or exc,
+                    self.accept_backoff)
+        self.accept_paused = time.monotonic() + self.accept_backoff
+        self.accept_backoff = min(self.accept_backoff * 2, ACCEPT_BACKOFF[1])
+        try:
+            self.selector.unregister(self.listener)
+        except (KeyError, ValueError):
+            pass
+
+    def _resume_accept(self) -> None:
+        self.accept_paused = 0.0
+        if self.listener is not None:
+            self.selector.register(self.listener, selectors.EVENT_READ, None)
 
     def _handshake(self, link: _Link) -> bool:
         try:
@@ -415,6 +485,7 @@ class GrpcServer(object):
             self._close(link)
             return
         h2 = link.h2
+        link.last_active = time.monotonic()
         try:
             events = h2.receive(data)
             if h2.preface_seen:
@@ -431,7 +502,7 @@ class GrpcServer(object):
 
     def _not_http2(self, link: _Link, data: bytes) -> None:
         """An HTTP/1 request (curl, a browser) on the gRPC port: say what the port is."""
-        if data[:1].isalpha():
+        if HTTP1_REQUEST.match(data):
             body = (b"this port serves gRPC (HTTP/2); REST is on the REST port "
                     b"(PREDICTIVE_UNIT_HTTP_SERVICE_PORT)\n")
             link.h2.out[:] = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
@@ -443,7 +514,17 @@ class GrpcServer(object):
 
     def _handle(self, link: _Link, events: List[Any]) -> None:
         for kind, stream, value in events:
+            if kind == http2.RESET:  # a queued call never runs (rapid reset)
+                call = stream.call
+                if isinstance(call, _Call) and call.future is not None:
+                    call.future.cancel()
+                self._hold(link, stream, None)
+                continue
             if stream.answered:
+                continue
+            if isinstance(stream.call, _Refusal):
+                if kind == http2.ENDED:
+                    self._refuse(link, stream)
                 continue
             if kind == http2.MESSAGE:
                 self._message(link, stream, value)
@@ -456,15 +537,20 @@ class GrpcServer(object):
                     "the request message is %d bytes, over the limit of %d "
                     "(MODELKILN_GRPC_MAX_MESSAGE_SIZE or the seldon.io/grpc-max-message-size "
                     "annotation)" % (value, self.max_message)) if value >= 0 else (
-                    "too much request data in flight on one connection"))
+                    "the server holds too much request data at the moment: try again "
+                    "shortly (the worker's memory budget, MODELKILN_MEMORY_BUDGET)"))
 
     def _started(self, link: _Link, stream: http2.Stream) -> None:
-        h2 = link.h2
         if stream.header(":method") != "POST":
-            h2.send_headers(stream, http2.header_block(((":status", "405"),)), end=True)
+            self._refuse(link, stream, "405")
             return
         if not (stream.header("content-type") or "").startswith("application/grpc"):
-            h2.send_headers(stream, http2.header_block(((":status", "415"),)), end=True)
+            self._refuse(link, stream, "415")
+            return
+        if not self.budget.fits(0):
+            self._fail(link, stream, "RESOURCE_EXHAUSTED", "the server holds too much data at "
+                       "the moment: try again shortly (the worker's memory budget, "
+                       "MODELKILN_MEMORY_BUDGET, is spent)")
             return
         path = stream.header(":path") or ""
         found = self.methods.get(path)
@@ -483,6 +569,31 @@ class GrpcServer(object):
             context = CallContext(http2.header_pairs(stream.headers))
         stream.call = _Call(method, run, encoding, context)
 
+    def _refuse(self, link: _Link, stream: http2.Stream, status: str = "") -> None:
+        """Not a gRPC request: answered (405 or 415, plain text) once the request is in."""
+        refusal = stream.call
+        if refusal is None:
+            refusal = stream.call = _Refusal(status)
+            stream.discard = True  # its body is not read
+        if not stream.ended or refusal.sent:
+            return
+        refusal.sent = True
+        body = (b"this port serves gRPC (POST, content-type application/grpc); REST is on "
+                b"the REST port (PREDICTIVE_UNIT_HTTP_SERVICE_PORT)\n")
+        link.h2.send_headers(stream, http2.header_block((
+            (":status", refusal.status), ("content-type", "text/plain"),
+            ("content-length", str(len(body))))))
+        link.h2.send_data(stream, body)
+        link.h2.finish(stream, b"")
+
+    def _hold(self, link: _Link, stream: http2.Stream, raw: Optional[bytes]) -> None:
+        """The call on ``stream`` holds ``raw`` now (None: nothing), counted in the budget."""
+        call = stream.call
+        if isinstance(call, _Call):
+            before = len(call.raw) if call.raw is not None else 0
+            call.raw = raw
+            link.held += (len(raw) if raw is not None else 0) - before
+
     def _message(self, link: _Link, stream: http2.Stream, value: Tuple[int, bytes]) -> None:
         call = stream.call
         compressed, raw = value
@@ -492,11 +603,12 @@ class GrpcServer(object):
                 return
         if call.method.streaming:
             self._run(link, stream, raw)
+            link.h2.release(stream)
         elif call.raw is not None:
             self._fail(link, stream, "INVALID_ARGUMENT", "%s takes one request message; this "
                        "call sent more" % call.method.full_method)
         else:
-            call.raw = raw
+            self._hold(link, stream, raw)
 
     def _inflate(self, link: _Link, stream: http2.Stream, raw: bytes) -> Optional[bytes]:
         encoding = stream.call.encoding
@@ -505,17 +617,34 @@ class GrpcServer(object):
                        "grpc-encoding header")
             return None
         inflater = zlib.decompressobj(31 if encoding == "gzip" else 15)
+        pieces = []  # type: List[bytes]
+        size = 0
+        rest = raw  # type: bytes
         try:
-            out = inflater.decompress(raw, self.max_message + 1)
+            # a step at a time: the output is checked against the limit and the worker's
+            # memory budget as it grows, so a bomb costs at most the limit's worth of work
+            while True:
+                piece = inflater.decompress(rest, INFLATE_STEP)
+                rest = inflater.unconsumed_tail
+                size += len(piece)
+                pieces.append(piece)
+                if size > self.max_message:
+                    self._fail(link, stream, "RESOURCE_EXHAUSTED", "the request message "
+                               "decompresses to over %d bytes (MODELKILN_GRPC_MAX_MESSAGE_SIZE)"
+                               % self.max_message)
+                    return None
+                if not self.budget.fits(size):
+                    self._fail(link, stream, "RESOURCE_EXHAUSTED", "the server holds too much "
+                               "data at the moment: try again shortly (the worker's memory "
+                               "budget, MODELKILN_MEMORY_BUDGET, is spent)")
+                    return None
+                if inflater.eof or (not rest and len(piece) < INFLATE_STEP):
+                    break
         except zlib.error as exc:
             self._fail(link, stream, "INVALID_ARGUMENT", "the %s message does not decompress: %s"
                        % (encoding, exc))
             return None
-        if len(out) > self.max_message:
-            self._fail(link, stream, "RESOURCE_EXHAUSTED", "the request message decompresses "
-                       "to over %d bytes (MODELKILN_GRPC_MAX_MESSAGE_SIZE)" % self.max_message)
-            return None
-        return out
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def _ended(self, link: _Link, stream: http2.Stream, partial: bool) -> None:
         call = stream.call
@@ -539,12 +668,19 @@ class GrpcServer(object):
                 answer, error = call.method.run(raw)
             else:
                 answer, error = call.run(raw, call.context)
+            self._hold(link, stream, None)
+            link.h2.release(stream)
             self._answer(link, stream, answer, error)
+            return
+        if len(link.futures) >= self.max_queued:
+            link.h2.fail(http2.ENHANCE_YOUR_CALM, "too many calls queued on one connection")
             return
         if call.run is None:
             future = self.pool.submit(call.method.run, raw)
         else:
             future = self.pool.submit(call.run, raw, call.context)
+        call.future = future
+        link.futures.add(future)
 
         def finished(_future: Any) -> None:
             self.done.append((link, stream, _future))
@@ -580,6 +716,7 @@ class GrpcServer(object):
         """End the call with status ``code`` (trailers only, unless the head went out)."""
         fields = [("grpc-status", str(CODES[code])), ("grpc-message", percent_encoded(message))]
         fields.extend(extra)
+        self._hold(link, stream, None)
         call = stream.call
         if call is not None and call.head_sent:
             link.h2.finish(stream, http2.header_block(fields))
@@ -592,6 +729,7 @@ class GrpcServer(object):
         sock = link.sock
         if sock is None:
             return
+        link.h2.account(link.held)
         out = link.h2.out
         if out and not link.handshaking:
             try:
@@ -606,6 +744,7 @@ class GrpcServer(object):
             if not out:
                 self._close(link)
                 return
+        link.h2.account(link.held)
         reading = len(out) < OUT_LIMIT
         writing = bool(out)
         if reading != link.reading or writing != link.writing:
@@ -619,6 +758,10 @@ class GrpcServer(object):
         if sock is None:
             return
         link.sock = None
+        for future in link.futures:  # its queued calls are not run for nobody
+            future.cancel()
+        link.held = 0
+        link.h2.uncharge()
         close_registered(self.selector, self.links, sock)
 
 

@@ -52,6 +52,8 @@ class Decoder(object):
                 field, pos = self._literal(block, pos, 6)
                 self._add(field)
             elif first & 0x20:  # table size update
+                if out:  # only at the start of a block (RFC 7541 4.2)
+                    raise HeaderError("a table size update after a header field")
                 size, pos = self._integer(block, pos, 5)
                 if size > self.allowed_table_size:
                     raise HeaderError("table size update to %d, over %d"
@@ -116,6 +118,8 @@ class Decoder(object):
         length, pos = self._integer(block, pos, 7)
         if pos + length > len(block):
             raise HeaderError("string longer than the block")
+        if length > self.max_list_size:  # checked before any Huffman decoding
+            raise HeaderError("a string of %d bytes, over %d" % (length, self.max_list_size))
         raw = bytes(block[pos:pos + length])
         if huffman:
             try:

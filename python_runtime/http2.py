@@ -5,10 +5,21 @@ GOAWAY, RST_STREAM, flow control both ways, HEADERS with CONTINUATION and paddin
 DATA split into gRPC's length-prefixed messages (``(compressed flag, bytes)`` events, so a
 streaming call sees each message as it arrives). There is no server push and priorities are
 ignored. Header blocks are HPACK-coded both ways by ``header_codec``.
+
+Every limit is checked before the work it bounds: a frame's length from its 9-byte header
+(before its payload is buffered), a header block's size and frame count as its frames
+arrive (before HPACK decoding), the peer's DATA against the windows this side granted.
+Window is granted back as bytes are consumed: partial messages as they are buffered (they
+count against the worker's memory ``budget``), whole messages when the gRPC layer has taken
+them (``release``). Floods of resets, PINGs and SETTINGS end the connection with GOAWAY
+ENHANCE_YOUR_CALM.
 """
 
+import re
 import struct
-from typing import Any, List, Optional, Sequence, Tuple
+import time
+from collections import deque
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple  # noqa: F401 (type comments)
 
 from .header_codec import Decoder, HeaderError, header_block  # noqa: F401 (header_block: API)
 
@@ -37,13 +48,26 @@ DEFAULT_WINDOW = 65535
 DEFAULT_TABLE_SIZE = 4096
 MAX_WINDOW = (1 << 31) - 1
 RECEIVE_WINDOW = 4 << 20          # what this side lets a peer send ahead, per stream and in all
-MAX_FRAME = (1 << 24) - 1         # the largest frame this side accepts (fewer frames, less work)
+MAX_FRAME = 16384                 # the largest frame this side accepts (the RFC's default:
+                                  # a partial frame never holds more than this)
 MAX_HEADER_BLOCK = 64 * 1024      # a request's header block, CONTINUATIONs included
+MAX_BLOCK_FRAMES = 32             # frames in one header block (4 carry 64 KiB at 16 KiB)
 MAX_STREAMS = 256                 # open streams per connection
+RECENT_RESETS = 1024              # streams this side reset whose late frames are ignored
+# floods: (burst, per second) of what a peer may send before GOAWAY ENHANCE_YOUR_CALM
+RESET_RATE = (200, 100.0)         # RST_STREAM (CVE-2023-44487, rapid reset)
+PING_RATE = (200, 100.0)          # PING
+SETTINGS_RATE = (200, 100.0)      # SETTINGS
 
 # events of Connection.receive
 STARTED, MESSAGE, ENDED, RESET, OVERSIZE = range(5)
 Event = Tuple[int, "Stream", Any]
+
+# RFC 9113 8.2.2: fields that are HTTP/1.1 connection-specific
+CONNECTION_FIELDS = frozenset(("connection", "keep-alive", "proxy-connection",
+                               "transfer-encoding", "upgrade"))
+REQUEST_PSEUDO = frozenset((":method", ":scheme", ":path", ":authority"))
+_NAME_OK = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+\Z").match  # a lowercase token (8.2.1)
 
 
 class ProtocolError(Exception):
@@ -58,13 +82,36 @@ def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
     return FRAME_HEAD.pack(len(payload) << 8 | kind, flags, stream_id) + payload
 
 
+class _Rate(object):
+    """A token bucket: ``burst`` at once, ``per_second`` sustained."""
+
+    __slots__ = ("burst", "per_second", "tokens", "at")
+
+    def __init__(self, limits: Tuple[int, float]) -> None:
+        self.burst, self.per_second = limits
+        self.tokens = float(self.burst)
+        self.at = time.monotonic()
+
+    def spend(self) -> bool:
+        """Take a token; False when none is left (a flood)."""
+        if self.tokens < 1:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
+            self.at = now
+            if self.tokens < 1:
+                return False
+        self.tokens -= 1
+        return True
+
+
 class Stream(object):
     """One request: its headers, its unparsed bytes, and what is still to be sent."""
 
     __slots__ = ("id", "headers", "buf", "ended", "answered", "send_window", "pending",
-                 "trailers", "discard", "unacked", "refused", "call")
+                 "trailers", "discard", "unacked", "refused", "call", "recv_window", "owed",
+                 "length", "received")
 
-    def __init__(self, stream_id: int, send_window: int) -> None:
+    def __init__(self, stream_id: int, send_window: int, recv_window: int) -> None:
         self.id = stream_id
         self.headers = []  # type: List[Tuple[str, str]]
         self.buf = bytearray()     # DATA not yet a whole gRPC message
@@ -73,10 +120,14 @@ class Stream(object):
         self.send_window = send_window
         self.pending = bytearray()  # DATA waiting for flow-control window
         self.trailers = None  # type: Optional[bytes]  (sent once ``pending`` is out)
-        self.discard = False       # refused (too large): its further DATA is dropped
-        self.unacked = 0           # bytes received since this stream's last WINDOW_UPDATE
+        self.discard = False       # refused (too large) or not gRPC: its further DATA is dropped
+        self.unacked = 0           # bytes consumed since this stream's last WINDOW_UPDATE
         self.refused = False       # refused at its HEADERS (REFUSED_STREAM)
         self.call = None  # type: Any  (the gRPC layer's state)
+        self.recv_window = recv_window  # what the peer may still send on this stream
+        self.owed = 0              # bytes of whole messages not yet released (window owed)
+        self.length = -1           # the request's content-length, if it sent one
+        self.received = 0          # DATA payload bytes received (content-length check)
 
     def header(self, name: str) -> Optional[str]:
         for key, value in self.headers:
@@ -86,12 +137,18 @@ class Stream(object):
 
 
 class Connection(object):
-    """The server side of one HTTP/2 connection. Feed ``receive()``, send ``out``."""
+    """The server side of one HTTP/2 connection. Feed ``receive()``, send ``out``.
 
-    def __init__(self, max_message: int) -> None:
+    ``budget`` (``budget.Budget``, optional) is the worker's memory budget: partial messages
+    that do not fit refuse their stream (OVERSIZE -1); ``account(extra)`` charges it with
+    what this connection holds."""
+
+    def __init__(self, max_message: int, budget: Any = None) -> None:
         self.max_message = max_message
+        self.budget = budget
+        self.charged = 0      # bytes this connection has counted in ``budget``
         self.out = bytearray()
-        self.inbuf = bytearray()
+        self.inbuf = bytearray()  # an incomplete frame (at most MAX_FRAME + 9 bytes)
         self.preface_seen = False
         self.decoder = Decoder(max_list_size=MAX_HEADER_BLOCK)
         self.streams = {}  # type: Dict[int, Stream]
@@ -99,20 +156,50 @@ class Connection(object):
         self.peer_window = DEFAULT_WINDOW          # connection-level window for sending
         self.peer_initial_window = DEFAULT_WINDOW  # for new streams
         self.peer_max_frame = 16384
-        self.unacked_in = 0   # bytes received on the connection since the last WINDOW_UPDATE
+        self.recv_window = RECEIVE_WINDOW  # what the peer may still send on the connection
+        self.unacked_in = 0   # bytes consumed on the connection since the last WINDOW_UPDATE
         self.buffered = 0     # bytes of partial messages held, over all streams
+        self.pending_out = 0  # bytes of answers waiting for the peer's window
         # partial messages beyond this refuse the stream that adds to them (memory bound)
         self.max_buffered = max(64 << 20, 2 * max_message)
         self.continuing = None  # type: Optional[Tuple[Stream, int, bytearray]]
+        self.block_frames = 0   # frames of the header block in ``continuing``
         self.table_update = b""  # an HPACK table size update owed to the peer's decoder
         self.going_away = False  # GOAWAY sent: no new streams
         self.closed = False      # a connection error: flush ``out``, then close
+        self.reset_ids = set()  # type: Set[int]  (streams this side reset: frames ignored)
+        self.reset_order = deque()  # type: Any
+        self.resets = _Rate(RESET_RATE)
+        self.pings = _Rate(PING_RATE)
+        self.settings_rate = _Rate(SETTINGS_RATE)
         self.out += frame(SETTINGS, 0, 0, b"".join((
             _SETTING.pack(MAX_CONCURRENT_STREAMS, MAX_STREAMS),
             _SETTING.pack(INITIAL_WINDOW_SIZE, RECEIVE_WINDOW),
             _SETTING.pack(MAX_FRAME_SIZE, MAX_FRAME),
             _SETTING.pack(MAX_HEADER_LIST_SIZE, MAX_HEADER_BLOCK))))
         self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(RECEIVE_WINDOW - DEFAULT_WINDOW))
+
+    # -- memory -------------------------------------------------------------------------
+
+    def held(self) -> int:
+        """Bytes this connection holds: input not yet a frame, header blocks and partial
+        messages being assembled, answers not yet sent."""
+        block = self.continuing[2] if self.continuing is not None else b""
+        return len(self.inbuf) + len(block) + self.buffered + len(self.out) + self.pending_out
+
+    def account(self, extra: int = 0) -> None:
+        """Bring the budget up to date with ``held()`` plus ``extra`` (the gRPC layer's)."""
+        if self.budget is not None:
+            now = 0 if self.closed and not self.out else self.held() + extra
+            if now != self.charged:
+                self.budget.add(now - self.charged)
+                self.charged = now
+
+    def uncharge(self) -> None:
+        """The connection is gone: give back all it counted."""
+        if self.budget is not None and self.charged:
+            self.budget.add(-self.charged)
+            self.charged = 0
 
     # -- input --------------------------------------------------------------------------
 
@@ -123,11 +210,12 @@ class Connection(object):
         if self.closed:
             return events
         if self.inbuf:
-            self.inbuf += data
+            self.inbuf += data  # (at most one frame's worth is ever kept: no quadratic copy)
             buf = self.inbuf  # type: Any
         else:
             buf = data
         pos = 0
+        view = None  # type: Any
         try:
             if not self.preface_seen:
                 if len(buf) < len(PREFACE):
@@ -139,21 +227,33 @@ class Connection(object):
                     raise ProtocolError(PROTOCOL_ERROR, "not an HTTP/2 connection preface")
                 self.preface_seen = True
                 pos = len(PREFACE)
+            view = memoryview(buf)  # (frames are slices of it: no copy)
             end = len(buf)
-            while end - pos >= 9:
+            while end - pos >= 9 and not self.closed:
                 head, flags, stream_id = FRAME_HEAD.unpack_from(buf, pos)
-                length = head >> 8  # (24 bits: never over MAX_FRAME)
+                length = head >> 8
+                if length > MAX_FRAME:  # from the header alone: the payload is never held
+                    raise ProtocolError(FRAME_SIZE_ERROR, "a frame of %d bytes, over "
+                                        "SETTINGS_MAX_FRAME_SIZE %d" % (length, MAX_FRAME))
                 if end - pos - 9 < length:
                     break
                 start = pos + 9
                 pos = start + length
-                self._frame(head & 0xFF, flags, stream_id & 0x7FFFFFFF,
-                            buf[start:pos], events)
+                self._frame(head & 0xFF, flags, stream_id & 0x7FFFFFFF, view[start:pos], events)
         except ProtocolError as exc:
             self.fail(exc.code, str(exc))
+            pos = len(buf)
+        finally:
+            if view is not None:
+                view.release()
+        if self.closed:
+            self.inbuf = bytearray()
             return events
         if pos < len(buf):
-            self.inbuf = bytearray(buf[pos:])
+            if buf is self.inbuf:
+                del self.inbuf[:pos]
+            else:
+                self.inbuf = bytearray(buf[pos:])
         elif self.inbuf:
             self.inbuf = bytearray()
         return events
@@ -171,23 +271,17 @@ class Connection(object):
         elif kind == SETTINGS:
             self._settings(flags, stream_id, payload)
         elif kind == WINDOW_UPDATE:
-            self._window_update(stream_id, payload)
+            self._window_update(stream_id, payload, events)
         elif kind == PING:
             if stream_id or len(payload) != 8:
                 raise ProtocolError(FRAME_SIZE_ERROR if stream_id == 0 else PROTOCOL_ERROR,
                                     "malformed PING")
             if not flags & ACK:
+                if not self.pings.spend():
+                    raise ProtocolError(ENHANCE_YOUR_CALM, "too many PINGs")
                 self.out += frame(PING, ACK, 0, bytes(payload))
         elif kind == RST_STREAM:
-            if len(payload) != 4:
-                raise ProtocolError(FRAME_SIZE_ERROR, "RST_STREAM of %d bytes" % len(payload))
-            if stream_id == 0 or stream_id > self.last_stream:
-                raise ProtocolError(PROTOCOL_ERROR, "RST_STREAM on idle stream %d" % stream_id)
-            stream = self.streams.get(stream_id)
-            if stream is not None:
-                self._forget(stream)
-                stream.answered = True
-                events.append((RESET, stream, _U32.unpack(bytes(payload))[0]))
+            self._rst_stream(stream_id, payload, events)
         elif kind == GOAWAY:
             if stream_id:
                 raise ProtocolError(PROTOCOL_ERROR, "GOAWAY on a stream")
@@ -197,6 +291,8 @@ class Connection(object):
                 raise ProtocolError(PROTOCOL_ERROR, "PRIORITY on stream 0")
             if len(payload) != 5:
                 raise ProtocolError(FRAME_SIZE_ERROR, "PRIORITY of %d bytes" % len(payload))
+            if _U32.unpack_from(payload, 0)[0] & 0x7FFFFFFF == stream_id:
+                self._stream_error(stream_id, PROTOCOL_ERROR, events)
         elif kind == PUSH_PROMISE:
             raise ProtocolError(PROTOCOL_ERROR, "a client cannot push")
         # other frame types are extensions: ignored, as the RFC says
@@ -209,20 +305,43 @@ class Connection(object):
             raise ProtocolError(PROTOCOL_ERROR, "padding longer than the frame")
         return payload[1:len(payload) - payload[0]]
 
+    def _closed_stream(self, stream_id: int, what: str) -> None:
+        """A frame that may not come on a stream that is not open: ignored on streams this
+        side reset (it may have been on its way), else a connection error."""
+        if stream_id > self.last_stream:
+            raise ProtocolError(PROTOCOL_ERROR, "%s on idle stream %d" % (what, stream_id))
+        if stream_id not in self.reset_ids:
+            raise ProtocolError(STREAM_CLOSED, "%s on closed stream %d" % (what, stream_id))
+
     def _data(self, flags: int, stream_id: int, payload: Any, events: List[Event]) -> None:
         if stream_id == 0:
             raise ProtocolError(PROTOCOL_ERROR, "DATA on stream 0")
         size = len(payload)
-        self.unacked_in += size
-        if self.unacked_in >= RECEIVE_WINDOW // 2:
-            self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(self.unacked_in))
-            self.unacked_in = 0
+        if size > self.recv_window:
+            raise ProtocolError(FLOW_CONTROL_ERROR, "DATA past the connection's window")
+        self.recv_window -= size
         stream = self.streams.get(stream_id)
-        if stream is None or stream.ended:
-            if stream_id > self.last_stream:
-                raise ProtocolError(PROTOCOL_ERROR, "DATA on idle stream %d" % stream_id)
-            return  # a stream already answered or reset: dropped
+        if stream is None:
+            self._closed_stream(stream_id, "DATA")
+            self._consumed(None, size)  # a stream already answered or reset: dropped
+            return
+        if stream.ended:
+            self._consumed(None, size)
+            self._stream_error(stream_id, STREAM_CLOSED, events)
+            return
+        if size > stream.recv_window:
+            self._consumed(None, size)
+            self._stream_error(stream_id, FLOW_CONTROL_ERROR, events)
+            return
+        stream.recv_window -= size
         payload = self._unpad(flags, payload)
+        stream.received += len(payload)
+        if stream.length >= 0 and (stream.received > stream.length or (
+                flags & END_STREAM and stream.received != stream.length)):
+            self._consumed(None, size)
+            self._stream_error(stream_id, PROTOCOL_ERROR, events)
+            return
+        owed = 0
         if not stream.discard:
             buf = stream.buf
             before = len(buf)
@@ -235,17 +354,45 @@ class Connection(object):
                 used = self._messages(stream, payload, events)
                 if used < len(payload) and not stream.discard:
                     stream.buf = bytearray(payload[used:])
-            self.buffered += len(stream.buf) - before
-            if self.buffered > self.max_buffered and not stream.discard:
-                self.buffered -= len(stream.buf)
+            else:
+                used = 0
+            after = len(stream.buf)
+            self.buffered += after - before
+            if after > before and not stream.discard and (
+                    self.buffered > self.max_buffered or (
+                        self.budget is not None
+                        and not self.budget.fits(self.held() - self.charged))):
+                self.buffered -= after
                 self._refuse(stream, -1, events)
+            if used and not stream.discard:
+                # the whole messages' bytes from this frame: granted back on ``release``
+                owed = min(used - before, len(payload)) if used > before else 0
+                stream.owed += owed
+        self._consumed(stream, size - owed)
         if flags & END_STREAM:
             self._end(stream, events)
-        elif not stream.answered:
+
+    def _consumed(self, stream: Optional[Stream], size: int) -> None:
+        """``size`` bytes of DATA are dealt with: window back to the peer (in batches)."""
+        if size <= 0:
+            return
+        self.unacked_in += size
+        if self.unacked_in >= RECEIVE_WINDOW // 2:
+            self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(self.unacked_in))
+            self.recv_window += self.unacked_in
+            self.unacked_in = 0
+        if stream is not None and not stream.ended and not stream.answered:
             stream.unacked += size
             if stream.unacked >= RECEIVE_WINDOW // 2:
-                self.out += frame(WINDOW_UPDATE, 0, stream_id, _U32.pack(stream.unacked))
+                self.out += frame(WINDOW_UPDATE, 0, stream.id, _U32.pack(stream.unacked))
+                stream.recv_window += stream.unacked
                 stream.unacked = 0
+
+    def release(self, stream: Stream) -> None:
+        """The gRPC layer has taken ``stream``'s messages: their window goes back."""
+        owed, stream.owed = stream.owed, 0
+        if owed:
+            self._consumed(stream if stream.id in self.streams else None, owed)
 
     def _messages(self, stream: Stream, buf: Any, events: List[Event]) -> int:
         """Whole gRPC messages out of ``buf``: how many of its bytes they took."""
@@ -263,7 +410,8 @@ class Connection(object):
 
     def _refuse(self, stream: Stream, size: int, events: List[Event]) -> None:
         """A message over the size limit (``size``), or too much partial data on the
-        connection (-1): the stream's further DATA is dropped, the gRPC layer answers."""
+        connection or in the worker (-1): the stream's further DATA is dropped, the gRPC
+        layer answers."""
         stream.discard = True
         stream.buf = bytearray()  # (the caller counts it out of ``buffered``)
         events.append((OVERSIZE, stream, size))
@@ -272,16 +420,60 @@ class Connection(object):
         stream.ended = True
         events.append((ENDED, stream, bool(stream.buf) and not stream.discard))
 
+    def _rst_stream(self, stream_id: int, payload: Any, events: List[Event]) -> None:
+        if len(payload) != 4:
+            raise ProtocolError(FRAME_SIZE_ERROR, "RST_STREAM of %d bytes" % len(payload))
+        if stream_id == 0 or stream_id > self.last_stream:
+            raise ProtocolError(PROTOCOL_ERROR, "RST_STREAM on idle stream %d" % stream_id)
+        if not self.resets.spend():
+            raise ProtocolError(ENHANCE_YOUR_CALM, "too many streams reset")
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            self._forget(stream)
+            stream.answered = True
+            events.append((RESET, stream, _U32.unpack(bytes(payload))[0]))
+        elif stream_id in self.reset_ids:  # both sides reset it: later frames are errors
+            self.reset_ids.discard(stream_id)
+
+    def _stream_error(self, stream_id: int, code: int, events: List[Event]) -> None:
+        """RST_STREAM(``code``); a started call hears of it as RESET."""
+        self.out += frame(RST_STREAM, 0, stream_id, _U32.pack(code))
+        self._remember_reset(stream_id)
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            self._forget(stream)
+            stream.answered = True
+            if stream.headers:
+                events.append((RESET, stream, code))
+
+    def _remember_reset(self, stream_id: int) -> None:
+        if stream_id not in self.reset_ids:
+            self.reset_ids.add(stream_id)
+            self.reset_order.append(stream_id)
+            if len(self.reset_order) > RECENT_RESETS:
+                self.reset_ids.discard(self.reset_order.popleft())
+
     def _headers(self, flags: int, stream_id: int, payload: Any, events: List[Event]) -> None:
         if stream_id == 0 or not stream_id & 1:
             raise ProtocolError(PROTOCOL_ERROR, "HEADERS on stream %d" % stream_id)
         payload = self._unpad(flags, payload)
         if flags & PRIORITY_FLAG:
+            if len(payload) < 5:
+                raise ProtocolError(FRAME_SIZE_ERROR, "HEADERS too short for its priority")
+            if _U32.unpack_from(payload, 0)[0] & 0x7FFFFFFF == stream_id:
+                raise ProtocolError(PROTOCOL_ERROR, "stream %d depends on itself" % stream_id)
             payload = payload[5:]
         stream = self.streams.get(stream_id)
         if stream is None:
-            stream = Stream(stream_id, self.peer_initial_window)
+            stream = Stream(stream_id, self.peer_initial_window, RECEIVE_WINDOW)
             if stream_id <= self.last_stream:
+                if stream_id not in self.reset_ids:
+                    # (the last stream was surely opened: it is closed; a lower id may
+                    # never have been, and ids must increase)
+                    raise ProtocolError(STREAM_CLOSED if stream_id == self.last_stream
+                                        else PROTOCOL_ERROR,
+                                        "HEADERS on stream %d, not above %d"
+                                        % (stream_id, self.last_stream))
                 # a stream this side has closed (answered early, reset or refused): the block
                 # is decoded (HPACK state) and ignored, as frames on closed streams are
                 stream.answered = True
@@ -297,16 +489,21 @@ class Connection(object):
             self._headers_done(stream, flags, bytes(payload), events)
         else:
             self.continuing = (stream, flags, bytearray(payload))
+            self.block_frames = 1
 
     def _continuation(self, flags: int, stream_id: int, payload: Any,
                       events: List[Event]) -> None:
         if self.continuing is None or self.continuing[0].id != stream_id:
             raise ProtocolError(PROTOCOL_ERROR, "CONTINUATION out of place")
         stream, first_flags, block = self.continuing
-        block += payload
-        if len(block) > MAX_HEADER_BLOCK:
+        self.block_frames += 1
+        if len(block) + len(payload) > MAX_HEADER_BLOCK:
             raise ProtocolError(ENHANCE_YOUR_CALM, "header block over %d bytes"
                                 % MAX_HEADER_BLOCK)
+        if self.block_frames > MAX_BLOCK_FRAMES:
+            raise ProtocolError(ENHANCE_YOUR_CALM, "header block in over %d frames"
+                                % MAX_BLOCK_FRAMES)
+        block += payload
         if flags & END_HEADERS:
             self.continuing = None
             self._headers_done(stream, first_flags, bytes(block), events)
@@ -323,12 +520,24 @@ class Connection(object):
         if stream.answered:
             if stream.refused:  # too many streams, or after GOAWAY
                 self.out += frame(RST_STREAM, 0, stream.id, _U32.pack(REFUSED_STREAM))
+                self._remember_reset(stream.id)
             return
         if not stream.headers:
+            length = _request_error(fields)
+            if length is None:
+                self._stream_error(stream.id, PROTOCOL_ERROR, events)
+                return
+            stream.length = length
             stream.headers = fields
             events.append((STARTED, stream, None))
-        # else: trailers from the client (gRPC clients send none); they only end the stream
+        elif not flags & END_STREAM or not _trailers_ok(fields):
+            # trailers (gRPC clients send none) must end the stream and hold no pseudo-header
+            self._stream_error(stream.id, PROTOCOL_ERROR, events)
+            return
         if flags & END_STREAM:
+            if stream.length >= 0 and stream.received != stream.length:
+                self._stream_error(stream.id, PROTOCOL_ERROR, events)
+                return
             self._end(stream, events)
 
     def _settings(self, flags: int, stream_id: int, payload: Any) -> None:
@@ -340,6 +549,8 @@ class Connection(object):
             return
         if len(payload) % 6:
             raise ProtocolError(FRAME_SIZE_ERROR, "SETTINGS of %d bytes" % len(payload))
+        if not self.settings_rate.spend():
+            raise ProtocolError(ENHANCE_YOUR_CALM, "too many SETTINGS")
         for offset in range(0, len(payload), 6):
             key, value = _SETTING.unpack_from(payload, offset)
             if key == INITIAL_WINDOW_SIZE:
@@ -349,8 +560,10 @@ class Connection(object):
                 self.peer_initial_window = value
                 for stream in self.streams.values():
                     stream.send_window += delta
+                    if stream.send_window > MAX_WINDOW:
+                        raise ProtocolError(FLOW_CONTROL_ERROR, "a stream window over 2^31-1")
             elif key == MAX_FRAME_SIZE:
-                if not 16384 <= value <= MAX_FRAME:
+                if not 16384 <= value <= (1 << 24) - 1:
                     raise ProtocolError(PROTOCOL_ERROR, "MAX_FRAME_SIZE %d" % value)
                 self.peer_max_frame = value
             elif key == ENABLE_PUSH and value > 1:
@@ -361,7 +574,7 @@ class Connection(object):
         self.out += frame(SETTINGS, ACK, 0)
         self._pump()
 
-    def _window_update(self, stream_id: int, payload: Any) -> None:
+    def _window_update(self, stream_id: int, payload: Any, events: List[Event]) -> None:
         if len(payload) != 4:
             raise ProtocolError(FRAME_SIZE_ERROR, "WINDOW_UPDATE of %d bytes" % len(payload))
         increment = _U32.unpack(bytes(payload))[0] & 0x7FFFFFFF
@@ -374,10 +587,16 @@ class Connection(object):
         else:
             stream = self.streams.get(stream_id)
             if stream is None:
+                if stream_id > self.last_stream:
+                    raise ProtocolError(PROTOCOL_ERROR, "WINDOW_UPDATE on idle stream %d"
+                                        % stream_id)
+                return  # a closed stream: it may have been on its way
+            if increment == 0:
+                self._stream_error(stream_id, PROTOCOL_ERROR, events)
                 return
             stream.send_window += increment
             if stream.send_window > MAX_WINDOW:
-                self.reset(stream, FLOW_CONTROL_ERROR)
+                self._stream_error(stream_id, FLOW_CONTROL_ERROR, events)
                 return
         self._pump()
 
@@ -404,10 +623,14 @@ class Connection(object):
 
     def send_message(self, stream: Stream, payload: bytes) -> None:
         """One gRPC message (uncompressed), as DATA as far as the windows allow."""
+        self.send_data(stream, _MESSAGE_HEAD.pack(0, len(payload)) + payload)
+
+    def send_data(self, stream: Stream, data: bytes) -> None:
+        """Bytes of the answer's body, as DATA as far as the windows allow."""
         if stream.answered or self.closed:
             return
-        stream.pending += _MESSAGE_HEAD.pack(0, len(payload))
-        stream.pending += payload
+        stream.pending += data
+        self.pending_out += len(data)
         self._send_pending(stream)
 
     def finish(self, stream: Stream, trailers: bytes) -> None:
@@ -422,6 +645,7 @@ class Connection(object):
     def reset(self, stream: Stream, code: int) -> None:
         if not stream.answered and not self.closed:
             self.out += frame(RST_STREAM, 0, stream.id, _U32.pack(code))
+            self._remember_reset(stream.id)
             stream.answered = True
             self._forget(stream)
 
@@ -448,15 +672,20 @@ class Connection(object):
 
     def _closed(self, stream: Stream) -> None:
         stream.answered = True
+        self.pending_out -= len(stream.pending)
         stream.pending = bytearray()
         if not stream.ended:  # answered early: ask the peer to stop sending (RFC 9113 8.1)
             self.out += frame(RST_STREAM, 0, stream.id, _U32.pack(NO_ERROR))
+            self._remember_reset(stream.id)
         self._forget(stream)
 
     def _forget(self, stream: Stream) -> None:
         if self.streams.pop(stream.id, None) is not None:
             self.buffered -= len(stream.buf)
             stream.buf = bytearray()
+            self.pending_out -= len(stream.pending)
+            stream.pending = bytearray()
+            self.release(stream)
 
     def _send_pending(self, stream: Stream) -> None:
         pending = stream.pending
@@ -467,6 +696,7 @@ class Connection(object):
             self.out += FRAME_HEAD.pack(size << 8 | DATA, 0, stream.id)
             self.out += pending[:size]
             del pending[:size]
+            self.pending_out -= size
             stream.send_window -= size
             self.peer_window -= size
         if stream.trailers is not None:
@@ -479,6 +709,39 @@ class Connection(object):
                 self._send_pending(stream)
                 if self.peer_window <= 0:
                     return
+
+
+def _request_error(fields: Sequence[Tuple[str, str]]) -> Optional[int]:
+    """RFC 9113 8.2-8.3 on a request's header fields: its content-length (-1 if none), or
+    None when the request is malformed (the stream is reset with PROTOCOL_ERROR)."""
+    seen = set()  # type: Set[str]
+    regular = False
+    length = -1
+    for name, value in fields:
+        if not _NAME_OK(name, 1 if name[:1] == ":" else 0) or (
+                "\r" in value or "\n" in value or "\x00" in value):
+            return None
+        if name[0] == ":":
+            if regular or name in seen or name not in REQUEST_PSEUDO:
+                return None
+            seen.add(name)
+            if name == ":path" and not value:
+                return None
+        else:
+            regular = True
+            if name in CONNECTION_FIELDS or (name == "te" and value != "trailers"):
+                return None
+            if name == "content-length":
+                if not value.isdigit() or (length >= 0 and int(value) != length):
+                    return None
+                length = int(value)
+    if not {":method", ":scheme", ":path"} <= seen:
+        return None
+    return length
+
+
+def _trailers_ok(fields: Sequence[Tuple[str, str]]) -> bool:
+    return all(_NAME_OK(name) for name, _ in fields)
 
 
 def header_pairs(fields: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:

@@ -189,6 +189,10 @@ SETTINGS = (
             "--grpc-max-message-size", None, _size,
             "Largest gRPC message in or out (bytes, or 10k/100m/1g); default: the pod "
             "annotation seldon.io/grpc-max-message-size, else MODELKILN_MAX_REQUEST_SIZE."),
+    Setting("grpc_idle_timeout", "MODELKILN_GRPC_IDLE_TIMEOUT", "--grpc-idle-timeout", 300.0,
+            _positive_float,
+            "Seconds a gRPC connection without a call in progress stays open; then it gets "
+            "GOAWAY and is closed (clients reconnect when they next call)."),
     Setting("metrics_endpoint", "PREDICTIVE_UNIT_METRICS_ENDPOINT", "--metrics-endpoint",
             "/metrics", _endpoint, "Path of the Prometheus endpoint on the metrics port."),
     Setting("unit_id", "PREDICTIVE_UNIT_ID", "--unit-id", None, str,

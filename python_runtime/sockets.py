@@ -2,24 +2,32 @@
 ``worker``, and the gRPC server's loop, ``grpc_server``, do alike), and binding the gRPC
 port (the workers' SO_REUSEPORT listeners, the master's check that the port is free)."""
 
+import errno
 import selectors
 import socket
 import ssl
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 # A non-blocking socket (plain or TLS) that cannot go on now.
 WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 HANDSHAKE_DONE, HANDSHAKE_READ, HANDSHAKE_WRITE = 0, 1, 2
+# accept() failing for want of resources: the connection stays queued, the listener readable
+EXHAUSTED = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
 
 
-def accepted(listener: socket.socket, tls: Optional[ssl.SSLContext], most: int = 64
+def accepted(listener: socket.socket, tls: Optional[ssl.SSLContext], most: int = 64,
+             on_exhausted: Optional[Callable[[OSError], None]] = None
              ) -> Iterator[Tuple[Any, Any]]:
     """The connections waiting on ``listener`` (at most ``most``): non-blocking, no Nagle
-    delay, wrapped in ``tls`` (handshake not started) when given."""
+    delay, wrapped in ``tls`` (handshake not started) when given. ``on_exhausted`` hears of
+    an accept() that failed for want of descriptors or memory (a loop that goes on
+    selecting the listener would spin)."""
     for _ in range(most):
         try:
             sock, peer = listener.accept()
-        except OSError:  # none left (BlockingIOError), or the listener is closing
+        except OSError as exc:  # none left (BlockingIOError), or the listener is closing
+            if on_exhausted is not None and exc.errno in EXHAUSTED:
+                on_exhausted(exc)
             return
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
