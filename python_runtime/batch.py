@@ -11,9 +11,12 @@ honoured); a 4xx is the request's own fault and is written as that line's error 
 
 import argparse
 import collections
+import datetime
+import email.utils
 import http.client
 import json
 import random
+import re
 import socket
 import ssl
 import sys
@@ -24,13 +27,18 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 from urllib.parse import quote, urlsplit
 
 from .errors import BAD_DATA
-from .jobs import (EXIT_FAILED_ITEMS, EXIT_OK, EXIT_USAGE, TABLE_FORMATS, BadLine, JobError,
-                   Progress, add_resume_and_shard, check_paths, completed_lines, error_line,
-                   failed_lines, load_json, parse_shard, read_lines, read_table, sharded_name)
+from .jobfiles import (BadLine, JobError, Output, OutputLock, Shard, Table, complete_lines,
+                       count_message_lines, failed_lines, load_json, message_lines, selected,
+                       shard_size)
+from .jobs import (EXIT_FAILED_ITEMS, EXIT_OK, EXIT_USAGE, TABLE_FORMATS, Progress,
+                   add_resume_and_shard, check_paths, csv_rows, error_line, parse_shard,
+                   resume_table, sharded_name)
+from .settings import SettingsError, from_environment
 
 PROTOCOLS = ("seldon", "v2")
 SELDON_PATH = "/api/v1.0/predictions"
 MAX_BACKOFF = 10.0  # seconds, the longest wait between two attempts
+DIGITS = re.compile(r"[0-9]+\Z")
 CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 
 
@@ -129,14 +137,30 @@ def retryable(status: int) -> bool:
 
 
 def backoff(attempt: int, retry_after: Optional[str] = None) -> float:
-    """Seconds before attempt ``attempt + 1``: the server's Retry-After when it gives one,
-    else 0.1 s doubled per attempt, with jitter, at most MAX_BACKOFF."""
-    if retry_after:
-        try:
-            return min(max(float(retry_after), 0.0), MAX_BACKOFF)
-        except ValueError:
-            pass
+    """Seconds before attempt ``attempt + 1``: the server's Retry-After when it is one
+    (RFC 9110: seconds as digits, or an HTTP date), at most MAX_BACKOFF; else (none, or
+    anything else: "nan", "-1", "1e9", garbage) 0.1 s doubled per attempt, with jitter."""
+    seconds = retry_after_seconds(retry_after) if retry_after else None
+    if seconds is not None:
+        return min(seconds, MAX_BACKOFF)
     return min(MAX_BACKOFF, 0.1 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+
+def retry_after_seconds(value: str, now: Optional[float] = None) -> Optional[float]:
+    """A Retry-After value in seconds (never negative), or None when it is neither form."""
+    value = value.strip()
+    if DIGITS.match(value):
+        return float(value[:12])  # more digits than that wait longer than MAX_BACKOFF anyway
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # TypeError: Python < 3.10's answer to a value that is no date
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    now = time.time() if now is None else now
+    return max(when.timestamp() - now, 0.0)
 
 
 def parse_answer(status: int, data: bytes) -> Any:
@@ -144,7 +168,7 @@ def parse_answer(status: int, data: bytes) -> Any:
     if 200 <= status < 300:
         try:
             return json.loads(data.decode("utf-8"))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # (UnicodeDecodeError is a ValueError)
             return error_line(status, BAD_DATA, "the server answered %d with a body that is "
                                                 "not JSON: %s" % (status, exc))
     if status == 0:
@@ -154,7 +178,7 @@ def parse_answer(status: int, data: bytes) -> Any:
     reason, message = "HTTP_%d" % status, text[:2000]
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         seldon = body.get("status")
@@ -164,6 +188,13 @@ def parse_answer(status: int, data: bytes) -> Any:
         elif isinstance(body.get("error"), str):  # V2's {"error": "..."}
             message = body["error"]
     return error_line(status, reason, message)
+
+
+def is_error_line(answer: Any) -> bool:
+    """Whether ``answer`` is an ``error_line`` (parse_answer's failure), not the server's."""
+    return (isinstance(answer, dict) and list(answer) == ["error"]
+            and isinstance(answer["error"], dict)
+            and set(answer["error"]) == {"status", "reason", "message"})
 
 
 def in_order(workers: int, work: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
@@ -186,7 +217,8 @@ class Batch(object):
     """One batch job: where it sends, how, and how it reports."""
 
     def __init__(self, endpoint: Endpoint, protocol: str, workers: int, retries: int,
-                 batch_size: int, input_name: str, stderr: Any = None) -> None:
+                 batch_size: int, input_name: str, stderr: Any = None,
+                 limit: Optional[int] = None) -> None:
         self.endpoint = endpoint
         self.protocol = protocol
         self.workers = max(workers, 1)
@@ -194,42 +226,43 @@ class Batch(object):
         self.batch_size = max(batch_size, 1)
         self.input_name = input_name
         self.stderr = stderr or sys.stderr
+        self.limit = limit or from_environment("max_request_size")
 
-    def run(self, source: str, target: str, resume: bool = False,
-            shard: Optional[Tuple[int, int]] = None) -> int:
+    def run(self, source: str, target: str, resume: bool = False, shard: Shard = None) -> int:
         target = sharded_name(target, shard)
         ext = check_paths(source, target)
         self.endpoint.check()
-        if ext in TABLE_FORMATS:
-            return self._table(source, target, resume, shard)
-        if ext == ".json":
-            items = load_json(source)
-            if not isinstance(items, list):
-                raise JobError("%s must hold a JSON array of messages (or be a .jsonl file, "
-                               "one per line)" % source)
-        else:
-            items = read_lines(source)
-        return self._messages(items, target, resume, shard)
+        with OutputLock(target):
+            if ext in TABLE_FORMATS:
+                return self._table(Table(source, self.limit), target, resume, shard)
+            if ext == ".json":
+                document = load_json(source, self.limit)
+                if not isinstance(document, list):
+                    raise JobError("%s must hold a JSON array of messages (or be a .jsonl "
+                                   "file, one per line)" % source)
+                items, total = enumerate(document), len(document)  # type: Any, int
+            else:
+                items = message_lines(source, self.limit)
+                total = count_message_lines(source, self.limit)
+            return self._messages(items, shard_size(total, shard), target, resume, shard)
 
-    def _messages(self, items: List[Any], target: str, resume: bool,
-                  shard: Optional[Tuple[int, int]]) -> int:
-        selected = [(i, item) for i, item in enumerate(items)
-                    if shard is None or i % shard[1] == shard[0]]
-        skip = completed_lines(target) if resume else 0
+    def _messages(self, items: Iterator[Tuple[int, Any]], total: int, target: str,
+                  resume: bool, shard: Shard) -> int:
+        skip = complete_lines(target) if resume else 0
         if skip:
             self.stderr.write("resuming after %d completed line(s) of %s\n" % (skip, target))
-        failed = sum(1 for _ in failed_lines(target)) if skip else 0
-        progress = Progress(len(selected), self.stderr)
+        failed = failed_lines(target) if skip else 0
+        progress = Progress(total, self.stderr)
         progress.done = skip
 
         def work(pair: Tuple[int, Any]) -> Tuple[int, Any]:
             index, item = pair
             if isinstance(item, BadLine):
-                return index, error_line(400, BAD_DATA, item.message)
+                return index, error_line(item.status, item.reason, item.message)
             return index, self.sender.send(item)[1]
 
-        with open(target, "a" if skip else "w", encoding="utf-8") as out:
-            for index, answer in in_order(self.workers, work, selected[skip:]):
+        with Output(target, append=skip > 0) as out:
+            for index, answer in in_order(self.workers, work, selected(items, shard, skip)):
                 if isinstance(answer, dict) and "error" in answer:
                     failed += 1
                     answer = dict(answer, line=index + 1)
@@ -237,50 +270,48 @@ class Batch(object):
                 out.flush()  # a killed job keeps every answer received so far (--resume)
                 progress.advance(1)
         self.stderr.write("%d item(s) sent to %s, answers in %s: %d failed, %d retried "
-                          "request(s)\n" % (len(selected), self.endpoint.url, target, failed,
+                          "request(s)\n" % (total, self.endpoint.url, target, failed,
                                             self.sender.retried))
         return EXIT_OK if failed == 0 else EXIT_FAILED_ITEMS
 
-    def _table(self, source: str, target: str, resume: bool,
-               shard: Optional[Tuple[int, int]]) -> int:
+    def _table(self, table: Table, target: str, resume: bool, shard: Shard) -> int:
         import csv
 
-        names, rows = read_table(source)
-        if shard is not None:
-            rows = rows[shard[0]::shard[1]]
         if not target.lower().endswith(".csv"):
             raise JobError("modelkiln batch writes a table input to a .csv output (rows are "
                            "appended as answers arrive), not %s" % target)
-        done = max(completed_lines(target) - 1, 0) if resume else 0  # minus the header
-        if done:
-            self.stderr.write("resuming after %d completed row(s) of %s\n" % (done, target))
-        progress = Progress(len(rows), self.stderr)
+        total = shard_size(table.count(), shard)
+        done, header = resume_table(target, resume, self.stderr)
+        progress = Progress(total, self.stderr)
         progress.done = done
-        starts = range(done, len(rows), self.batch_size)
+        starts = range(done, total, self.batch_size)
 
-        def work(start: int) -> Tuple[int, int, Any]:
-            batch = rows[start:start + self.batch_size]
-            status, answer = self.sender.send(self._table_request(names, batch))
-            return start, len(batch), answer
+        def work(pair: Tuple[int, Any]) -> Tuple[int, int, Any]:
+            start, batch = pair
+            return start, len(batch), self.sender.send(
+                self._table_request(table.names, batch))[1]
 
-        with open(target, "a" if done else "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            for start, count, answer in in_order(self.workers, work, starts):
-                if isinstance(answer, dict) and "error" in answer:
+        batches = zip(starts, table.batches(shard, done, self.batch_size))
+        with Output(target, append=header, newline="") as out:
+            writer = csv.writer(out)
+            for start, count, answer in in_order(self.workers, work, batches):
+                where = "rows %d-%d of %s" % (start + 1, start + count, table.path)
+                if is_error_line(answer):
                     error = answer["error"]
-                    raise JobError(
-                        "rows %d-%d (data lines %d-%d of %s) failed: %s %s: %s; %d row(s) "
-                        "before them are in %s (rerun with --resume to continue)"
-                        % (start + 1, start + count, start + 2, start + count + 1, source,
-                           error["status"], error["reason"], error["message"], start, target))
-                out_names, out_rows = self._table_answer(answer, count)
-                if start == 0:
+                    problem = "%s %s: %s" % (error["status"], error["reason"], error["message"])
+                else:
+                    problem, out_names, rows = self._table_answer(answer, count)
+                if problem:
+                    raise JobError("%s failed: %s; the %d row(s) before them are in %s (rerun "
+                                   "with --resume to continue)" % (where, problem, start, target))
+                if not header:
                     writer.writerow(out_names)
-                writer.writerows(out_rows)
-                handle.flush()
+                    header = True
+                writer.writerows(rows)
+                out.flush()
                 progress.advance(count)
         self.stderr.write("%d row(s) sent to %s, answers in %s, %d retried request(s)\n"
-                          % (len(rows), self.endpoint.url, target, self.sender.retried))
+                          % (total, self.endpoint.url, target, self.sender.retried))
         return EXIT_OK
 
     def _table_request(self, names: List[str], batch: Any) -> Dict[str, Any]:
@@ -289,8 +320,9 @@ class Batch(object):
                                 "datatype": "FP64", "data": batch.ravel().tolist()}]}
         return {"data": {"names": list(names), "ndarray": batch.tolist()}}
 
-    def _table_answer(self, answer: Any, count: int) -> Tuple[List[str], List[Any]]:
-        """(column names, rows) of an answer to ``count`` rows."""
+    def _table_answer(self, answer: Any, count: int) -> Tuple[str, List[str], List[Any]]:
+        """("", column names, rows) of an answer to ``count`` rows; (what is wrong, [], [])
+        when it is no table of ``count`` rows (never reshaped into one)."""
         import numpy as np
 
         try:
@@ -307,14 +339,19 @@ class Batch(object):
                         data["tensor"]["shape"])
                 names = [str(name) for name in data.get("names") or []]
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise JobError("the server's answer holds no table (%s): %s"
-                           % (exc, json.dumps(answer)[:200])) from exc
-        array = array.reshape(count, -1) if array.size else array.reshape(count, 0)
+            return ("the server's answer holds no table (%s): %s"
+                    % (exc, json.dumps(answer)[:200]), [], [])
+        if array.ndim == 0 or array.shape[0] != count:
+            return ("the server answered %s row(s) (shape %s) for %d rows sent: a table "
+                    "answer has one row per row sent"
+                    % (array.shape[0] if array.ndim else "no", list(array.shape), count),
+                    [], [])
+        array = array.reshape(count, -1)
         width = array.shape[1]
         if len(names) != width:
             base = names[0] if len(names) == 1 else "t"
             names = ["%s:%d" % (base, i) for i in range(width)]
-        return names, array.tolist()
+        return "", names, csv_rows(array.tolist())
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -355,7 +392,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         job = Batch(endpoint, args.protocol, args.workers, args.retries, args.batch_size,
                     args.input_name)
         return job.run(args.input, args.output, args.resume, parse_shard(args.shard))
-    except JobError as exc:
+    except (JobError, SettingsError, OSError) as exc:  # OSError: a file changed under the job
         sys.stderr.write("ERROR: %s\n" % exc)
         return EXIT_USAGE
 

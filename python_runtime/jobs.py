@@ -9,11 +9,14 @@ line), ``.json`` (an array of them, or ODAHU's ``{"columns", "data"}``), ``.csv`
 then rows: ``--batch-size`` rows per call) and ``.npy``. Outputs keep the input's order:
 JSON lines for messages (a line that fails gets ``{"error": ...}`` and the job goes on), CSV or
 ``.npy`` for tables. ``--resume`` continues a JSON-lines or CSV output after its last complete
-line; ``--shard I/N`` (or ``auto`` from an Indexed Job) scores every N-th item from the I-th.
-The exit code is 0 only when every item succeeded.
+line or record, byte for byte as a clean run would have written it; ``--shard I/N`` (or
+``auto`` from an Indexed Job) scores every N-th item from the I-th. Inputs are streamed and
+outputs locked (``jobfiles``). Exit codes: 0 every item succeeded, 1 some failed (their error
+lines say why), 2 the job could not run (one ``ERROR:`` line naming the fix).
 """
 
 import argparse
+import collections
 import csv
 import io
 import json
@@ -21,19 +24,18 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from .errors import BAD_DATA
 from .inference.documents import write_atomically
+from .jobfiles import (BadLine, JobError, Output, OutputLock, Shard, Table, chunks,
+                       complete_lines, complete_records, count_message_lines, failed_lines,
+                       load_json, message_lines, open_input, selected, shard_size,
+                       writable_folder, write_error)
 
 EXIT_OK, EXIT_FAILED_ITEMS, EXIT_USAGE = 0, 1, 2
 MESSAGES_PER_TASK = 20  # messages a worker scores per task (the output is written per task)
 MESSAGE_FORMATS = (".jsonl", ".json")
 TABLE_FORMATS = (".csv", ".npy")
-
-
-class JobError(Exception):
-    """The job cannot run; the message names the file, the line or the fix."""
 
 
 # -- the model --------------------------------------------------------------------------------
@@ -47,13 +49,12 @@ def load_app(app_dir: str, docs: bool = False) -> Any:
     from .errors import LoadError
     from .http import create_app
     from .server import load_component, user_class
-    from .settings import Settings, SettingsError
 
+    settings = load_settings(app_dir)
+    settings.docs = settings.docs and docs  # no /docs page in a job or `modelkiln test`
     try:
-        settings = Settings.load([app_dir, "--workers", "1"], read_annotations=False)
-        settings.docs = settings.docs and docs  # no /docs page in a job or `modelkiln test`
         component = load_component(settings, user_class(settings))
-    except (SettingsError, LoadError) as exc:
+    except LoadError as exc:
         raise JobError(str(exc)) from exc
     if component.load is not None:
         try:
@@ -63,6 +64,16 @@ def load_app(app_dir: str, docs: bool = False) -> Any:
     state = LoadState()
     state.ready = True
     return create_app(settings, component, None, state)
+
+
+def load_settings(app_dir: str) -> Any:
+    """The settings an image would serve ``app_dir`` with (its limits are the job's too)."""
+    from .settings import Settings, SettingsError
+
+    try:
+        return Settings.load([app_dir, "--workers", "1"], read_annotations=False)
+    except SettingsError as exc:
+        raise JobError(str(exc)) from exc
 
 
 def error_line(status: int, reason: str, message: str) -> Dict[str, Any]:
@@ -117,86 +128,49 @@ def _start_worker(app_dir: str) -> None:
     _scorer = Scorer(app_dir)
 
 
+def _run_batches(app_dir: str, batches: Iterable[List[Tuple[int, Any]]], workers: int
+                 ) -> Iterator[List[Tuple[int, Dict[str, Any]]]]:
+    """Answers batch by batch, in input order, from ``workers`` processes (each loads the
+    model once) or from this one. At most two batches per worker are read ahead (a Pool's
+    imap would read the whole input into its queue)."""
+    if workers <= 1:
+        _start_worker(app_dir)
+        for batch in batches:
+            yield _score_items(batch)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_start_worker, initargs=(app_dir,)) as pool:
+        pending = collections.deque()  # type: Any
+        for batch in batches:
+            pending.append(pool.apply_async(_score_items, (batch,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
-# -- inputs -----------------------------------------------------------------------------------
-
-def read_lines(path: str) -> List[Any]:
-    """The items of a JSON-lines file; a line that is not JSON becomes an error item (the job
-    reports it on its line and goes on)."""
-    items = []  # type: List[Any]
-    with open(path, "r", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                items.append(json.loads(line))
-            except ValueError as exc:
-                items.append(BadLine("line %d is not JSON: %s" % (number, exc)))
-    return items
-
-
-class BadLine(object):
-    """An input line that could not be read."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-
-def read_table(path: str) -> Tuple[List[str], Any]:
-    """(column names, rows) of a CSV (header line first) or .npy file."""
-    import numpy as np
-
-    if path.endswith(".npy"):
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise JobError("%s is not a readable .npy array: %s" % (path, exc)) from exc
-        if array.ndim == 1:
-            array = array.reshape(-1, 1)
-        return [], array
-    with open(path, "r", encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if not header:
-            raise JobError("%s is empty: a CSV input starts with a header line" % path)
-        rows = []
-        for number, row in enumerate(reader, 2):
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise JobError("%s line %d has %d values for %d columns (%s)"
-                               % (path, number, len(row), len(header), ",".join(header)))
-            try:
-                rows.append([float(value) for value in row])
-            except ValueError as exc:
-                raise JobError("%s line %d: %s" % (path, number, exc)) from exc
-    return header, np.asarray(rows, dtype=float).reshape(-1, len(header))
+def _score_items(batch: List[Tuple[int, Any]]) -> List[Tuple[int, Dict[str, Any]]]:
+    """Answers to a batch of (index, item), in this worker's model."""
+    assert _scorer is not None
+    out = []
+    for index, item in batch:
+        if isinstance(item, BadLine):
+            out.append((index, error_line(item.status, item.reason, item.message)))
+        else:
+            out.append((index, _scorer.message(item)))
+    return out
 
 
 # -- outputs ----------------------------------------------------------------------------------
 
-def completed_lines(path: str) -> int:
-    """How many complete lines ``path`` holds (a cut last line is dropped from the file)."""
-    if not os.path.exists(path):
-        return 0
-    with open(path, "rb+") as handle:
-        data = handle.read()
-        keep = data.rfind(b"\n") + 1
-        if keep != len(data):
-            handle.truncate(keep)
-    return data[:keep].count(b"\n")
-
-
-def sharded_name(path: str, shard: Optional[Tuple[int, int]]) -> str:
+def sharded_name(path: str, shard: Shard) -> str:
     if shard is None:
         return path
     base, ext = os.path.splitext(path)
     return "%s.shard-%d-of-%d%s" % (base, shard[0], shard[1], ext)
 
 
-def parse_shard(text: Optional[str], environ: Optional[Dict[str, str]] = None
-                ) -> Optional[Tuple[int, int]]:
+def parse_shard(text: Optional[str], environ: Optional[Dict[str, str]] = None) -> Shard:
     """``I/N``, or ``auto`` (Kubernetes Indexed Job: JOB_COMPLETION_INDEX and
     MODELKILN_SHARDS, else the job's completions count in JOB_COMPLETIONS)."""
     if not text:
@@ -217,6 +191,22 @@ def parse_shard(text: Optional[str], environ: Optional[Dict[str, str]] = None
     if not 0 <= shard[0] < shard[1]:
         raise JobError("--shard %s: I must be between 0 and N-1" % text)
     return shard
+
+
+def csv_rows(answer: List[Any]) -> List[Any]:
+    """Answer rows as CSV rows (a model answering one value per row gives a column)."""
+    return [row if isinstance(row, (list, tuple)) else [row] for row in answer]
+
+
+def resume_table(target: str, resume: bool, stderr: Any) -> Tuple[int, bool]:
+    """(rows already in a CSV output, whether its header is) after a cut record is removed;
+    (0, False) for a fresh output."""
+    if not resume:
+        return 0, False
+    records = complete_records(target)
+    if records:
+        stderr.write("resuming after %d completed row(s) of %s\n" % (records - 1, target))
+    return max(records - 1, 0), records > 0
 
 
 class Progress(object):
@@ -250,27 +240,35 @@ class Progress(object):
 # -- the job ----------------------------------------------------------------------------------
 
 def predict(app_dir: str, source: str, target: str, batch_size: int = 100, workers: int = 1,
-            resume: bool = False, shard: Optional[Tuple[int, int]] = None,
-            stderr: Any = None) -> int:
+            resume: bool = False, shard: Shard = None, stderr: Any = None) -> int:
     """Score ``source`` into ``target``; the exit code (0: every item succeeded)."""
     stderr = stderr or sys.stderr
+    limit = load_settings(app_dir).max_request_size
     ext = os.path.splitext(source)[1].lower()
     document = None  # type: Any
     if ext == ".json" and os.path.isfile(source):
-        document = load_json(source)
+        document = load_json(source, limit)
         if isinstance(document, dict) and "data" in document:  # ODAHU's {"columns", "data"}
             if os.path.isdir(target):  # its form: predict in.json OUTDIR
                 target = os.path.join(target, "result.json")
-            return _predict_odahu(app_dir, document, source, target, stderr)
+            writable_folder(target)
+            with OutputLock(target):
+                return _predict_odahu(app_dir, document, source, target, stderr)
         if not isinstance(document, list):
             raise JobError("%s must hold a JSON array of Seldon messages or V2 requests (or "
                            "be a .jsonl file, one per line)" % source)
     target = sharded_name(target, shard)
     check_paths(source, target)
-    if ext in TABLE_FORMATS:
-        return _predict_table(app_dir, source, target, batch_size, resume, shard, stderr)
-    items = document if document is not None else read_lines(source)
-    return _predict_messages(app_dir, items, target, workers, resume, shard, stderr)
+    with OutputLock(target):
+        if ext in TABLE_FORMATS:
+            return _predict_table(app_dir, Table(source, limit), target, batch_size, resume,
+                                  shard, stderr)
+        if document is not None:
+            items, total = enumerate(document), len(document)  # type: Any, int
+        else:
+            items, total = message_lines(source, limit), count_message_lines(source, limit)
+        return _predict_messages(app_dir, items, shard_size(total, shard), target, workers,
+                                 resume, shard, stderr)
 
 
 def check_paths(source: str, target: str) -> str:
@@ -282,38 +280,24 @@ def check_paths(source: str, target: str) -> str:
     if ext not in MESSAGE_FORMATS + TABLE_FORMATS:
         raise JobError("input %s: the extension says the format; use one of %s"
                        % (source, ", ".join(MESSAGE_FORMATS + TABLE_FORMATS)))
+    open_input(source).close()
     if os.path.isdir(target):
         raise JobError("output %s is a folder: name the output file (a folder is ODAHU's form, "
                        'for a {"columns": ..., "data": ...} input)' % target)
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise JobError("cannot write %s: %s is not a writable folder" % (target, folder))
+    writable_folder(target)
     return ext
 
 
-def load_json(path: str) -> Any:
-    with open(path, "r", encoding="utf-8") as handle:
-        try:
-            return json.load(handle)
-        except ValueError as exc:
-            raise JobError("%s is not JSON: %s" % (path, exc)) from exc
-
-
-def _predict_messages(app_dir: str, items: List[Any], target: str, workers: int,
-                      resume: bool, shard: Optional[Tuple[int, int]], stderr: Any) -> int:
-    selected = [(i, item) for i, item in enumerate(items)
-                if shard is None or i % shard[1] == shard[0]]
-    skip = completed_lines(target) if resume else 0
-    if not resume and os.path.exists(target):
-        os.remove(target)
-    todo = selected[skip:]
+def _predict_messages(app_dir: str, items: Iterator[Tuple[int, Any]], total: int, target: str,
+                      workers: int, resume: bool, shard: Shard, stderr: Any) -> int:
+    skip = complete_lines(target) if resume else 0
     if skip:
         stderr.write("resuming after %d completed line(s) of %s\n" % (skip, target))
-    progress = Progress(len(selected), stderr)
+    failed = failed_lines(target) if skip else 0
+    progress = Progress(total, stderr)
     progress.done = skip
-    failed = sum(1 for _ in failed_lines(target)) if skip else 0
-    batches = [todo[i:i + MESSAGES_PER_TASK] for i in range(0, len(todo), MESSAGES_PER_TASK)]
-    with open(target, "a", encoding="utf-8") as out:
+    batches = chunks(selected(items, shard, skip), MESSAGES_PER_TASK)
+    with Output(target, append=skip > 0) as out:
         for batch in _run_batches(app_dir, batches, workers):
             for index, answer in batch:
                 if "error" in answer:
@@ -322,94 +306,72 @@ def _predict_messages(app_dir: str, items: List[Any], target: str, workers: int,
                 out.write(json.dumps(answer, ensure_ascii=False) + "\n")
             out.flush()  # a killed job keeps every line written so far (--resume)
             progress.advance(len(batch))
-    stderr.write("%d item(s) scored into %s, %d failed\n" % (len(selected), target, failed))
+    stderr.write("%d item(s) scored into %s, %d failed\n" % (total, target, failed))
     return EXIT_OK if failed == 0 else EXIT_FAILED_ITEMS
 
 
-def failed_lines(path: str) -> Iterator[int]:
-    with open(path, "r", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if '"error"' in line and "error" in json.loads(line):
-                yield number
-
-
-def _run_batches(app_dir: str, batches: List[List[Tuple[int, Any]]], workers: int
-                 ) -> Iterator[List[Tuple[int, Dict[str, Any]]]]:
-    """Answers batch by batch, in input order, from ``workers`` processes (each loads the
-    model once) or from this one."""
-    if workers <= 1:
-        _start_worker(app_dir)
-        for batch in batches:
-            yield _score_items(batch)
-        return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_start_worker, initargs=(app_dir,)) as pool:
-        for answers in pool.imap(_score_items, batches):
-            yield answers
-
-
-def _score_items(batch: Sequence[Tuple[int, Any]]) -> List[Tuple[int, Dict[str, Any]]]:
-    """Answers to a batch of (index, item), in this worker's model."""
-    assert _scorer is not None
-    out = []
-    for index, item in batch:
-        if isinstance(item, BadLine):
-            out.append((index, error_line(400, BAD_DATA, item.message)))
-        else:
-            out.append((index, _scorer.message(item)))
-    return out
-
-
-def _predict_table(app_dir: str, source: str, target: str, batch_size: int, resume: bool,
-                   shard: Optional[Tuple[int, int]], stderr: Any) -> int:
+def _predict_table(app_dir: str, table: Table, target: str, batch_size: int, resume: bool,
+                   shard: Shard, stderr: Any) -> int:
     import numpy as np
 
-    names, rows = read_table(source)
-    if shard is not None:
-        rows = rows[shard[0]::shard[1]]
-    scorer = Scorer(app_dir)
     out_ext = os.path.splitext(target)[1].lower()
     if out_ext not in TABLE_FORMATS:
         raise JobError("a table input (%s) is scored into a table: name the output .csv or "
-                       ".npy, not %s" % (source, target))
-    done = 0
-    if resume and out_ext == ".csv":
-        done = max(completed_lines(target) - 1, 0)  # the header line
-        if done:
-            stderr.write("resuming after %d completed row(s) of %s\n" % (done, target))
-    elif resume:
-        raise JobError("--resume needs a .csv output (a .npy file is written at the end)")
-    progress = Progress(len(rows), stderr)
+                       ".npy, not %s" % (table.path, target))
+    total = shard_size(table.count(), shard)
+    if out_ext == ".csv":
+        done, header = resume_table(target, resume, stderr)
+    else:
+        done, header = 0, False
+        if resume:
+            stderr.write("%s is written whole at the end: scoring from the start\n" % target)
+    progress = Progress(total, stderr)
     progress.done = done
-    results = []  # type: List[Any]
-    out_names = None  # type: Optional[List[str]]
-    handle = None
-    try:
-        if out_ext == ".csv":
-            fresh = not (resume and os.path.exists(target))
-            handle = open(target, "w" if fresh else "a", encoding="utf-8", newline="")
-        writer = csv.writer(handle) if handle is not None else None
-        for start in range(done, len(rows), max(batch_size, 1)):
-            batch = rows[start:start + batch_size]
-            out_names, answer = scorer.table(names, batch.tolist())
-            if writer is not None:
-                if start == 0:
-                    writer.writerow(out_names or ["t:%d" % i for i in
-                                                  range(len(answer[0]) if answer else 0)])
-                writer.writerows(answer)
-                handle.flush()
-            else:
-                results.extend(answer)
-            progress.advance(len(batch))
-    finally:
-        if handle is not None:
-            handle.close()
+    answers = _table_answers(Scorer(app_dir), table, shard, done, total, max(batch_size, 1))
     if out_ext == ".npy":
+        results = []  # type: List[Any]
+        for _, answer in answers:
+            results.extend(answer)
+            progress.advance(len(answer))
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(results))
-        write_atomically(target, buffer.getvalue())
-    stderr.write("%d row(s) scored into %s\n" % (len(rows), target))
+        write_output(target, buffer.getvalue())
+    else:
+        with Output(target, append=header, newline="") as out:
+            writer = csv.writer(out)
+            for out_names, answer in answers:
+                rows = csv_rows(answer)
+                if not header:
+                    writer.writerow(out_names or ["t:%d" % i for i in range(len(rows[0]))])
+                    header = True
+                writer.writerows(rows)
+                out.flush()  # a killed job keeps every row written so far (--resume)
+                progress.advance(len(rows))
+    stderr.write("%d row(s) scored into %s\n" % (total, target))
     return EXIT_OK
+
+
+def _table_answers(scorer: Scorer, table: Table, shard: Shard, done: int, total: int,
+                   size: int) -> Iterator[Tuple[List[str], List[Any]]]:
+    """(output names, output rows) batch by batch, one output row per input row."""
+    for start, batch in zip(range(done, total, size), table.batches(shard, done, size)):
+        out_names, answer = scorer.table(table.names, batch.tolist())
+        if not isinstance(answer, list) or len(answer) != len(batch):
+            raise JobError("rows %d-%d of %s: the model answered %s row(s) for %d; a table "
+                           "job needs one answer row per input row"
+                           % (start + 1, start + len(batch), table.path,
+                              len(answer) if isinstance(answer, list) else "no",
+                              len(batch)))
+        yield out_names, answer
+
+
+def write_output(target: str, data: bytes) -> None:
+    """A whole output, written atomically; a full disk is a JobError."""
+    try:
+        write_atomically(target, data)
+    except OSError as exc:
+        raise write_error(target, exc, "run the job again (this output is written whole at "
+                                       "the end)") from exc
 
 
 def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: str,
@@ -421,7 +383,7 @@ def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: 
     scorer = Scorer(app_dir)
     names, rows = scorer.table(list(document.get("columns") or []), document["data"])
     text = json.dumps({"prediction": rows, "columns": names})
-    write_atomically(target, text.encode("utf-8"))
+    write_output(target, text.encode("utf-8"))
     stderr.write("%d row(s) scored into %s\n" % (len(document["data"]), target))
     return EXIT_OK
 
@@ -431,7 +393,8 @@ def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: 
 def add_resume_and_shard(parser: argparse.ArgumentParser) -> None:
     """The options ``predict`` and ``batch`` share."""
     parser.add_argument("--resume", action="store_true",
-                        help="continue a .jsonl or .csv output after its last complete line")
+                        help="continue a .jsonl or .csv output after its last complete line "
+                             "(a .npy output is scored again: it is written at the end)")
     parser.add_argument("--shard", help="I/N: score every N-th item from the I-th; auto: from "
                                         "an Indexed Job (JOB_COMPLETION_INDEX, "
                                         "MODELKILN_SHARDS)")
@@ -464,6 +427,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             return predict(args.app, args.input, args.output, args.batch_size, args.workers,
                            args.resume, parse_shard(args.shard))
     except JobError as exc:
+        sys.stderr.write("ERROR: %s\n" % exc)
+        return EXIT_USAGE
+    except OSError as exc:  # a file that changed under the job: one line, not a traceback
         sys.stderr.write("ERROR: %s\n" % exc)
         return EXIT_USAGE
     build_parser().print_help()

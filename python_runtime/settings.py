@@ -431,6 +431,17 @@ def _check_tls(values: Dict[str, Any], app_dir: str) -> None:
             raise SettingsError(str(exc)) from exc
 
 
+def from_environment(name: str, environ: Optional[Dict[str, str]] = None) -> Any:
+    """One setting from the environment alone, for a process with no app folder (``modelkiln
+    batch`` applies the server's request size limit to the lines it sends)."""
+    setting = BY_NAME[name]
+    environ = os.environ if environ is None else environ
+    for env_name in ((setting.env,) if setting.env else ()) + setting.aliases:
+        if env_name in environ:
+            return setting.from_text(environ[env_name], env_name)
+    return setting.default
+
+
 def read_env_file(path: str) -> Dict[str, str]:
     """``KEY=VALUE`` lines with s2i's rules: # comments and malformed lines are skipped,
     keys and values trimmed. A missing file reads as empty."""

@@ -10,7 +10,11 @@ A runnable block is a fenced block preceded by a marker comment::
   ``grpcurl``: each grpcurl command is run by an equivalent grpcio client that reads the
   message types from the server's reflection service (grpcurl is not installed here);
 - ``contains``: text the output must hold (the marker may repeat it);
-- ``setup``: a named fixture the block needs (``iris-jsonl``, ``modzy-job``).
+- ``setup``: a named fixture the block needs (``iris-jsonl``, ``iris-csv``, ``modzy-job``).
+
+A block that calls the server but cannot run here says why instead:
+``<!-- not run: REASON -->``; an example that calls the server with neither marker fails
+``test_every_example_that_calls_a_server_is_run``.
 
 The ports and paths the pages show (9000, 5000, 6000, 8080 on 127.0.0.1; ``.venv/bin/``;
 ``templates/``) are replaced by the test server's and this checkout's.
@@ -32,6 +36,8 @@ from .conftest import DOCS_VENV, REPO, docs_python
 DOCS = REPO / "docs"
 TEMPLATE = REPO / "templates" / "model-template-app"
 MARKED = re.compile(r"<!-- test: (.*?) -->\n```(\w+)[^\n]*\n(.*?)\n```", re.S)
+BLOCK = re.compile(r"(<!-- (test|not run): [^\n]*-->\n)?```(\w+)[^\n]*\n(.*?)\n```", re.S)
+CALLS_A_SERVER = re.compile(r"127\.0\.0\.1|import tritonclient|^grpcurl ", re.M)
 KINDS = ("sh", "python", "grpcurl")
 MESSAGE = {"data": {"names": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
                     "ndarray": [[5.1, 3.5, 1.4, 0.2]]}}
@@ -78,6 +84,16 @@ def test_the_pages_have_runnable_examples_of_every_kind():
         assert example.options.get("contains") or example.options.get("status"), example.id
 
 
+def test_every_example_that_calls_a_server_is_run():
+    unmarked = []
+    for path in sorted(DOCS.rglob("*.md")):
+        for match in BLOCK.finditer(path.read_text()):
+            if not match.group(1) and CALLS_A_SERVER.search(match.group(4)):
+                unmarked.append("%s: %s" % (path.relative_to(DOCS), match.group(4)[:60]))
+    assert not unmarked, "mark these with <!-- test: ... --> or <!-- not run: why -->: %s" \
+        % unmarked
+
+
 @pytest.fixture(scope="module")
 def server():
     docs_python()
@@ -103,6 +119,9 @@ def set_up(names: List[str], workdir: Path, code: str) -> str:
     for name in names:
         if name == "iris-jsonl":
             (workdir / "in.jsonl").write_text("\n".join(json.dumps(MESSAGE) for _ in range(3)))
+        elif name == "iris-csv":
+            rows = [",".join(MESSAGE["data"]["names"])] + ["5.1,3.5,1.4,0.2"] * 3
+            (workdir / "in.csv").write_text("\n".join(rows) + "\n")
         elif name == "modzy-job":
             job = workdir / "job"
             job.mkdir()

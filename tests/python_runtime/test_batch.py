@@ -17,7 +17,8 @@ import pytest
 from python_runtime import batch
 
 from .live import REPO_ROOT, running
-from .test_jobs import message, read_lines, v2, write_lines
+from .test_jobs import (message, read_lines, resume_at_every_offset, v2, write_lines,
+                        write_table)
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, HTTPServer):
@@ -224,7 +225,7 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after():
     assert batch.backoff(3, "2") == 2.0
     assert batch.backoff(1, "600") == batch.MAX_BACKOFF
     for attempt, top in ((1, 0.1), (2, 0.2), (4, 0.8), (12, batch.MAX_BACKOFF)):
-        value = batch.backoff(attempt, "soon")  # not a number: the schedule
+        value = batch.backoff(attempt, "soon")  # neither seconds nor a date: the schedule
         assert top / 2 <= value <= top
 
 
@@ -238,3 +239,78 @@ def test_error_bodies_of_both_protocols_become_error_lines():
     assert batch.parse_answer(502, b"<html>gateway</html>")["error"] == {
         "status": 502, "reason": "HTTP_502", "message": "<html>gateway</html>"}
     assert batch.parse_answer(200, b"[1")["error"]["status"] == 200
+
+
+BATCH_RESUMED = [  # (id, input, output, extra arguments, exit code)
+    ("jsonl", "in.jsonl", "out.jsonl", [], 1),  # an error line in it: exit 1 both times
+    ("json-array", "in.json", "out.jsonl", [], 0),
+    ("csv-seldon", "in.csv", "out.csv", ["--batch-size", "2"], 0),
+    ("csv-v2", "in.csv", "out.csv", ["--batch-size", "2", "--protocol", "v2", "--model", "Echo"],
+     0),
+    ("npy-to-csv", "in.npy", "out.csv", ["--batch-size", "3"], 0),
+]
+
+
+@pytest.mark.parametrize("source, target, extra, code", [row[1:] for row in BATCH_RESUMED],
+                         ids=[row[0] for row in BATCH_RESUMED])
+def test_resume_after_any_kill_point_gives_the_clean_runs_bytes(server, tmp_path, capsys,
+                                                                source, target, extra, code):
+    source, target = tmp_path / source, tmp_path / target
+    if source.suffix == ".jsonl":
+        write_lines(source, [message(1, 2), "{not json", message(3, 4), v2(5, 6)])
+    elif source.suffix == ".json":
+        source.write_text(json.dumps([message(1, 2), message(3, 4)]))
+    else:
+        write_table(source, [[i, 0.5 * i] for i in range(5)])
+
+    def run(*more):
+        return batch.main(["--url", server.url(""), str(source), str(target), "--workers", "2"]
+                          + extra + list(more))
+
+    assert run() == code
+    resume_at_every_offset(lambda: run("--resume"), target, target.read_bytes(), code)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("answer, problem", [
+    ({"data": {"ndarray": [[1, 2]] * 3}}, "the server answered 3 row(s) (shape [3, 2]) for 4"),
+    ({"data": {"ndarray": 7}}, "the server answered no row(s) (shape []) for 4"),
+    ({"data": {"tensor": {"shape": [8], "values": list(range(8))}}},
+     "the server answered 8 row(s) (shape [8]) for 4"),
+    ({"outputs": [{"name": "y", "shape": [2, 4], "data": list(range(8))}]},
+     "the server answered 2 row(s) (shape [2, 4]) for 4"),
+    ({"error": "a 200 that says error"}, "the server's answer holds no table"),
+])
+def test_table_answers_of_another_shape_are_named(answer, problem):
+    """(A live server's 50x4 for 100x2: tests/reliability/test_job_attacks.py.)"""
+    protocol = "v2" if "outputs" in answer else "seldon"
+    job = batch.Batch(batch.Endpoint("http://127.0.0.1:1", protocol, "m", 1.0), protocol, 1, 0,
+                      4, "x", limit=1000)
+    assert job._table_answer(answer, 4)[0].startswith(problem)
+    if protocol == "seldon":  # a column of 4 values is 4 rows
+        assert job._table_answer({"data": {"ndarray": [1, 2, 3, 4]}}, 4) == (
+            "", ["t:0"], [[1], [2], [3], [4]])
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("2", 2.0), ("0", 0.0), ("600", 600.0), ("99999999999999999999", 999999999999.0),
+    ("nan", None), ("inf", None), ("-1", None), ("1e3", None), ("1.5", None), ("", None),
+    ("٣", None), ("Thu, 01 Jan 1970 00:00:05 GMT", 0.0), ("Thu, 01 Jan 1970 00:00:30 GMT", 20.0),
+    ("Thu, 01 Jan 1970 00:00:30", 20.0), ("Mon, 99 Foo 2015", None), ("garbage\x00", None),
+])
+def test_retry_after_is_seconds_or_a_date_and_nothing_else(value, seconds):
+    assert batch.retry_after_seconds(value, now=10.0) == seconds
+    wait = batch.backoff(1, value)
+    assert 0.0 <= wait <= batch.MAX_BACKOFF  # never NaN, negative or long
+    if seconds is not None and value.isdigit():
+        assert wait == min(seconds, batch.MAX_BACKOFF)
+
+
+def test_a_bad_request_size_limit_stops_the_job(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "in.jsonl"
+    write_lines(source, [message(1)])
+    monkeypatch.setenv("MODELKILN_MAX_REQUEST_SIZE", "lots")
+    assert batch.main(["--url", "http://127.0.0.1:1", str(source),
+                       str(tmp_path / "out.jsonl")]) == 2
+    assert capsys.readouterr().err.startswith(
+        "ERROR: MODELKILN_MAX_REQUEST_SIZE='lots' is invalid: ")
