@@ -27,9 +27,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 from urllib.parse import quote, urlsplit
 
 from .errors import BAD_DATA
-from .jobfiles import (BadLine, JobError, Output, OutputLock, Shard, Table, complete_lines,
-                       count_message_lines, failed_lines, load_json, message_lines, selected,
-                       shard_size)
+from .jobinputs import (BadLine, JobError, Shard, Table, count_message_lines, load_json,
+                        message_lines, selected, shard_size)
+from .joboutputs import Output, OutputLock, complete_lines, failed_lines
 from .jobs import (EXIT_FAILED_ITEMS, EXIT_OK, EXIT_USAGE, TABLE_FORMATS, Progress,
                    add_resume_and_shard, check_paths, csv_rows, error_line, parse_shard,
                    resume_table, sharded_name)

@@ -10,8 +10,8 @@ then rows: ``--batch-size`` rows per call) and ``.npy``. Outputs keep the input'
 JSON lines for messages (a line that fails gets ``{"error": ...}`` and the job goes on), CSV or
 ``.npy`` for tables. ``--resume`` continues a JSON-lines or CSV output after its last complete
 line or record, byte for byte as a clean run would have written it; ``--shard I/N`` (or
-``auto`` from an Indexed Job) scores every N-th item from the I-th. Inputs are streamed and
-outputs locked (``jobfiles``). Exit codes: 0 every item succeeded, 1 some failed (their error
+``auto`` from an Indexed Job) scores every N-th item from the I-th. Inputs are streamed
+(``jobinputs``) and outputs locked (``joboutputs``). Exit codes: 0 every item succeeded, 1 some failed (their error
 lines say why), 2 the job could not run (one ``ERROR:`` line naming the fix).
 """
 
@@ -27,10 +27,10 @@ import time
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .inference.documents import write_atomically
-from .jobfiles import (BadLine, JobError, Output, OutputLock, Shard, Table, chunks,
-                       complete_lines, complete_records, count_message_lines, failed_lines,
-                       load_json, message_lines, open_input, selected, shard_size,
-                       writable_folder, write_error)
+from .jobinputs import (BadLine, JobError, Shard, Table, chunks, count_message_lines,
+                        load_json, message_lines, open_input, selected, shard_size)
+from .joboutputs import (Output, OutputLock, complete_lines, complete_records, failed_lines,
+                         writable_folder, write_error)
 
 EXIT_OK, EXIT_FAILED_ITEMS, EXIT_USAGE = 0, 1, 2
 MESSAGES_PER_TASK = 20  # messages a worker scores per task (the output is written per task)

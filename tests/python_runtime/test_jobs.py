@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from python_runtime import jobfiles, jobs
+from python_runtime import jobinputs, joboutputs, jobs
 
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
 ECHO = os.path.join(APPS, "echo")
@@ -262,11 +262,11 @@ def test_a_csv_output_holding_only_its_header_is_not_given_a_second_one(tmp_path
 def test_complete_records_cuts_a_record_cut_inside_its_quotes(tmp_path):
     out = tmp_path / "out.csv"
     out.write_bytes(b'a,b\r\n"x\r\ny",1\r\n"cut\r\nhere')
-    assert jobfiles.complete_records(str(out)) == 2
+    assert joboutputs.complete_records(str(out)) == 2
     assert out.read_bytes() == b'a,b\r\n"x\r\ny",1\r\n'
     out.write_bytes(b'a,b\r\n1,"2"x\r\n')
     with pytest.raises(jobs.JobError) as info:
-        jobfiles.complete_records(str(out))
+        joboutputs.complete_records(str(out))
     assert "cannot resume" in str(info.value) and "remove it to start over" in str(info.value)
 
 
@@ -305,15 +305,15 @@ def test_the_lock_of_a_killed_job_does_not_hold_back_its_resume(tmp_path):
     target = tmp_path / "out.jsonl"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, %r)\n"
-        "from python_runtime.jobfiles import OutputLock\n"
+        "from python_runtime.joboutputs import OutputLock\n"
         "with OutputLock(%r):\n    print('locked', flush=True); time.sleep(60)\n")
         % (REPO_ROOT, str(target))], stdout=subprocess.PIPE, universal_newlines=True)
     assert holder.stdout.readline() == "locked\n"
-    with pytest.raises(jobfiles.JobError):
-        jobfiles.OutputLock(str(target)).__enter__()
+    with pytest.raises(joboutputs.JobError):
+        joboutputs.OutputLock(str(target)).__enter__()
     holder.kill()
     holder.wait(10)
-    with jobfiles.OutputLock(str(target)):  # the kernel released the dead job's lock
+    with joboutputs.OutputLock(str(target)):  # the kernel released the dead job's lock
         assert os.path.exists(str(target) + ".lock")
     assert not os.path.exists(str(target) + ".lock")
 
@@ -387,13 +387,13 @@ def root_owned_folder():
 
 
 def as_image_user(target):
-    """``jobfiles.writable_folder(target)`` as the image's user (uid 1001, group 0): its
+    """``joboutputs.writable_folder(target)`` as the image's user (uid 1001, group 0): its
     message, or "" when the folder is writable. The interpreter is one whose standard library
     that user can read (this test's own may live in root's home folder)."""
     script = ("import os, sys; os.setgroups([]); os.setgid(0); os.setuid(1001); "
-              "sys.path.insert(0, %r); from python_runtime import jobfiles\n"
-              "try:\n    jobfiles.writable_folder(sys.argv[1])\n"
-              "except jobfiles.JobError as exc:\n    print(exc)\n" % REPO_ROOT)
+              "sys.path.insert(0, %r); from python_runtime import joboutputs\n"
+              "try:\n    joboutputs.writable_folder(sys.argv[1])\n"
+              "except joboutputs.JobError as exc:\n    print(exc)\n" % REPO_ROOT)
     for python in (sys.executable, "/usr/bin/python3"):
         done = subprocess.run([python, "-c", script, str(target)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
@@ -428,11 +428,11 @@ def test_a_job_line_is_parsed_as_the_server_parses_a_body(line):
     from python_runtime.codecs import jsonio
     from python_runtime.errors import BadDataError
 
-    got = jobfiles.parse_line(7, line)
+    got = jobinputs.parse_line(7, line)
     try:
         expected = jsonio.loads(line)
     except BadDataError as exc:
-        assert isinstance(got, jobfiles.BadLine)
+        assert isinstance(got, jobinputs.BadLine)
         assert got.message.startswith("line 7")
         assert exc.message.replace("invalid JSON: ", "") in got.message
     else:
@@ -443,5 +443,5 @@ def test_bounded_lines_never_hold_a_long_line(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"ab\n" + b"x" * 100000 + b"\n\ncd")
     with open(str(path), "rb") as handle:
-        assert list(jobfiles.bounded_lines(handle, 10)) == [
+        assert list(jobinputs.bounded_lines(handle, 10)) == [
             (1, b"ab\n"), (2, None), (3, b"\n"), (4, b"cd")]

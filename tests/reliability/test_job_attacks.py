@@ -235,9 +235,9 @@ def test_an_unreadable_input(root_owned_folder):
     if not os.path.exists("/usr/bin/python3"):
         pytest.skip("no /usr/bin/python3 to run as another user")
     script = ("import os, sys; os.setgroups([]); os.setgid(65534); os.setuid(65534); "
-              "sys.path.insert(0, %r); from python_runtime import jobfiles\n"
-              "try:\n    jobfiles.open_input(sys.argv[1])\n"
-              "except jobfiles.JobError as exc:\n    print(exc)\n" % str(live.REPO_ROOT))
+              "sys.path.insert(0, %r); from python_runtime import jobinputs\n"
+              "try:\n    jobinputs.open_input(sys.argv[1])\n"
+              "except jobinputs.JobError as exc:\n    print(exc)\n" % str(live.REPO_ROOT))
     done = subprocess.run(["/usr/bin/python3", "-c", script, str(source)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=60)
