@@ -493,7 +493,7 @@ class GrpcServer(object):
             elif h2.closed:
                 self._not_http2(link, data)
                 return
-            if events:
+            if events and not h2.closed:  # (after a connection error nothing is answered)
                 self._handle(link, events)
         except Exception:  # a bug: it costs this connection, not the worker's gRPC server
             log.exception("gRPC: error serving %s; closing its connection", link.peer)
@@ -520,7 +520,7 @@ class GrpcServer(object):
                     call.future.cancel()
                 self._hold(link, stream, None)
                 continue
-            if stream.answered:
+            if stream.answered or (stream.call is None and kind != http2.STARTED):
                 continue
             if isinstance(stream.call, _Refusal):
                 if kind == http2.ENDED:

@@ -47,7 +47,8 @@ HEADER_TABLE_SIZE, ENABLE_PUSH, MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, \
 DEFAULT_WINDOW = 65535
 DEFAULT_TABLE_SIZE = 4096
 MAX_WINDOW = (1 << 31) - 1
-RECEIVE_WINDOW = 4 << 20          # what this side lets a peer send ahead, per stream and in all
+RECEIVE_WINDOW = 4 << 20          # what this side lets a peer send ahead on a stream
+CONNECTION_WINDOW = 16 << 20      # and on the connection, over all its streams
 MAX_FRAME = 16384                 # the largest frame this side accepts (the RFC's default:
                                   # a partial frame never holds more than this)
 MAX_HEADER_BLOCK = 64 * 1024      # a request's header block, CONTINUATIONs included
@@ -156,7 +157,7 @@ class Connection(object):
         self.peer_window = DEFAULT_WINDOW          # connection-level window for sending
         self.peer_initial_window = DEFAULT_WINDOW  # for new streams
         self.peer_max_frame = 16384
-        self.recv_window = RECEIVE_WINDOW  # what the peer may still send on the connection
+        self.recv_window = CONNECTION_WINDOW  # what the peer may still send on the connection
         self.unacked_in = 0   # bytes consumed on the connection since the last WINDOW_UPDATE
         self.buffered = 0     # bytes of partial messages held, over all streams
         self.pending_out = 0  # bytes of answers waiting for the peer's window
@@ -177,7 +178,7 @@ class Connection(object):
             _SETTING.pack(INITIAL_WINDOW_SIZE, RECEIVE_WINDOW),
             _SETTING.pack(MAX_FRAME_SIZE, MAX_FRAME),
             _SETTING.pack(MAX_HEADER_LIST_SIZE, MAX_HEADER_BLOCK))))
-        self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(RECEIVE_WINDOW - DEFAULT_WINDOW))
+        self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(CONNECTION_WINDOW - DEFAULT_WINDOW))
 
     # -- memory -------------------------------------------------------------------------
 
@@ -377,7 +378,7 @@ class Connection(object):
         if size <= 0:
             return
         self.unacked_in += size
-        if self.unacked_in >= RECEIVE_WINDOW // 2:
+        if self.unacked_in >= CONNECTION_WINDOW // 2:
             self.out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(self.unacked_in))
             self.recv_window += self.unacked_in
             self.unacked_in = 0

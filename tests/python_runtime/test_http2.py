@@ -828,6 +828,14 @@ def _hpack_int(rest: int) -> bytes:
     return bytes(out)
 
 
+def _streams_of_whole_messages(stream_ids: Iterable[int], count: int) -> bytes:
+    """On each stream, ``count`` DATA frames each a whole message (held until released)."""
+    raw = RawClient()
+    return b"".join(raw.headers(stream_id)
+                    + frame(DATA, 0, stream_id, grpc(b"x" * (16384 - 5))) * count
+                    for stream_id in stream_ids)
+
+
 def _error(name: str, wire: bytes, code: int) -> Any:
     """A row of CONNECTION_ERRORS."""
     return pytest.param(name, wire, code, id=name)
@@ -863,8 +871,7 @@ CONNECTION_ERRORS = [
            + frame(RST_STREAM, 0, 1, u32s(8)) + frame(HEADERS, END_HEADERS, 1, b"\x82"),
            http2.STREAM_CLOSED),
     _error("DATA past the connection window (messages not yet taken by the gRPC layer)",
-           frame(HEADERS, END_HEADERS, 1, _block())
-           + frame(DATA, 0, 1, grpc(b"x" * (16384 - 5))) * (http2.RECEIVE_WINDOW // 16384 + 1),
+           _streams_of_whole_messages(range(1, 12, 2), http2.RECEIVE_WINDOW // 16384 - 1),
            http2.FLOW_CONTROL_ERROR),
     _error("a table size update after a field", frame(HEADERS, END_HEADERS, 1, b"\x82\x3f\xe1\x1f"),
            http2.COMPRESSION_ERROR),
@@ -923,6 +930,179 @@ def test_stream_window_over_the_maximum() -> None:
     sent = frames(server.out)
     assert ((RST_STREAM, 0, 1, u32s(http2.FLOW_CONTROL_ERROR)) in sent
             or (server.closed and sent[-1][3][4:8] == u32s(http2.FLOW_CONTROL_ERROR)))
+
+
+# -- limits, flow control, floods, RFC 9113 8.2-8.3 (issue 32) --------------------------------
+
+class FakeBudget:
+    """budget.Budget's interface with a fixed limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+
+    def fits(self, size: int) -> bool:
+        return self.used + size <= self.limit
+
+    def add(self, delta: int) -> None:
+        self.used += delta
+
+
+def window_updates(server: http2.Connection, stream_id: int) -> int:
+    """The increments of the WINDOW_UPDATEs in ``server.out`` for ``stream_id`` (taken)."""
+    return sum(struct.unpack(">I", payload)[0] for kind, _, sid, payload in frames(take(server.out))
+               if kind == WINDOW_UPDATE and sid == stream_id)
+
+
+def test_a_too_large_frame_is_refused_before_its_payload_arrives() -> None:
+    server = opened()
+    server.receive(http2.FRAME_HEAD.pack(16385 << 8 | DATA, 0, 1)[:9])
+    assert server.closed and len(server.inbuf) == 0
+    assert frames(server.out)[-1][3][4:8] == u32s(http2.FRAME_SIZE_ERROR)
+
+
+def test_partial_frames_are_held_linearly() -> None:
+    server = opened()
+    wire = RawClient().headers(1) + frame(DATA, 0, 1, grpc(b"x" * 16000))
+    for byte in range(len(wire)):  # one byte at a time: never more than a frame held
+        server.receive(wire[byte:byte + 1])
+        assert len(server.inbuf) <= http2.MAX_FRAME + 9
+    assert server.streams[1].buf == b"" and not server.closed
+
+
+def test_whole_messages_are_granted_back_when_released() -> None:
+    server = opened()
+    raw = RawClient()
+    message = grpc(b"m" * 16000)
+    count = http2.RECEIVE_WINDOW // 2 // len(message) + 1
+    server.receive(raw.headers(1) + frame(DATA, 0, 1, message) * count)
+    assert window_updates(server, 0) == 0 and window_updates(server, 1) == 0  # not taken yet
+    stream = server.streams[1]
+    assert stream.owed == count * len(message)
+    server.release(stream)
+    assert window_updates(server, 1) == count * len(message)
+    assert stream.owed == 0 and stream.recv_window == http2.RECEIVE_WINDOW
+
+
+def test_partial_messages_are_granted_back_as_they_are_buffered() -> None:
+    server = opened()
+    head = struct.pack(">BI", 0, 1 << 20)
+    server.receive(RawClient().headers(1) + frame(DATA, 0, 1, head)
+                   + frame(DATA, 0, 1, b"p" * 16000) * 200)
+    assert window_updates(server, 1) > 0 and server.streams[1].owed == 0
+
+
+def test_data_past_a_stream_window_is_a_stream_error() -> None:
+    server = opened()
+    raw = RawClient()
+    message = grpc(b"m" * 16000)
+    count = http2.RECEIVE_WINDOW // len(message) + 1
+    events = server.receive(raw.headers(1) + frame(DATA, 0, 1, message) * count)
+    assert (RST_STREAM, 0, 1, u32s(http2.FLOW_CONTROL_ERROR)) in frames(server.out)
+    assert brief(events)[-1] == (RESET, 1, http2.FLOW_CONTROL_ERROR) and not server.closed
+
+
+def test_partial_messages_past_the_budget_refuse_the_stream() -> None:
+    budget = FakeBudget(100000)
+    server = http2.Connection(1 << 20, budget)
+    server.receive(http2.PREFACE + frame(SETTINGS, 0, 0))
+    server.account()
+    raw = RawClient()
+    events = server.receive(raw.headers(1) + frame(DATA, 0, 1, struct.pack(">BI", 0, 500000))
+                            + frame(DATA, 0, 1, b"p" * 16000) * 10)
+    assert brief(events) == [(STARTED, 1, None), (OVERSIZE, 1, -1)]
+    server.account()
+    assert budget.used == server.held() < budget.limit
+    server.fail(http2.NO_ERROR, "")
+    server.uncharge()
+    assert budget.used == 0
+
+
+@pytest.mark.parametrize("flood, rate", [
+    (frame(PING, 0, 0, b"12345678"), http2.PING_RATE),
+    (frame(SETTINGS, 0, 0), http2.SETTINGS_RATE),
+])
+def test_ping_and_settings_floods_end_with_enhance_your_calm(flood: bytes, rate: Any) -> None:
+    server = opened()
+    server.receive(flood * (rate[0] + 50))
+    assert server.closed
+    assert frames(server.out)[-1][3][4:8] == u32s(http2.ENHANCE_YOUR_CALM)
+
+
+def test_rapid_reset_ends_with_enhance_your_calm() -> None:
+    server = opened()
+    raw = RawClient()
+    wire = b"".join(raw.headers(stream_id) + frame(RST_STREAM, 0, stream_id, u32s(8))
+                    for stream_id in range(1, 2 * http2.RESET_RATE[0] + 100, 2))
+    events = server.receive(wire)
+    assert server.closed and frames(server.out)[-1][3][4:8] == u32s(http2.ENHANCE_YOUR_CALM)
+    # no call may run (but the one whose reset tripped the limit: the connection is closed)
+    assert sum(not stream.answered for _, stream, _ in events) <= 1
+
+
+def _fields_without(name: str) -> List[Tuple[str, str]]:
+    return [(key, value) for key, value in REQUEST if key != name]
+
+
+MALFORMED = [
+    ("uppercase", REQUEST + [("X-A", "1")]),
+    ("connection", REQUEST + [("connection", "close")]),
+    ("keep-alive", REQUEST + [("keep-alive", "1")]),
+    ("upgrade", REQUEST + [("upgrade", "h2c")]),
+    ("te gzip", _fields_without("te") + [("te", "gzip")]),
+    ("two :method", REQUEST + [(":method", "POST")]),
+    ("no :scheme", _fields_without(":scheme")),
+    ("empty :path", _fields_without(":path") + [(":path", "")]),
+    ("pseudo after regular", _fields_without(":authority") + [(":authority", "x")]),
+    (":status in a request", REQUEST + [(":status", "200")]),
+    ("NUL in a value", REQUEST + [("x-a", "a\x00b")]),
+    ("bad content-length", REQUEST + [("content-length", "x")]),
+]
+
+
+@pytest.mark.parametrize("name, fields", MALFORMED, ids=[row[0] for row in MALFORMED])
+def test_malformed_requests_are_stream_errors(name: str, fields: List[Tuple[str, str]]) -> None:
+    server = opened()
+    raw = RawClient()
+    assert server.receive(frame(HEADERS, END_HEADERS, 1, raw.block(fields))) == []
+    assert frames(take(server.out)) == [(RST_STREAM, 0, 1, u32s(http2.PROTOCOL_ERROR))]
+    events = server.receive(frame(HEADERS, END_HEADERS | END_STREAM, 3, raw.block()))
+    assert brief(events) == [(STARTED, 3, None), (ENDED, 3, False)] and not server.closed
+
+
+@pytest.mark.parametrize("sent", [0, 4, 6])
+def test_content_length_must_match_the_data(sent: int) -> None:
+    server = opened()
+    raw = RawClient()
+    block = raw.block(REQUEST + [("content-length", "5")])
+    events = server.receive(frame(HEADERS, END_HEADERS, 1, block)
+                            + frame(DATA, END_STREAM, 1, b"x" * sent))
+    assert brief(events) == [(STARTED, 1, None), (RESET, 1, http2.PROTOCOL_ERROR)]
+    events = server.receive(frame(HEADERS, END_HEADERS, 3, block) + frame(DATA, END_STREAM, 3,
+                                                                              grpc(b"")))
+    assert brief(events)[-1] == (ENDED, 3, False)
+
+
+def test_trailers_without_end_stream_are_a_stream_error() -> None:
+    server = opened()
+    raw = RawClient()
+    events = server.receive(raw.headers(1) + frame(HEADERS, END_HEADERS, 1,
+                                                   raw.block([("x-t", "1")])))
+    assert brief(events) == [(STARTED, 1, None), (RESET, 1, http2.PROTOCOL_ERROR)]
+
+
+def test_data_on_a_half_closed_stream_is_a_stream_error() -> None:
+    server = opened()
+    events = server.receive(RawClient().headers(1, END_HEADERS | END_STREAM)
+                            + frame(DATA, 0, 1, b"x"))
+    assert brief(events) == [(STARTED, 1, None), (ENDED, 1, False),
+                             (RESET, 1, http2.STREAM_CLOSED)]
+
+
+def test_window_update_of_zero_on_a_stream_is_a_stream_error() -> None:
+    server = opened()
+    server.receive(RawClient().headers(1) + frame(WINDOW_UPDATE, 0, 1, u32s(0)))
+    assert frames(server.out)[-1] == (RST_STREAM, 0, 1, u32s(http2.PROTOCOL_ERROR))
+    assert not server.closed
 
 
 # -- 16. properties ---------------------------------------------------------------------------
