@@ -19,6 +19,8 @@ if not (shutil.which("chromium") and shutil.which("chromedriver")):
 
 from tests.browser.test_docs_page import artifacts, requested_urls  # noqa: E402
 
+from .conftest import REPO  # noqa: E402
+
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as until  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -96,4 +98,17 @@ def test_settings_reference_and_search(site_url, browser, tmp_path):
     assert any("graceful" in r.text.lower() for r in browser.find_elements(
         By.CSS_SELECTOR, ".md-search-result__item")), links
     keep(browser, tmp_path, "docs-site-search.png")
+    only_local(browser, site_url)
+
+
+def test_performance_page_shows_the_bench_charts(site_url, browser):
+    browser.get(site_url + "/performance/")
+    WebDriverWait(browser, 30).until(until.presence_of_element_located((By.CSS_SELECTOR,
+                                                                       "article img")))
+    loaded = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "Promise.all([...document.querySelectorAll('article img')].map(i => i.decode()"
+        ".then(() => i.naturalWidth, () => 0))).then(done);")
+    charts = len(list((REPO / "bench" / "charts").glob("*.png")))
+    assert len(loaded) == charts and all(width > 100 for width in loaded), loaded
     only_local(browser, site_url)
