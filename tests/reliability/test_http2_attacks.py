@@ -177,6 +177,18 @@ def test_rapid_reset_with_threads_runs_no_reset_call(tmp_path):
         ran = sum(live.metric_values(server.scrape(), "modelkiln_grpc_requests_total",
                                      method=PREDICT))
         assert ran <= 50, ran  # grpcio ran 164 of 5,000; before this fix all 5,000 ran
+        # calls already queued for the pool when their reset comes are cancelled
+        conn = RawH2(server.grpc_port)
+        calls = b"".join(headers(stream_id, conn.block()) + data(stream_id, message, True)
+                         for stream_id in range(1, 200, 2))
+        conn.send(calls)
+        time.sleep(0.15)  # 4 threads x 0.05 s: about a dozen have started
+        conn.send(b"".join(rst_stream(stream_id) for stream_id in range(1, 200, 2)))
+        time.sleep(1.5)
+        after = sum(live.metric_values(server.scrape(), "modelkiln_grpc_requests_total",
+                                       method=PREDICT))
+        assert after - ran <= 40, after - ran  # of 100 queued
+        assert conn.goaway(0.5) is None  # 100 resets in a second are within the limit
         assert probe(server.grpc_port) < 2.0
         assert "Traceback" not in server.log()
     finally:
