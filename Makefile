@@ -9,13 +9,14 @@ V2_VENV ?= .venv-v2
 ASGI_VENV ?= .venv-asgi
 FRAMEWORKS_VENV ?= .venv-frameworks
 MANIFESTS_VENV ?= .venv-manifests
+DOCS_VENV ?= .venv-docs
 PYTEST_ARGS ?=
 
 .PHONY: help venv seldon-venv oldpins-venv asgi-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
-	browser test-browser
+	browser test-browser test-full test-images-full docs-venv site test-docs
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
@@ -27,6 +28,9 @@ LOCAL_BASE_PY36 ?= modelkiln-local/python36-base:3.6.13
 CA_BUNDLE ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt))
 BUILD_SECRETS = $(if $(CA_BUNDLE),--secret id=ca_bundle$(comma)src=$(CA_BUNDLE)) --secret id=pip_conf,src=.build/pip.conf
 comma := ,
+# Test images are named per checkout, so two checkouts on one engine never replace each other's.
+CHECKOUT_ID := $(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-8)
+PY36_TEST_IMAGE = modelkiln-test/$(CHECKOUT_ID)/py36-runtime
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -97,6 +101,22 @@ $(MANIFESTS_VENV)/.installed: requirements/test-manifests.txt
 
 manifests-venv: $(MANIFESTS_VENV)/.installed ## schema tools for tests/manifests in their own virtualenv
 
+# The documentation site's generator (MkDocs with Material), the clients its examples use and
+# this checkout (the reference pages import it), in their own virtualenv.
+$(DOCS_VENV)/.installed: requirements/docs.txt pyproject.toml
+	rm -rf $(DOCS_VENV)
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install -q -r requirements/docs.txt -e .
+	touch $@
+
+docs-venv: $(DOCS_VENV)/.installed ## MkDocs, Material and the docs examples' clients in their own virtualenv
+
+site: docs-venv ## build the documentation site into site/ (strict: a broken link or anchor fails)
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --clean -d site
+
+test-docs: docs-venv browser ## the docs site: strict offline build, generated reference, every example run, Chromium
+	$(DOCS_VENV)/bin/python -m pytest tests/docs $(PYTEST_ARGS)
+
 vermin: venv ## python_runtime and builder stay Python 3.6 compatible
 	$(VENV)/bin/vermin --no-tips --violations -t=3.6- --backport dataclasses python_runtime builder
 
@@ -106,7 +126,7 @@ ruff: venv ## pyflakes-level checks (unused names, undefined names, syntax)
 lint: vermin hadolint ruff ## 3.6 compatibility check, Dockerfile lint, pyflakes checks
 
 test-runtime: venv
-	$(PY) -m pytest tests/python_runtime tests/builder $(PYTEST_ARGS)
+	$(PY) -m pytest tests/python_runtime tests/builder tests/repo $(PYTEST_ARGS)
 
 test-reliability: venv ## attacks on a live server: slow clients, amplification, framing, multipart
 	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
@@ -121,8 +141,11 @@ test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-cor
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
-test-images: venv image-py311 podman ## build every template and test app with modelkiln build and test the images
-	$(PY) -m pytest tests/images $(PYTEST_ARGS)
+test-images: venv image-py311 ## build every template and test app with modelkiln build and test the images (not the `full` ones)
+	$(PY) -m pytest tests/images -m "not full" $(PYTEST_ARGS)
+
+test-images-full: venv image-py311 podman ## the heaviest image cases (conda environments, podman kube play): make test-full
+	$(PY) -m pytest tests/images -m full $(PYTEST_ARGS)
 
 test-browser: venv browser ## the /docs page in headless Chromium (Selenium): Try it out, offline
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
@@ -137,15 +160,19 @@ test-frameworks: frameworks-venv ## real PyTorch and scikit-learn models that co
 	$(FRAMEWORKS_VENV)/bin/python -m pytest tests/frameworks $(PYTEST_ARGS)
 
 test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, inside the py36 builder image
-	DOCKER_BUILDKIT=1 $(DOCKER) build -q $(BUILD_SECRETS) -f tests/py36.Dockerfile -t modelkiln-test/py36-runtime . >/dev/null
+	DOCKER_BUILDKIT=1 $(DOCKER) build -q $(BUILD_SECRETS) -f tests/py36.Dockerfile -t $(PY36_TEST_IMAGE) . >/dev/null
 	$(DOCKER) run --rm -v $(CURDIR):/repo:ro -w /repo -e PYTHONDONTWRITEBYTECODE=1 \
-		-e HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis modelkiln-test/py36-runtime \
+		-e HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis $(PY36_TEST_IMAGE) \
 		/opt/modelkiln/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
-test-images-py36: venv image-py36 ## build every template and test app with the py36 builder and test the images
+test-images-py36: venv image-py36 podman ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-browser test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 test-images-py36 ## every test (needs a Docker engine for the image tests)
+test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
+
+# The heaviest image cases: conda environments (their Python compiled once), podman kube play, and
+# every app again with the py36 builder. .ci/run adds them when the image inputs changed.
+test-full: test test-images-full test-images-py36 ## make test and the heaviest image cases
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m modelkiln_cli.demo
@@ -187,40 +214,37 @@ engine: ## make sure a Docker engine runs here (installs docker.io and starts do
 	fi
 	@echo "---> docker engine $$($(DOCKER) version --format '{{.Server.Version}}')"
 
-.build/pip.conf: pyproject.toml
+# pip's index, mirror and certificate settings, read from this machine's pip configuration each
+# run (it lives outside the checkout, so no file date can say when it changed); rewritten only
+# when the text differs.
+.build/pip.conf: FORCE
 	@mkdir -p .build
-	$(PYTHON) -m modelkiln_cli.hostconfig pip-conf > $@
+	@$(PYTHON) -m modelkiln_cli.hostconfig pip-conf > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "---> $@ written"; fi
+
+FORCE:
 
 # The public base when the engine has it or can pull it; otherwise a local Debian with python3
-# (debootstrap from this machine's apt mirror, then docker import).
-.build/base-py311: | .build/pip.conf engine
+# (standins/python311-base.sh: debootstrap from the apt mirror this machine uses, then docker
+# import; rebuilt when its key label differs). Checked on every run, never a stale stamp.
+base-py311: .build/pip.conf | engine ## the base image for image-py311
 	@if $(DOCKER) image inspect $(BASE_PY311) >/dev/null 2>&1 || $(DOCKER) pull $(BASE_PY311) >/dev/null 2>&1; then \
-		echo "---> base image $(BASE_PY311)"; echo $(BASE_PY311) > $@; \
+		echo "---> base image $(BASE_PY311)"; echo $(BASE_PY311) > .build/base-py311; \
 	else \
-		echo "---> $(BASE_PY311) cannot be pulled: building $(LOCAL_BASE_PY311) locally"; \
-		$(MAKE) --no-print-directory local-base-py311 && echo $(LOCAL_BASE_PY311) > $@; \
+		echo "---> $(BASE_PY311) cannot be pulled: using the local stand-in $(LOCAL_BASE_PY311)"; \
+		$(MAKE) --no-print-directory local-base-py311 && echo $(LOCAL_BASE_PY311) > .build/base-py311; \
 	fi
 
-base-py311: .build/base-py311 ## the base image for image-py311
-
 local-base-py311: ## a minimal Debian 12 + python3 base image, built with debootstrap
-	@command -v debootstrap >/dev/null || { echo "ERROR: debootstrap is missing: apt-get install debootstrap"; exit 1; }
-	@set -eu; mirror=$$($(PYTHON) -m modelkiln_cli.hostconfig apt-mirror); rootfs=$$(mktemp -d); \
-	trap 'rm -rf "$$rootfs"' EXIT; \
-	echo "---> debootstrap bookworm from $$mirror"; \
-	debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates,passwd \
-		bookworm "$$rootfs" "$$mirror" > .build/debootstrap.log 2>&1 || { tail -20 .build/debootstrap.log; exit 1; }; \
-	rm -rf "$$rootfs"/var/cache/apt/archives/*.deb "$$rootfs"/var/lib/apt/lists/*; \
-	echo "---> docker import $(LOCAL_BASE_PY311)"; \
-	tar -C "$$rootfs" -c . | $(DOCKER) import -c 'ENV LANG=C.UTF-8' -c 'CMD ["python3"]' - $(LOCAL_BASE_PY311) >/dev/null
+	DOCKER=$(DOCKER) bash standins/python311-base.sh $(LOCAL_BASE_PY311)
 
-image-py311: .build/base-py311 .build/pip.conf ## the default builder image modelkiln/python311
+image-py311: base-py311 .build/pip.conf ## the default builder image modelkiln/python311
 	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
 		--build-arg BASE_IMAGE=$$(cat .build/base-py311) -f Dockerfile.py311 -t modelkiln/python311 .
 
 # The py36 builder: on python:3.6-slim when the engine has it or can pull it; otherwise on a
 # stand-in built from CPython 3.6.13 and OpenSSL 1.1.1 sources (cached, see standins/README.md).
-base-py36: | .build/pip.conf engine
+base-py36: .build/pip.conf | engine
 	@if $(DOCKER) image inspect $(BASE_PY36) >/dev/null 2>&1 || $(DOCKER) pull $(BASE_PY36) >/dev/null 2>&1; then \
 		echo "---> base image $(BASE_PY36)"; echo $(BASE_PY36) > .build/base-py36; \
 	else \
@@ -241,4 +265,4 @@ hadolint: venv ## lint the Dockerfiles
 	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
 
 clean:
-	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(ASGI_VENV) $(FRAMEWORKS_VENV) $(MANIFESTS_VENV) build .build *.egg-info
+	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(ASGI_VENV) $(FRAMEWORKS_VENV) $(MANIFESTS_VENV) $(DOCS_VENV) site build .build *.egg-info

@@ -6,12 +6,8 @@
 #      MODELKILN_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/modelkiln).
 set -euo pipefail
 
-[ $# -eq 1 ] || { echo "usage: $0 IMAGE_TAG" >&2; exit 2; }
-TAG=$1
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(dirname "$HERE")
-DOCKER=${DOCKER:-/usr/bin/docker}
-export DOCKER_API_VERSION=${DOCKER_API_VERSION:-1.41}
+# shellcheck source=standins/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 find_vendor() {  # shared/vendor beside the checkout, or beside one of its parents
   local dir=$REPO
   while [ "$dir" != / ]; do
@@ -21,7 +17,6 @@ find_vendor() {  # shared/vendor beside the checkout, or beside one of its paren
   echo "$REPO/../shared/vendor"
 }
 VENDOR_DIR=${VENDOR_DIR:-$(find_vendor)}
-CACHE=${MODELKILN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/modelkiln}
 OWN=$CACHE/python36  # sources, wheels, .debs and logs of this script
 JOBS=$(nproc)
 
@@ -37,7 +32,6 @@ HOST_DEPS="build-essential libffi-dev zlib1g-dev libbz2-dev liblzma-dev libsqlit
 RUNTIME_DEBS="ca-certificates,netbase,tzdata,libffi8,zlib1g,libbz2-1.0,liblzma5,libsqlite3-0,libreadline8,\
 libncursesw6,libgdbm6,libuuid1,libexpat1,libnsl2,passwd"
 
-die() { echo "ERROR: $*" >&2; exit 1; }
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
 timed() {  # timed "what" command...: announce a step and report its duration
   local t=$SECONDS what=$1; echo "---> $what"; shift; "$@"; echo "     ($((SECONDS - t)) s: $what)"
@@ -49,8 +43,11 @@ quiet() {  # quiet LOG command...: run with output appended to LOG; show its tai
 
 # ---------------------------------------------------------------- checks and cache keys
 PY_TARBALL=$VENDOR_DIR/Python-$PY_VERSION.tar.xz
-[ -f "$PY_TARBALL" ] || die "$PY_TARBALL not found: set VENDOR_DIR to the folder holding" \
-  "Python-$PY_VERSION.tar.xz (shared/vendor beside the repo)"
+[ -f "$PY_TARBALL" ] || die "$PY_TARBALL not found. The stand-in compiles CPython" \
+  "$PY_VERSION from python.org's source tarball Python-$PY_VERSION.tar.xz (sha256 $PY_SHA256):" \
+  "download it into a folder and set VENDOR_DIR to that folder (the script also looks in" \
+  "shared/vendor beside the checkout or one of its parents). A machine whose engine can pull" \
+  "python:3.6-slim needs no stand-in: 'make image-py36' uses that image instead."
 [ "$(sha256 "$PY_TARBALL")" = "$PY_SHA256" ] || die "$PY_TARBALL has the wrong sha256" \
   "(want $PY_SHA256): restore it from shared/vendor"
 "$DOCKER" info >/dev/null 2>&1 || die "no Docker engine answers $DOCKER; start one with:" \
@@ -119,12 +116,13 @@ build_python() {
 }
 BUILD_KEY=$( { echo "$PY_SHA256 $SSL_SHA256 $SSL_DEB_VERSION $MODULES"
                declare -f fetch_openssl build_openssl build_python; } | sha256sum | cut -c1-64)
-KEY=$( { echo "$BUILD_KEY"; cat "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-64)
+# Everything the image is made from: the compiled files, this script and the module it asks for
+# the apt mirror (a broken or renamed module must change the key, or a cached image hides it).
+KEY=$( { echo "$BUILD_KEY"; cat "${BASH_SOURCE[0]}" "$REPO/standins/common.sh" \
+  "$REPO/modelkiln_cli/hostconfig.py"; } | sha256sum | cut -c1-64)
 STAGED=$CACHE/python36-${BUILD_KEY:0:12}.tar.gz
 
-old=$("$DOCKER" image inspect -f '{{index .Config.Labels "modelkiln.standin.key"}}|{{.Id}}' \
-  "$TAG" 2>/dev/null || true)
-if [ "${old%%|*}" = "$KEY" ]; then echo "---> $TAG is up to date"; exit 0; fi
+up_to_date
 
 # ---------------------------------------------------------------- cold path
 START=$SECONDS
@@ -227,10 +225,7 @@ import_image() {
   "$DOCKER" run --rm "$id" python3 -c "import ${MODULES// /, }; ctypes.CDLL(None)
 print('    ', ssl.OPENSSL_VERSION, '/ sqlite', _sqlite3.sqlite_version)" \
     || { "$DOCKER" rmi "$id" >/dev/null; die "the new image fails its import check"; }
-  "$DOCKER" tag "$id" "$TAG"
-  if [ -n "${old#*|}" ] && [ "${old#*|}" != "$id" ]; then  # drop the replaced image if unused
-    "$DOCKER" rmi "${old#*|}" >/dev/null 2>&1 || true
-  fi
+  keep_image "$id"
 }
 timed "docker import $TAG" import_image
 echo "---> $TAG built in $((SECONDS - START)) s"

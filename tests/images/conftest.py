@@ -3,6 +3,7 @@ image and checked with ``modelkiln test-image``. Needs a Docker engine and the b
 (``make test-images`` builds it first); without them the tests fail, they do not skip."""
 
 import functools
+import hashlib
 import http.server
 import json
 import os
@@ -17,7 +18,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BUILDER = os.environ.get("MODELKILN_TEST_BUILDER", "modelkiln/python311")
 CA_BUNDLE = os.environ.get("MODELKILN_TEST_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-PREFIX = "modelkiln-test/"
+# Per checkout (a hash of its path), so that two checkouts testing on one engine neither replace
+# nor remove each other's app images. The builder images keep their product names.
+PREFIX = "modelkiln-test/%s/" % hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
 
 
 def modelkiln(*args, timeout=1200):
@@ -40,7 +43,7 @@ def app_config(app: Path) -> dict:
 
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_images():
-    """The app images the suite builds (modelkiln-test/...:ci) are removed after it; builder
+    """The app images the suite builds (modelkiln-test/<checkout>/...:ci) are removed after it; builder
     images and the py36 test image stay."""
     yield
     try:

@@ -33,6 +33,10 @@ import yaml
 from .conftest import REPO, modelkiln
 from .test_images import template_image
 
+# In `make test-full` (and CI when the image inputs change), not `make test`: installs podman,
+# loads the app image into it and plays the Deployment.
+pytestmark = pytest.mark.full
+
 APP = REPO / "templates" / "model-template-app"
 IRIS = {"data": {"ndarray": [[5.1, 3.5, 1.4, 0.2]]}}
 
