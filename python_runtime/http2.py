@@ -67,7 +67,8 @@ Event = Tuple[int, "Stream", Any]
 # RFC 9113 8.2.2: fields that are HTTP/1.1 connection-specific
 CONNECTION_FIELDS = frozenset(("connection", "keep-alive", "proxy-connection",
                                "transfer-encoding", "upgrade"))
-REQUEST_PSEUDO = frozenset((":method", ":scheme", ":path", ":authority"))
+_PSEUDO_BITS = {":method": 1, ":scheme": 2, ":path": 4, ":authority": 8}
+_FORBIDDEN = CONNECTION_FIELDS | {"te", "content-length"}  # (content-length: checked)
 _NAME_OK = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+\Z").match  # a lowercase token (8.2.1)
 
 
@@ -170,6 +171,7 @@ class Connection(object):
         self.closed = False      # a connection error: flush ``out``, then close
         self.reset_ids = set()  # type: Set[int]  (streams this side reset: frames ignored)
         self.reset_order = deque()  # type: Any
+        self.valid_fields = set()  # type: Set[Tuple[str, str]]  (header fields seen valid)
         self.resets = _Rate(RESET_RATE)
         self.pings = _Rate(PING_RATE)
         self.settings_rate = _Rate(SETTINGS_RATE)
@@ -524,7 +526,7 @@ class Connection(object):
                 self._remember_reset(stream.id)
             return
         if not stream.headers:
-            length = _request_error(fields)
+            length = _request_error(fields, self.valid_fields)
             if length is None:
                 self._stream_error(stream.id, PROTOCOL_ERROR, events)
                 return
@@ -712,33 +714,40 @@ class Connection(object):
                     return
 
 
-def _request_error(fields: Sequence[Tuple[str, str]]) -> Optional[int]:
+def _request_error(fields: Sequence[Tuple[str, str]], valid: Set[Tuple[str, str]]
+                   ) -> Optional[int]:
     """RFC 9113 8.2-8.3 on a request's header fields: its content-length (-1 if none), or
-    None when the request is malformed (the stream is reset with PROTOCOL_ERROR)."""
-    seen = set()  # type: Set[str]
+    None when the request is malformed (the stream is reset with PROTOCOL_ERROR). ``valid``
+    remembers fields already found well-formed (clients repeat theirs on every call)."""
+    pseudo = 0  # bit 1: :method, 2: :scheme, 4: :path, 8: :authority
     regular = False
     length = -1
-    for name, value in fields:
-        if not _NAME_OK(name, 1 if name[:1] == ":" else 0) or (
-                "\r" in value or "\n" in value or "\x00" in value):
-            return None
+    for field in fields:
+        if field not in valid:
+            name, value = field
+            if not _NAME_OK(name, 1 if name[:1] == ":" else 0) or (
+                    "\r" in value or "\n" in value or "\x00" in value):
+                return None
+            if len(valid) < 512:
+                valid.add(field)
+        name = field[0]
         if name[0] == ":":
-            if regular or name in seen or name not in REQUEST_PSEUDO:
+            bit = _PSEUDO_BITS.get(name, 0)
+            if regular or not bit or pseudo & bit or (bit == 4 and not field[1]):
                 return None
-            seen.add(name)
-            if name == ":path" and not value:
-                return None
+            pseudo |= bit
         else:
             regular = True
-            if name in CONNECTION_FIELDS or (name == "te" and value != "trailers"):
-                return None
-            if name == "content-length":
+            if name in _FORBIDDEN:
+                if name == "te" and field[1] == "trailers":
+                    continue
+                if name != "content-length":
+                    return None
+                value = field[1]
                 if not value.isdigit() or (length >= 0 and int(value) != length):
                     return None
                 length = int(value)
-    if not {":method", ":scheme", ":path"} <= seen:
-        return None
-    return length
+    return length if pseudo & 7 == 7 else None
 
 
 def _trailers_ok(fields: Sequence[Tuple[str, str]]) -> bool:
