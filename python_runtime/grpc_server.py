@@ -12,6 +12,11 @@ GOAWAY on every connection, lets in-flight calls finish (graceful timeout), then
 
 gRPC is spoken here rather than through grpcio: grpcio's server cost ~20 MiB per worker and
 ~0.2 ms of CPU per call in its own machinery, several times what the model call costs.
+
+Hostile clients: what a connection holds (``http2`` counts it; request messages its calls
+hold, here) is charged to the worker's memory budget, shared with the REST loop; a reset call
+still queued on the pool is cancelled; a connection with too many calls queued, or idle for
+MODELKILN_GRPC_IDLE_TIMEOUT, gets GOAWAY; accept() pauses when descriptors run out.
 """
 
 import logging
