@@ -351,3 +351,36 @@ def test_window_update_of_zero_on_a_stream_is_a_stream_error(server):
     conn.send(headers(1, conn.block()) + window_update(1, 0))
     assert conn.reset_code(1) == PROTOCOL_ERROR
     assert not any(isinstance(frame, GoAwayFrame) for frame in conn.received)
+
+
+def test_rest_and_grpc_share_the_workers_memory_budget(tmp_path):
+    """A REST body on its way (its Content-Length counted in the budget before it arrives)
+    leaves the gRPC port less room: the same MODELKILN_MEMORY_BUDGET for both loops."""
+    server = live.LiveServer("fuzzecho", "FuzzEcho", env={"MODELKILN_MEMORY_BUDGET": "16m"},
+                             workdir=str(tmp_path))
+    server.start()
+    try:
+        server.wait_ready()
+        big = grpc_message(b"\x00" * (4 << 20))
+
+        def grpc_call() -> str:
+            conn = RawH2(server.grpc_port)
+            wire = headers(1, conn.block())
+            for offset in range(0, len(big), 16384):
+                wire += data(1, big[offset:offset + 16384])
+            conn.send(wire + data(1, b"", end_stream=True))
+            status = conn.grpc_status(1, 10)
+            conn.close()
+            return status
+
+        assert grpc_call() == "3"  # 4 MiB of zeros is no SeldonMessage: INVALID_ARGUMENT
+        rest = socket.create_connection(("127.0.0.1", server.http_port))
+        rest.sendall(b"POST /predict HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n{" % (14 << 20))
+        time.sleep(0.5)
+        assert grpc_call() == "8"  # RESOURCE_EXHAUSTED: the budget holds the REST body
+        rest.close()
+        time.sleep(0.5)
+        assert grpc_call() == "3"
+    finally:
+        server.stop()
