@@ -13,6 +13,7 @@ from typing import Any, Iterator, Optional
 
 from .jobinputs import CHUNK, JobError
 
+
 class OutputLock(object):
     """One job per output: an exclusive ``flock`` on ``OUT.lock`` beside it, taken before the
     output is read, cut or written, and released by the kernel if the job dies (a resumed or

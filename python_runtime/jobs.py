@@ -11,8 +11,9 @@ JSON lines for messages (a line that fails gets ``{"error": ...}`` and the job g
 ``.npy`` for tables. ``--resume`` continues a JSON-lines or CSV output after its last complete
 line or record, byte for byte as a clean run would have written it; ``--shard I/N`` (or
 ``auto`` from an Indexed Job) scores every N-th item from the I-th. Inputs are streamed
-(``jobinputs``) and outputs locked (``joboutputs``). Exit codes: 0 every item succeeded, 1 some failed (their error
-lines say why), 2 the job could not run (one ``ERROR:`` line naming the fix).
+(``jobinputs``) and outputs locked (``joboutputs``). Exit codes: 0 every item succeeded, 1
+some failed (their error lines say why), 2 the job could not run (one ``ERROR:`` line naming
+the fix).
 """
 
 import argparse
