@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
-	browser test-browser test-full test-images-full docs-venv site test-docs
+	browser test-browser test-full test-images-full docs-venv site test-docs reliability-tools
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
 DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
@@ -128,7 +128,19 @@ lint: vermin hadolint ruff ## 3.6 compatibility check, Dockerfile lint, pyflakes
 test-runtime: venv
 	$(PY) -m pytest tests/python_runtime tests/builder tests/repo $(PYTEST_ARGS)
 
-test-reliability: venv ## attacks on a live server: slow clients, amplification, framing, multipart
+# Debian's Go with the Go packages h2spec needs (tests/h2spec/build.sh builds it offline, GOPATH
+# mode, cached), Debian's nginx (grpc_pass in front of the gRPC port) and node/npm (the grpc-js
+# client) for tests/reliability; installed when missing.
+H2SPEC_DEBS := golang-go golang-github-spf13-cobra-dev golang-github-fatih-color-dev golang-golang-x-net-dev
+reliability-tools: ## install Go (for h2spec), nginx and npm when missing; build h2spec (cached)
+	@missing="$$(dpkg -s $(H2SPEC_DEBS) nginx >/dev/null 2>&1 || echo $(H2SPEC_DEBS) nginx) $$(command -v npm >/dev/null || echo nodejs npm)"; \
+	if [ -n "$$(echo $$missing)" ]; then \
+		echo "---> apt-get install $$missing"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@sh tests/h2spec/build.sh >/dev/null
+
+test-reliability: venv reliability-tools ## attacks on a live server: slow clients, amplification, framing, multipart, HTTP/2 (h2spec, fuzzer, grpc-js, nginx)
 	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 test-compat: venv seldon-venv

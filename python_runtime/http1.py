@@ -494,6 +494,19 @@ class ChunkedBody(object):
         ``pieces``. Raises HttpError."""
         pos, end = 0, len(buf)
         while pos < end:
+            if self.state == self.SIZE:
+                # Fast path: a size line of hex digits alone, its data and CRLF all here.
+                match = _PLAIN_SIZE(buf, pos)
+                if match is not None:
+                    start = match.end()
+                    stop = start + int(match.group(1), 16)
+                    if start < stop and stop + 2 <= end:
+                        if buf[stop:stop + 2] != b"\r\n":
+                            raise _unterminated_chunk()
+                        pieces.append(bytes(buf[start:stop]))
+                        self.size += stop - start
+                        pos = stop + 2
+                        continue
             if self.state == self.DATA:
                 take = min(end - pos, self.left)
                 pieces.append(bytes(buf[pos:pos + take]))
@@ -506,8 +519,7 @@ class ChunkedBody(object):
                 if end - pos < 2:
                     break
                 if buf[pos:pos + 2] != b"\r\n":
-                    raise HttpError("chunk data not followed by CRLF (a chunk longer than its "
-                                    "size?)")
+                    raise _unterminated_chunk()
                 pos += 2
                 self.state = self.SIZE
             else:
@@ -534,6 +546,10 @@ class ChunkedBody(object):
         return pos, False
 
 
+def _unterminated_chunk() -> HttpError:
+    return HttpError("chunk data not followed by CRLF (a chunk longer than its size?)")
+
+
 def _chunk_size(line: bytes) -> int:
     """The size in a chunk size line: hex digits only (no sign, no 0x, no spaces), then
     extensions ``;name`` or ``;name=value`` (a token or a quoted string), no whitespace: what
@@ -555,5 +571,6 @@ _EXTENSIONS = re.compile(rb'(?:;%s(?:=(?:%s|"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~
 
 
 _HEX = b"0123456789abcdefABCDEF"
+_PLAIN_SIZE = re.compile(rb"([0-9a-fA-F]{1,15})\r\n").match
 # Bytes a header value may hold: visible ASCII, space, tab and obs-text (0x80-0xff).
 _VALUE_OK = bytes(bytearray([9] + list(range(32, 127)) + list(range(128, 256))))

@@ -52,7 +52,8 @@ def big_request(size: int) -> bytes:
 def grpc_js() -> str:
     """The folder holding node_modules/@grpc/grpc-js (installed once)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the grpc-js client")
+        pytest.fail("node and npm are needed for the grpc-js client: run `make "
+                    "reliability-tools`", pytrace=False)
     prefix = Path.home() / ".cache" / "modelkiln" / ("grpc-js-" + GRPC_JS)
     if not (prefix / "node_modules" / "@grpc" / "grpc-js" / "package.json").exists():
         prefix.mkdir(parents=True, exist_ok=True)
@@ -126,7 +127,8 @@ def nginx(server, tmp_path_factory):
     binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
                                        else None)
     if binary is None:
-        pytest.skip("Debian's nginx is needed for the grpc_pass rows")
+        pytest.fail("Debian's nginx is needed for the grpc_pass rows: run `make "
+                    "reliability-tools`", pytrace=False)
     prefix = tmp_path_factory.mktemp("nginx")
     port = live.free_port()
     conf = prefix / "nginx.conf"

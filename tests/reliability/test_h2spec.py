@@ -4,7 +4,7 @@ gRPC port (147 cases: all pass).
 h2spec is built from ``../shared/vendor/h2spec-af83a65.tar.gz`` by ``tests/h2spec/build.sh``
 (Debian's golang-go in GOPATH mode; cached under ~/.cache/modelkiln). Every case must pass,
 except those in ``ALLOWED``, each with the reason it cannot pass on a gRPC-only server.
-The test is skipped when Go is not installed (the Makefile's h2spec target installs it).
+Without Go the test fails and names `make reliability-tools`, which installs it.
 """
 
 import shutil
@@ -28,8 +28,8 @@ ALLOWED = {}  # type: Dict[str, str]
 @pytest.fixture(scope="module")
 def h2spec() -> str:
     if shutil.which("go") is None:
-        pytest.skip("no Go toolchain: apt-get install golang-go and h2spec's golang-*-dev "
-                    "packages (tests/h2spec/build.sh names them)")
+        pytest.fail("no Go toolchain: run `make reliability-tools` (Debian's golang-go and "
+                    "h2spec's golang-*-dev packages)", pytrace=False)
     built = subprocess.run(["sh", str(BUILD)], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=600)
     assert built.returncode == 0, built.stderr.decode(errors="replace")

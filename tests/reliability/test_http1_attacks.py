@@ -124,7 +124,11 @@ def test_pipelining_without_reading_holds_one_answer_not_the_worker_memory(tmp_p
         burst = predict() * 2000
         sent = 0
         peak = before
-        with socket.create_connection(("127.0.0.1", server.http_port)) as sock:
+        with socket.socket() as sock:
+            # A small receive buffer: the answers fill it after a few requests, not after the
+            # megabytes loopback would otherwise take (minutes of requests on a busy machine).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.http_port))
             sock.settimeout(0.2)
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
@@ -136,8 +140,10 @@ def test_pipelining_without_reading_holds_one_answer_not_the_worker_memory(tmp_p
                     break
                 assert server.post("/predict", json={"data": {"ndarray": [[1]]}}
                                    ).status_code == 200
-        live.wait_for(lambda: "MODELKILN_WRITE_TIMEOUT" in server.log(), 15,
-                      "the write timeout")
+            # The connection stays open until the worker ends it (closing it here would reset
+            # it first, on a machine where the buffers took longer than 3 s to fill).
+            live.wait_for(lambda: "MODELKILN_WRITE_TIMEOUT" in server.log(), 60,
+                          "the write timeout")
         peak = max(peak, worker_stat(worker)[1])
         assert sent > 2 << 20 and peak - before < 60 * 1024, (before, peak, sent)
         assert server.post("/predict", json={"data": {"ndarray": [[1]]}}).status_code == 200
