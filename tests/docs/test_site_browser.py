@@ -91,12 +91,14 @@ def test_settings_reference_and_search(site_url, browser, tmp_path):
     box = wait.until(until.element_to_be_clickable((By.CSS_SELECTOR, "input.md-search__input")))
     box.click()
     box.send_keys("graceful")
-    results = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR,
-                                                   ".md-search-result__item a"))
-    links = [r.get_attribute("href") for r in results]
-    assert all(link.startswith(site_url + "/") for link in links), links
-    assert any("graceful" in r.text.lower() for r in browser.find_elements(
-        By.CSS_SELECTOR, ".md-search-result__item")), links
+    # The results are drawn again as the query grows: read them in one script call, and wait
+    # until they are the full query's (an element found before a redraw would be stale).
+    read = ("return [...document.querySelectorAll('.md-search-result__item')].map(item => "
+            "[item.querySelector('a') ? item.querySelector('a').href : '', item.innerText])")
+    results = wait.until(lambda d: [r for r in d.execute_script(read)
+                                    if "graceful" in r[1].lower()] and d.execute_script(read))
+    links = [href for href, _ in results]
+    assert links and all(link.startswith(site_url + "/") for link in links), links
     keep(browser, tmp_path, "docs-site-search.png")
     only_local(browser, site_url)
 
