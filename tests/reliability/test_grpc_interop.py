@@ -18,8 +18,7 @@ import grpc
 import pytest
 
 from ..python_runtime import live
-from .h2client import (PREDICT, RawH2, SeldonMessage, data, grpc_message, headers,
-                       predict_request, rst_stream)
+from .h2client import (PREDICT, RawH2, SeldonMessage, grpc_message, predict_request, rapid_reset)
 
 pytestmark = pytest.mark.slow
 
@@ -190,15 +189,7 @@ def test_rapid_reset_through_nginx_runs_few_calls(server, nginx):
     before = ran()
     conn = RawH2(nginx)
     message = grpc_message(predict_request())
-    stream_id = 1
-    for _ in range(50):
-        batch = []
-        for _ in range(100):
-            batch.append(headers(stream_id, conn.block()) + data(stream_id, message, True)
-                         + rst_stream(stream_id))
-            stream_id += 2
-        if not conn.send(b"".join(batch)):
-            break
+    rapid_reset(conn, message)
     conn.goaway(3)
     time.sleep(2)
     assert ran() - before <= 100

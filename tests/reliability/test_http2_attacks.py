@@ -22,7 +22,7 @@ from ..python_runtime import live
 from .h2client import (ENHANCE_YOUR_CALM, FRAME_SIZE_ERROR, NO_ERROR, PREDICT, PROTOCOL_ERROR,
                        REQUEST, STREAM_CLOSED, RawH2, continuation, cpu_seconds, data,
                        frame_head, grpc_message, headers, ping, predict_request, probe,
-                       rst_stream, rss, window_update)
+                       rapid_reset, rst_stream, rss, window_update)
 
 pytestmark = pytest.mark.slow
 
@@ -161,15 +161,7 @@ def test_rapid_reset_with_threads_runs_no_reset_call(tmp_path):
         conn = RawH2(server.grpc_port)
         message = grpc_message(predict_request())
         started = time.monotonic()
-        stream_id = 1
-        for _ in range(50):  # 5,000 calls opened and reset
-            batch = []
-            for _ in range(100):
-                batch.append(headers(stream_id, conn.block()) + data(stream_id, message, True)
-                             + rst_stream(stream_id))
-                stream_id += 2
-            if not conn.send(b"".join(batch)):
-                break
+        rapid_reset(conn, message)  # 5,000 calls opened and reset
         code = conn.goaway(5)
         assert code == ENHANCE_YOUR_CALM
         assert time.monotonic() - started < 10
