@@ -471,6 +471,8 @@ class GrpcServer(object):
         return True
 
     def _on_events(self, link: _Link, mask: int) -> None:
+        if link.sock is None:  # closed earlier in this round (by an answer in _woken, say)
+            return
         if link.handshaking and not self._handshake(link):
             return
         if mask & selectors.EVENT_WRITE:

@@ -282,6 +282,8 @@ class LoopWorker(Worker):
     # -- input --------------------------------------------------------------------------
 
     def on_events(self, conn: Connection, mask: int) -> None:
+        if conn.sock is None:  # closed earlier in this turn
+            return
         if conn.handshaking and not self.handshake(conn):
             return
         if mask & WRITE:
