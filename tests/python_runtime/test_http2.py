@@ -860,7 +860,7 @@ CONNECTION_ERRORS = [
            + frame(CONTINUATION, 0, 1) * http2.MAX_BLOCK_FRAMES, http2.ENHANCE_YOUR_CALM),
     _error("a frame over MAX_FRAME_SIZE, from its header alone",
            frame(HEADERS, END_HEADERS, 1, _block())
-           + FRAME_HEAD_OF(DATA, 0, 1, 16385), http2.FRAME_SIZE_ERROR),
+           + FRAME_HEAD_OF(DATA, 0, 1, http2.MAX_FRAME + 1), http2.FRAME_SIZE_ERROR),
     _error("a 16 MiB HEADERS frame, from its header alone",
            FRAME_HEAD_OF(HEADERS, END_HEADERS, 1, (1 << 24) - 1), http2.FRAME_SIZE_ERROR),
     _error("DATA after the stream's end", frame(HEADERS, END_HEADERS | END_STREAM, 1, _block())
@@ -955,7 +955,7 @@ def window_updates(server: http2.Connection, stream_id: int) -> int:
 
 def test_a_too_large_frame_is_refused_before_its_payload_arrives() -> None:
     server = opened()
-    server.receive(http2.FRAME_HEAD.pack(16385 << 8 | DATA, 0, 1)[:9])
+    server.receive(http2.FRAME_HEAD.pack((http2.MAX_FRAME + 1) << 8 | DATA, 0, 1)[:9])
     assert server.closed and len(server.inbuf) == 0
     assert frames(server.out)[-1][3][4:8] == u32s(http2.FRAME_SIZE_ERROR)
 
