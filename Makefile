@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SELDON_VENV ?= .venv-seldon
+CATWALK_VENV ?= .venv-catwalk
+CATWALK_TARBALL ?= ../shared/vendor/catwalk-49bafe1.tar.gz
+CATWALK_SRC := .build/$(basename $(basename $(notdir $(CATWALK_TARBALL))))
 OLDPINS_VENV ?= .venv-oldpins
 V2_VENV ?= .venv-v2
 ASGI_VENV ?= .venv-asgi
@@ -16,6 +19,7 @@ PYTEST_ARGS ?=
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
+	catwalk-venv test-compat-catwalk \
 	browser test-browser test-full test-images-full docs-venv site test-docs reliability-tools
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
@@ -53,6 +57,21 @@ $(SELDON_VENV)/.installed: pyproject.toml tests/compat/runtime_requirements.py
 	touch $@
 
 seldon-venv: $(SELDON_VENV)/.installed ## seldon-core 1.18 in its own virtualenv (test oracle and benchmark peer only)
+
+# catwalk (upstream 49bafe1), the oracle of tests/compat_catwalk: its source unpacked into .build/
+# (the suite serves its example_models/ from there, unchanged) and installed into its own
+# virtualenv with the pins of requirements/test-catwalk.txt. --no-deps: the pins hold everything
+# `catwalk serve --debug` imports; gunicorn, gevent and cryptography (production mode, image
+# encryption) are left out.
+$(CATWALK_VENV)/.installed: $(CATWALK_TARBALL) requirements/test-catwalk.txt
+	rm -rf $(CATWALK_VENV) $(CATWALK_SRC)
+	mkdir -p .build && tar xzf $(CATWALK_TARBALL) -C .build
+	$(PYTHON) -m venv $(CATWALK_VENV)
+	$(CATWALK_VENV)/bin/pip install -q -r requirements/test-catwalk.txt
+	$(CATWALK_VENV)/bin/pip install -q --no-deps ./$(CATWALK_SRC)
+	touch $@
+
+catwalk-venv: $(CATWALK_VENV)/.installed ## catwalk 0.1.0 and its example models' packages in their own virtualenv (test oracle only)
 
 $(OLDPINS_VENV)/.installed: pyproject.toml requirements/oldest-pins.txt
 	$(PYTHON) -m venv $(OLDPINS_VENV)
@@ -148,6 +167,9 @@ test-compat: venv seldon-venv
 
 test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-core's gRPC server (its stubs as client)
 	$(SELDON_VENV)/bin/python -m pytest tests/compat_grpc $(PYTEST_ARGS)
+
+test-compat-catwalk: venv catwalk-venv ## differential tests against catwalk's own server on its example models (not in make test yet)
+	$(PY) -m pytest tests/compat_catwalk $(PYTEST_ARGS)
 
 # The HTTP/1.1 smuggling corpus too: the oldest pins' httptools (llhttp 6) takes another path.
 test-oldpins: oldpins-venv
