@@ -215,9 +215,7 @@ bench: venv seldon-venv v2-venv asgi-venv ## modelkiln vs seldon-core, MLServer,
 	$(PY) bench/run.py
 	$(PY) bench/charts.py
 
-docs: venv ## regenerate the settings table in README.md
-	$(PY) -m python_runtime.settings --update-readme README.md
-	$(PY) -m builder.settings --update-readme README.md
+docs: site ## the documentation site, built strictly into site/ (its reference pages are generated from the code)
 
 # Debian's Chromium and its WebDriver for tests/browser.
 browser: ## install Debian's chromium and chromium-driver when missing

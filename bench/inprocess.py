@@ -34,9 +34,14 @@ MEASURE = r"""
 import io, json, sys, time
 sys.path.insert(0, sys.argv[1])
 from IrisSoftmax import IrisSoftmax
-from python_runtime.component import Component
-from python_runtime.context import LoadState
-from python_runtime.http import create_app
+try:  # the layout since issue 33, and before it (a --baseline may be older)
+    from python_runtime.model.component import Component
+    from python_runtime.model.context import LoadState
+    from python_runtime.transport.http import create_app
+except ImportError:
+    from python_runtime.component import Component
+    from python_runtime.context import LoadState
+    from python_runtime.http import create_app
 from python_runtime.settings import Settings
 
 settings = Settings.load(["IrisSoftmax"], environ={}, read_annotations=False)

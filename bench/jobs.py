@@ -14,7 +14,7 @@ Tools (all run the same class, bench/model/IrisSoftmax.py, on the same numbers):
               (`--gateway-type seldon`: it posts to /api/v1.0/predictions, no gateway prefix);
 - mlserver    MLServer 1.7's `mlserver infer` against `mlserver start` with the
               tests/v2/mlserver runtime (as bench/servers.py starts it);
-- batch       modelkiln batch: `python -m python_runtime.batch --url URL IN.csv OUT.csv
+- batch       modelkiln batch: `python -m python_runtime.jobs.batch --url URL IN.csv OUT.csv
               --protocol seldon --batch-size 1000 --workers N` against a modelkiln server;
 - batch-rows  the same client with one Seldon message per request (.jsonl), like-for-like with a
               per-row seldon-batch-processor; run when asked for, or when per-row is what
@@ -165,7 +165,7 @@ def make_tools(args):
                 "--batch-size", str(settings["batch_size"])]
 
     def batch(settings, port, src, dst):
-        cmd = [args.python, "-m", "python_runtime.batch", "--url", "http://%s:%d" % (srv.HOST, port),
+        cmd = [args.python, "-m", "python_runtime.jobs.batch", "--url", "http://%s:%d" % (srv.HOST, port),
                src, dst, "--protocol", "seldon", "--workers", str(settings["workers"])]
         if settings.get("batch_size"):
             cmd += ["--batch-size", str(settings["batch_size"])]
@@ -215,7 +215,7 @@ def make_tools(args):
     runtime = os.path.join(srv.MLSERVER_RUNTIME_DIR, srv.MLSERVER_RUNTIME.split(".")[0] + ".py")
     if not tools["mlserver"].missing and not os.path.isfile(runtime):
         tools["mlserver"].missing = "its runtime %s is missing" % runtime
-    for name, module in (("predict", "python_runtime.jobs"), ("batch", "python_runtime.batch")):
+    for name, module in (("predict", "python_runtime.jobs"), ("batch", "python_runtime.jobs.batch")):
         r = subprocess.run([args.python, "-c", "import %s" % module], cwd=srv.REPO_DIR,
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0:

@@ -1,6 +1,6 @@
-"""Microseconds the HTTP/1.1 reader (python_runtime/http1.py on llhttp) spends on one small
-request, as wrk sends it in bench/run.py's small-ndarray row: the parser's share of a request's
-server CPU is this figure divided by the row's `srv CPU ms/req`.
+"""Microseconds the HTTP/1.1 reader (python_runtime/transport/http1.py, on llhttp) spends on
+one small request, as wrk sends it in bench/run.py's small-ndarray row: the parser's share of
+a request's server CPU is this figure divided by the row's `srv CPU ms/req`.
 
     .venv/bin/python bench/parser.py            # both modes: llhttp frames bodies / own framing
     .venv/bin/python bench/parser.py --rounds 9
@@ -20,7 +20,7 @@ import time
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_DIR)
 
-from python_runtime import http1  # noqa: E402
+from python_runtime.transport import http1  # noqa: E402
 
 BODY = json.dumps({"data": {"ndarray": [[5.1, 3.5, 1.4, 0.2]]}}).encode()
 REQUEST = (b"POST /api/v1.0/predictions HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"

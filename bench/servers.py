@@ -193,7 +193,8 @@ def baseline_kind(python, worktree, label):
     is asked V2 REST too when that commit has it."""
     has_v2 = os.path.exists(os.path.join(worktree, "python_runtime", "protocols", "v2.py"))
     # gRPC rows too when that commit serves V2 gRPC from every worker (grpc_server.py)
-    has_grpc = has_v2 and os.path.exists(os.path.join(worktree, "python_runtime", "grpc_server.py"))
+    has_grpc = has_v2 and any(os.path.exists(os.path.join(worktree, "python_runtime", *parts))
+                              for parts in (("grpc_server.py",), ("transport", "grpc_server.py")))
     return ServerKind("modelkiln@" + label, python, _modelkiln_cmd(python, grpc_flag=False), "/ready",
                       MODEL_DIR, 3, env={"PYTHONPATH": worktree}, port_env=_grpc_port_env,
                       protocols=((V1, V2) if has_v2 else (V1,)) + ((V1_GRPC, V2_GRPC) if has_grpc else ()),

@@ -6,9 +6,9 @@ Only imports the class; it is not constructed (its __init__ may need model files
 
 import sys
 
-from python_runtime.component import check_service_type
+from python_runtime.model.component import check_service_type
 from python_runtime.errors import LoadError, ModuleImportFailed
-from python_runtime.loader import import_user_class
+from python_runtime.model.loader import import_user_class
 
 
 # Exit codes: 1 the import itself failed (maybe for want of hardware or files the build lacks:

@@ -61,7 +61,3 @@ def markdown_table() -> str:
         rows.append("| %s | `requirements/%s` |" % (span, name))
     return "\n".join(rows) + "\n"
 
-
-# The README table between these markers is generated (make docs runs builder.settings).
-README_BEGIN = "<!-- pins-table:begin -->"
-README_END = "<!-- pins-table:end -->"

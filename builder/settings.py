@@ -1,7 +1,8 @@
 """Build-time settings read by ``assemble`` inside the builder image.
 
 The one reader of ``os.environ`` for ``builder``'s in-image code. Every setting is declared
-once (name, environment variable, default, help); the README's build table is generated here.
+once (name, environment variable, default, help); the documentation site's build-variables
+reference is written from these declarations (docs/hooks/reference.py).
 """
 
 import os
@@ -124,30 +125,3 @@ class BuildSettings(object):
                 "MODEL_NAME is not set: add MODEL_NAME=<Module or pkg.mod.Class> to the app's "
                 ".s2i/environment (or pass -e MODEL_NAME=...)")
         return cls(values)
-
-
-def markdown_table() -> str:
-    rows = ["| Build variable | Default | Meaning |", "|---|---|---|"]
-    for s in BUILD_SETTINGS:
-        default = "" if s.default is None else "`%s`" % s.default
-        rows.append("| `%s` | %s | %s |" % (s.env, default, s.help))
-    return "\n".join(rows) + "\n"
-
-
-README_BEGIN = "<!-- build-table:begin -->"
-README_END = "<!-- build-table:end -->"
-
-if __name__ == "__main__":
-    import sys
-
-    from python_runtime.settings import update_readme
-
-    from . import pins
-
-    tables = [(markdown_table(), README_BEGIN, README_END),
-              (pins.markdown_table(), pins.README_BEGIN, pins.README_END)]
-    if sys.argv[1:2] == ["--update-readme"]:
-        changed = [update_readme(sys.argv[2], *table) for table in tables]
-        print("updated" if any(changed) else "already current")
-    else:
-        sys.stdout.write("\n".join(table for table, _, _ in tables))

@@ -100,11 +100,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         return serve_main(rest)
     if command in ("predict", "info"):
-        from python_runtime.jobs import main as job_main
+        from python_runtime.jobs.predict import main as job_main
 
         return job_main([command] + rest)
     if command == "batch":
-        from python_runtime.batch import main as batch_main
+        from python_runtime.jobs.batch import main as batch_main
 
         return batch_main(rest)
     sys.stderr.write("modelkiln: unknown command %r\n%s" % (command, USAGE))

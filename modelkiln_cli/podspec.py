@@ -8,7 +8,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional
 
-from python_runtime.loader import BadParameters, parse_parameters
+from python_runtime.model.loader import BadParameters, parse_parameters
 from python_runtime.settings import (SETTINGS, Settings, SettingsError,
                                      read_s2i_environment)
 

@@ -26,7 +26,7 @@ class _ThreadedServer(WSGIServer):
 
 def build_app(app_dir: str) -> Any:
     """The WSGI app an image would serve for ``app_dir``, its class constructed and loaded."""
-    from python_runtime.jobs import JobError, load_app
+    from python_runtime.jobs.predict import JobError, load_app
 
     try:
         return load_app(app_dir)

@@ -18,17 +18,17 @@ import tempfile
 from typing import Any, Dict, Optional, Tuple
 
 from . import __version__, logs, tracing
-from .component import Component, check_service_type
-from .context import LoadState
 from .errors import LoadError
-from .http import EXIT_LOAD_FAILED, PortApp, create_app, load_model, run_load
-from .loader import construct, import_user_class, parse_parameters
 from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
                       set_multiprocess_dir)
+from .model.component import Component, check_service_type
+from .model.context import LoadState
+from .model.loader import construct, import_user_class, parse_parameters
 from .protocols.docs import missing_assets_warning
 from .protocols.modzy import ModelYamlError, job_files
 from .settings import Settings, SettingsError
-from .sockets import grpc_port_in_use
+from .transport.http import EXIT_LOAD_FAILED, PortApp, create_app, load_model, run_load
+from .transport.sockets import grpc_port_in_use
 
 log = logging.getLogger("modelkiln")
 
@@ -74,7 +74,7 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
         "threads": settings.threads,
         # By name: gunicorn < 21 logs the worker class as a string. One worker class for
         # every thread count: gunicorn's gthread parser is lenient on the oldest pins.
-        "worker_class": "python_runtime.worker.LoopWorker",
+        "worker_class": "python_runtime.transport.worker.LoopWorker",
         "max_requests": settings.max_requests,
         "max_requests_jitter": settings.max_requests_jitter,
         "keepalive": settings.keepalive,
@@ -130,14 +130,14 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
     start_grpc = None  # type: Any
     if settings.grpc_workers:
         def start_grpc() -> None:
-            from .grpc_server import start_in_worker
+            from .transport.grpc_server import start_in_worker
 
             start_in_worker(built["app"].ctx)
 
     def post_worker_init(worker: Any) -> None:
         # After the worker has installed its signal handlers: a SIGTERM that arrives while
         # load() starts is then handled, not lost.
-        from .worker import LoopWorker
+        from .transport.worker import LoopWorker
 
         if traced is not None:
             traced.start()
@@ -152,7 +152,7 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
 
     def worker_exit(server: Any, worker: Any) -> None:
         if start_grpc is not None:
-            from .grpc_server import stop_all
+            from .transport.grpc_server import stop_all
 
             stop_all()
         if traced is not None:
@@ -202,7 +202,7 @@ def run_debug(settings: Settings, user: Any) -> int:
             threading.Thread(target=side.serve_forever, daemon=True).start()
     start_grpc = None  # type: Any
     if settings.grpc_workers:
-        from .grpc_server import start_in_worker
+        from .transport.grpc_server import start_in_worker
 
         def start_grpc() -> None:
             start_in_worker(app.ctx)

@@ -2,12 +2,12 @@
 
 ``Settings.load(argv, environ)`` is the only place that reads ``os.environ`` for the runtime.
 Precedence: command-line flag > environment variable > the app's ``.s2i/environment`` >
-default. ``python -m python_runtime.settings --markdown`` prints the README table.
+default. The documentation site's settings reference is written from ``SETTINGS``
+(``docs/hooks/reference.py``).
 """
 
 import argparse
 import os
-import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 SERVICE_TYPES = (
@@ -522,44 +522,3 @@ def build_parser() -> argparse.ArgumentParser:
                 help="%s (default: %s)%s" % (setting.help, setting.default, env_note),
             )
     return parser
-
-
-def markdown_table() -> str:
-    rows = ["| Environment variable | Flag | Default | Meaning |", "|---|---|---|---|"]
-    for s in SETTINGS:
-        default = "" if s.default is None else str(s.default)
-        if s.name == "max_request_size":
-            default = "100m"
-        rows.append("| %s | %s | %s | %s |" % (
-            "`%s`" % s.env if s.env else "",
-            "`%s`" % s.flag if s.flag else "",
-            "`%s`" % default if default != "" else "",
-            s.help.replace("|", "\\|"),
-        ))
-    return "\n".join(rows) + "\n"
-
-
-README_BEGIN = "<!-- settings-table:begin -->"
-README_END = "<!-- settings-table:end -->"
-
-
-def update_readme(path: str, table: str = "", begin: str = README_BEGIN,
-                  end: str = README_END) -> bool:
-    """Rewrite the generated table between ``begin`` and ``end``; True when it changed."""
-    with open(path, "r") as handle:
-        text = handle.read()
-    start = text.index(begin) + len(begin)
-    stop = text.index(end)
-    new = text[:start] + "\n" + (table or markdown_table()) + text[stop:]
-    if new != text:
-        with open(path, "w") as handle:
-            handle.write(new)
-    return new != text
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--update-readme"]:
-        changed = update_readme(sys.argv[2])
-        print("updated" if changed else "already current")
-    else:
-        sys.stdout.write(markdown_table())

@@ -41,10 +41,9 @@ def _import(name: str) -> Any:
 
 
 def find(candidates: Sequence[str], attribute: str) -> Any:
-    """``attribute`` of the first module in ``candidates`` that exists and has it.
-
-    Modules move (the runtime is being regrouped into packages); listing the old and the new
-    path keeps the reference building across such a move."""
+    """``attribute`` of the first module in ``candidates`` that exists and has it (when a
+    module moves, listing its old and new path keeps the reference building across the
+    move; an error names every path tried)."""
     missing = []
     for name in candidates:
         try:
@@ -154,10 +153,10 @@ class _ExampleModel(object):
 def _app() -> Any:
     """A WSGI app as the server builds it (every protocol on, Modzy's side port too)."""
     settings_module = _import("python_runtime.settings")
-    create_app = find(["python_runtime.transport.http", "python_runtime.http"], "create_app")
-    component_class = find(["python_runtime.model.component", "python_runtime.component"],
+    create_app = find(["python_runtime.transport.http"], "create_app")
+    component_class = find(["python_runtime.model.component"],
                            "Component")
-    load_state = find(["python_runtime.context"], "LoadState")
+    load_state = find(["python_runtime.model.context"], "LoadState")
     settings = settings_module.Settings.load(
         ["ExampleModel", "--modzy-port", "8080"], environ={}, read_annotations=False)
     return create_app(settings, component_class(_ExampleModel(), "MODEL"), None, load_state())
@@ -184,7 +183,7 @@ def _route_rows(routes: Iterable[Any]) -> List[str]:
 
 def grpc_methods() -> List[Tuple[str, str, str, str]]:
     """(service, method, request type, response type) of every gRPC method served."""
-    protos = find(["python_runtime.protocols.protos", "python_runtime.protos"], "load")()
+    protos = find(["python_runtime.protocols.protos"], "load")()
     ctx = _app().ctx
     implemented = {}  # type: Dict[str, Any]
     for module, name, args in (
@@ -241,11 +240,11 @@ COMMANDS = (
     ("modelkiln test", ["modelkiln_cli.cli"], "test_parser",
      "Send every request of the app's `examples.json` to its class, loaded in this process, "
      "and compare the answers, before any image is built."),
-    ("modelkiln predict / info", ["python_runtime.jobs.predict", "python_runtime.jobs"],
+    ("modelkiln predict / info", ["python_runtime.jobs.predict"],
      "build_parser",
      "Score a file with the model and exit, or print its metadata. In an app image: "
      "`docker run IMAGE predict IN OUT`, `docker run IMAGE info`."),
-    ("modelkiln batch", ["python_runtime.jobs.batch", "python_runtime.batch"], "build_parser",
+    ("modelkiln batch", ["python_runtime.jobs.batch"], "build_parser",
      "Score a file against a running server. In an app image: `docker run IMAGE batch ...`."),
     ("modelkiln build", ["modelkiln_cli.cli"], "build_parser",
      "Build an app image with the local Docker engine, as `s2i build` does."),

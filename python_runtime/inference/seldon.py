@@ -11,10 +11,10 @@ import numpy as np
 
 from ..codecs.message import (build_meta, check_meta, decode_message, describe, encode_payload,
                               protobuf_shaped)
-from ..component import Component, declined, or_default, validate_metrics
 from ..errors import BadDataError, NotImplementedByModel, few
-from ..response import Response, unpack
-from ..signature import Signature
+from ..model.component import Component, declined, or_default, validate_metrics
+from ..model.response import Response, unpack
+from ..model.signature import Signature
 
 FEEDBACK_KEYS = frozenset(("request", "response", "reward", "truth"))
 # /health/status when health_status() is SeldonComponent's placeholder, or raises

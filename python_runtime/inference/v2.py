@@ -33,10 +33,10 @@ from ..codecs import jsonio
 from ..codecs.message import decode_message, describe, encode_payload
 from ..codecs.v2 import (DTYPES, EXTENSION_PARAMETERS, BinaryReader, Tensor, decode_input,
                          encode_output)
-from ..component import Component, validate_metrics
 from ..errors import BadDataError, InternalError, clipped, few, shown
-from ..response import unpack
-from ..signature import Signature
+from ..model.component import Component, validate_metrics
+from ..model.response import unpack
+from ..model.signature import Signature
 
 SERVED_METHOD = {"MODEL": "predict", "TRANSFORMER": "transform_input",
                  "OUTPUT_TRANSFORMER": "transform_output", "ROUTER": "route",

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..codecs import jsonio
 from ..errors import MicroserviceError, RouteNotFound
-from ..routes import JSON, Answer, Doc, Route
+from .routes import JSON, Answer, Doc, Route
 
 log = logging.getLogger("modelkiln")
 

@@ -8,7 +8,7 @@ from them), or an error_response (NOT_FOUND) for a name the pool does not know.
 
 from typing import Any, Callable, Dict
 
-from ..protos import REFLECTION_PACKAGES
+from .protos import REFLECTION_PACKAGES
 
 NOT_FOUND, UNIMPLEMENTED = 5, 12
 METHOD = "ServerReflectionInfo"

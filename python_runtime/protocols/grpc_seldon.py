@@ -12,10 +12,10 @@ from typing import Any, Callable, Dict
 
 from .. import tracing
 from ..codecs.seldon_proto import SeldonProtoCodec
-from ..context import ServingContext
 from ..errors import BadDataError, InternalError
 from ..inference.seldon import SeldonCalls
-from ..metadata import metadata_or_error
+from ..model.context import ServingContext
+from ..model.metadata import metadata_or_error
 
 PREFIX = "seldon.protos."
 

@@ -15,9 +15,9 @@ import numpy as np
 
 from .. import __version__, tracing
 from ..codecs.v2 import DTYPES, LITTLE, BinaryReader, split_bytes
-from ..context import ServingContext
 from ..errors import BadDataError, RouteNotFound, shown
 from ..inference.v2 import V2Calls
+from ..model.context import ServingContext
 from .v2 import EXTENSIONS, model_name_of
 
 SERVICE = "inference.GRPCInferenceService"

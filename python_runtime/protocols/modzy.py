@@ -31,12 +31,12 @@ import time
 from http import HTTPStatus
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..body import read_body
 from ..codecs import jsonio
 from ..errors import (BadDataError, InternalError, MicroserviceError, NotReady,
                       UnsupportedMediaType, clipped, from_user_exception, shown)
 from ..inference.documents import write_atomically
-from ..routes import JSON, Answer, Doc, Route
+from .body import read_body
+from .routes import JSON, Answer, Doc, Route
 
 MODEL_YAML = "model.yaml"
 DEFAULT_INPUTS = ("input.json",)

@@ -7,10 +7,10 @@ Errors are ``{"message": "..."}``.
 
 from typing import Any, Dict, List
 
-from ..body import read_body
 from ..codecs import jsonio
 from ..errors import BadDataError, MicroserviceError, UnsupportedMediaType, shown
-from ..routes import JSON, Answer, Doc, Route
+from .body import read_body
+from .routes import JSON, Answer, Doc, Route
 
 INVOKE = "/api/model/invoke"
 

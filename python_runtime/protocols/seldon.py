@@ -7,15 +7,15 @@ Every route is served whatever the SERVICE_TYPE (old clients rely on it). Errors
 from typing import Any, Dict, List
 
 from .. import tracing
-from ..body import json_text, read_body, request_message
 from ..codecs import jsonio
-from ..context import ServingContext
 from ..errors import MicroserviceError
 from ..inference.seldon import (AGGREGATE, PREDICT, ROUTE, SEND_FEEDBACK, TRANSFORM_INPUT,
                                 TRANSFORM_OUTPUT, Operation, SeldonCalls)
-from ..metadata import metadata_or_error
-from ..routes import JSON, TEXT, Answer, Doc, Handler, Route
+from ..model.context import ServingContext
+from ..model.metadata import metadata_or_error
 from . import schemas
+from .body import json_text, read_body, request_message
+from .routes import JSON, TEXT, Answer, Doc, Handler, Route
 
 GET_POST = ("GET", "POST")
 POST = ("POST",)

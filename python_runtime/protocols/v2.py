@@ -9,14 +9,14 @@ not ready (the protocol asks for a 4xx there); ``infer`` answers 503, which clie
 from typing import Any, Dict, List
 
 from .. import __version__, tracing
-from ..body import read_body
 from ..codecs import jsonio
 from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
-from ..context import ServingContext
 from ..errors import BadDataError, MicroserviceError, RouteNotFound, shown
 from ..inference.v2 import V2Calls
-from ..routes import JSON, Answer, Doc, Route
+from ..model.context import ServingContext
 from . import schemas
+from .body import read_body
+from .routes import JSON, Answer, Doc, Route
 
 GET = ("GET",)
 BINARY = "application/octet-stream"

@@ -1,1 +1,1 @@
-"""Stand-ins for packages user code imports (see python_runtime/seldon_compat.py)."""
+"""Stand-ins for packages user code imports (see python_runtime/model/seldon_compat.py)."""

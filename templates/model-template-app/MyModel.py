@@ -24,7 +24,8 @@ class BadRequest(Exception):
 
 class MyModel(object):
     def __init__(self):
-        # Keyword arguments here come from PREDICTIVE_UNIT_PARAMETERS (see the README).
+        # Keyword arguments here come from PREDICTIVE_UNIT_PARAMETERS (modelkiln's docs:
+        # serving/index.md).
         # Keep __init__ cheap: heavy work belongs in load().
         self.weights = None
 

@@ -77,16 +77,6 @@ def test_apt_mirror(tmp_path, text, mirror):
     assert apt_mirror([str(path)]) == mirror
 
 
-def test_readme_build_table_is_generated():
-    import os
-
-    from builder.settings import markdown_table
-
-    readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
-    with open(readme) as handle:
-        assert markdown_table() in handle.read(), "README build table is stale: run make docs"
-
-
 def test_empty_injected_files_count_as_absent(monkeypatch, tmp_path):
     """A 0-byte stub (what s2i leaves of an injected file, or a file mount in an image built
     earlier) is not a CA bundle or a pip.conf: pip must not be pointed at it."""

@@ -56,6 +56,61 @@ def test_packages_import_only_downwards():
             assert not (top == "builder" and other == "modelkiln_cli"), (name, target)
 
 
+# python_runtime's layers, lowest first (the order python_runtime/__init__.py states): a
+# module imports only from its own layer and those below. "" is the package's __init__.
+RUNTIME_LAYERS = (
+    {"", "settings", "errors", "logs", "metrics", "tracing", "budget", "tls"},
+    {"codecs"},
+    {"model"},
+    {"inference"},
+    {"protocols"},
+    {"transport"},
+    {"server"},
+    {"jobs"},
+    {"cli", "__main__", "response", "batch"},  # entry points and the kept public paths
+)
+
+
+def runtime_layer(name: str) -> int:
+    part = (name.split(".") + [""])[1]
+    for number, layer in enumerate(RUNTIME_LAYERS):
+        if part in layer:
+            return number
+    raise AssertionError("%s is in no layer of RUNTIME_LAYERS: add its package there (and "
+                         "to the list in python_runtime/__init__.py)" % name)
+
+
+def test_every_runtime_module_has_a_layer_and_every_package_says_its_boundary():
+    for name in graph():
+        if name.startswith("python_runtime"):
+            runtime_layer(name)
+    for init in (REPO / "python_runtime").rglob("__init__.py"):
+        if "seldon_fallback" in init.parts:
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and "import" in doc, "%s needs a docstring saying what it may import" % init
+
+
+def test_runtime_layers_import_only_downwards():
+    wrong = ["%s -> %s" % (name, target) for name, targets in sorted(graph().items())
+             if name.startswith("python_runtime.")
+             for target in sorted(targets)
+             if runtime_layer(target) > runtime_layer(name)]
+    assert not wrong, "imports against the layer order (python_runtime/__init__.py): %s" % wrong
+
+
+def test_the_layer_rule_sees_a_wrong_import(tmp_path, monkeypatch):
+    bad = REPO / "python_runtime" / "model" / "_layer_probe.py"
+    bad.write_text("from ..transport import http\n")
+    try:
+        edges = graph()
+    finally:
+        bad.unlink()
+    assert "python_runtime.transport.http" in edges["python_runtime.model._layer_probe"]
+    assert runtime_layer("python_runtime.transport.http") > runtime_layer(
+        "python_runtime.model._layer_probe")
+
+
 def test_no_import_cycles():
     edges = graph()
     state: Dict[str, int] = {}

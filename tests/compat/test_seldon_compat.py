@@ -93,7 +93,7 @@ def test_seldon_style_class_with_the_real_seldon_core_installed(server_pool, tmp
     python = str(seldon_venv() / "bin" / "python")
     dep = DEPLOYMENT_BY_NAME["seldon-style"]
     which = subprocess.run(
-        [python, "-c", "from python_runtime import seldon_compat; seldon_compat.install(); "
+        [python, "-c", "from python_runtime.model import seldon_compat; seldon_compat.install(); "
                        "import seldon_core.user_model as m; print(m.__file__)"],
         stdout=subprocess.PIPE, universal_newlines=True, timeout=60,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)})

@@ -25,7 +25,7 @@ class Difference:
 
 
 # Why modelkiln answers differently; README.md here lists these reasons (a test keeps the two in
-# step) — the same bullets belong in the top-level README's "Differences" section.
+# step), and the site's "Differences from Seldon" page is written from them at build time.
 USER_ERROR_STATUS = (
     "gRPC: an exception raised by the user's class gets the gRPC status for the HTTP status REST "
     "answers (500 → INTERNAL; an exception's own status_code otherwise, e.g. 418 → "

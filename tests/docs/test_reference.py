@@ -57,10 +57,9 @@ def test_an_option_added_to_a_parser_appears_in_the_commands_reference(monkeypat
 
 def test_a_route_added_to_a_protocol_appears_in_the_routes_reference(monkeypatch):
     from python_runtime.protocols.odahu import OdahuRest
+    from python_runtime.protocols.routes import Doc, Route
 
     hook = reference_module()
-    modules = ["python_runtime.protocols.routes", "python_runtime.routes"]  # before/after 33
-    Doc, Route = hook.find(modules, "Doc"), hook.find(modules, "Route")
     original = OdahuRest.routes
 
     def with_probe(self):

@@ -1,5 +1,5 @@
 """The real schemas the generated manifests are checked against (installed by ``make
-test-manifests`` into ``.venv-manifests``; README "Deploying" says what checks what):
+test-manifests`` into ``.venv-manifests``; docs/deploying.md says what checks what):
 
 - Kubernetes' own OpenAPI schemas for one pinned version, as ``kubernetes-validate`` ships
   them (its strict variant: an unknown field is an error). Every core object, and every pod

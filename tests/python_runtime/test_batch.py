@@ -1,4 +1,4 @@
-"""``modelkiln batch`` (python -m python_runtime.batch) against a live server, through a proxy
+"""``modelkiln batch`` (python -m python_runtime.jobs.batch) against a live server, through a proxy
 that injects 503s and dropped connections: answers in input order, retries, 4xx lines written
 as errors at once, tables over both protocols, resume, and the errors that stop a job."""
 
@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from python_runtime import batch
+from python_runtime.jobs import batch
 
 from .live import REPO_ROOT, running
 from .test_jobs import (message, read_lines, resume_at_every_offset, v2, write_lines,
@@ -100,7 +100,8 @@ def proxy(server):
 
 
 def run_batch(*args):
-    return subprocess.run([sys.executable, "-m", "python_runtime.batch"] + [str(a) for a in args],
+    return subprocess.run([sys.executable, "-m", "python_runtime.jobs.batch"]
+                          + [str(a) for a in args],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))

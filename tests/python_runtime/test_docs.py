@@ -7,7 +7,7 @@ import json
 import pytest
 from werkzeug.test import Client
 
-from python_runtime import jobs
+from python_runtime.jobs import predict as jobs
 from python_runtime.protocols.docs import missing_assets_warning
 
 from .live import APPS, REPO_ROOT

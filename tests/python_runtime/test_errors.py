@@ -7,9 +7,9 @@ import json
 import pytest
 from werkzeug.test import Client
 
-from python_runtime.component import Component
+from python_runtime.model.component import Component
 from python_runtime.errors import clipped, few, shown
-from python_runtime.http import LoadState, create_app
+from python_runtime.transport.http import LoadState, create_app
 from python_runtime.settings import Settings
 
 MANY = 100000

@@ -1,8 +1,8 @@
 """gRPC on the real server (``python -m python_runtime``): one gRPC server per gunicorn worker,
 serving the same model object as that worker's REST loop.
 
-Clients are built from modelkiln's own descriptors (``python_runtime.protos``), so this file
-needs only grpcio and protobuf. Every channel here uses its own subchannel pool, so a new
+Clients are built from modelkiln's own descriptors (``python_runtime.protocols.protos``), so
+this file needs only grpcio and protobuf. Every channel here uses its own subchannel pool, so a new
 channel is a new TCP connection, which the kernel hands to one of the workers' SO_REUSEPORT
 listeners.
 
@@ -27,7 +27,7 @@ from google.protobuf import json_format
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from python_runtime import protos as protos_module
+from python_runtime.protocols import protos as protos_module
 
 try:
     from . import live

@@ -1,4 +1,4 @@
-"""The gRPC port's own transport (``python_runtime.http2`` and ``grpc_server``) on a live
+"""The gRPC port's own transport (``python_runtime.transport.http2`` and ``grpc_server``) on a live
 server, with grpcio as the client: server reflection, compression, flow control both ways,
 many calls on one connection, size limits, and clients that do not speak gRPC at all.
 
@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from python_runtime import protos as protos_module
+from python_runtime.protocols import protos as protos_module
 
 try:
     from . import live

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from python_runtime import protos
+from python_runtime.protocols import protos
 from python_runtime.errors import BadDataError
-from python_runtime.grpc_server import status_for
+from python_runtime.transport.grpc_server import status_for
 from python_runtime.protocols.grpc_v2 import (V2Grpc, dict_to_parameters,
                                               parameters_to_dict)
 
@@ -137,7 +137,7 @@ def test_events_for_a_connection_closed_earlier_in_the_same_round_are_dropped():
     # _woken) can close a connection whose own read event comes later in that batch.  The
     # fuzzer in tests/reliability found the server thread dying on it.
     import selectors
-    from python_runtime.grpc_server import GrpcServer, _Link
+    from python_runtime.transport.grpc_server import GrpcServer, _Link
 
     server = object.__new__(GrpcServer)
     server.tls = None

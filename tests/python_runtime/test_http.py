@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from werkzeug.test import Client
 
-from python_runtime.component import Component
-from python_runtime.http import LoadState, create_app
-from python_runtime.response import Response
+from python_runtime.model.component import Component
+from python_runtime.transport.http import LoadState, create_app
+from python_runtime.model.response import Response
 from python_runtime.settings import Settings
 
 
@@ -492,7 +492,7 @@ def seldon_stand_in():
     """seldon_core from modelkiln's stand-in, forgotten after the test."""
     import sys
 
-    from python_runtime import seldon_compat
+    from python_runtime.model import seldon_compat
 
     seldon_compat.install()
     yield

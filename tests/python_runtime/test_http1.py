@@ -1,12 +1,12 @@
-"""The strict HTTP/1.1 reader (python_runtime.http1) as tables: what it refuses, with which
-status, and what it serves, fed whole and byte by byte."""
+"""The strict HTTP/1.1 reader (python_runtime.transport.http1) as tables: what it refuses, with
+which status, and what it serves, fed whole and byte by byte."""
 
 import random
 
 import pytest
 
-from python_runtime import http1
-from python_runtime.http1 import RequestReader
+from python_runtime.transport import http1
+from python_runtime.transport.http1 import RequestReader
 
 from .http1_cases import REFUSED, SERVED, SMUGGLED, names
 

@@ -5,8 +5,8 @@ refused or served alike."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from python_runtime import http1
-from python_runtime.http1 import RequestReader
+from python_runtime.transport import http1
+from python_runtime.transport.http1 import RequestReader
 
 from .http1_cases import SMUGGLED
 

@@ -1,5 +1,5 @@
-"""``python_runtime/http2.py`` (the gRPC port's HTTP/2 server side) against the ``h2`` library
-as the client, all in memory: bytes from one side are fed to the other by hand."""
+"""``python_runtime/transport/http2.py`` (the gRPC port's HTTP/2 server side) against the ``h2``
+library as the client, all in memory: bytes from one side are fed to the other by hand."""
 
 import random
 import struct
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from python_runtime import http2
-from python_runtime.http2 import (
+from python_runtime.transport import http2
+from python_runtime.transport.http2 import (
     CONTINUATION,
     DATA,
     END_HEADERS,

@@ -9,9 +9,9 @@ import pytest
 import requests
 from werkzeug.test import Client
 
-from python_runtime import jobs
-from python_runtime.context import LoadState
-from python_runtime.http import PortApp, create_app
+from python_runtime.jobs import predict as jobs
+from python_runtime.model.context import LoadState
+from python_runtime.transport.http import PortApp, create_app
 from python_runtime.inference import documents
 from python_runtime.protocols import modzy
 from python_runtime.server import load_component, user_class

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from python_runtime import jobinputs, joboutputs, jobs
+from python_runtime.jobs import inputs as jobinputs, outputs as joboutputs, predict as jobs
 
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
 ECHO = os.path.join(APPS, "echo")
@@ -276,10 +276,14 @@ def test_a_second_job_on_the_same_output_is_refused_and_nothing_is_lost(tmp_path
     slow = os.path.join(APPS, "slowecho")
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_lines(source, [message(i) for i in range(40)])
+    # 0.25 s an item: the first job runs for 10 s, time for two more jobs to start on a
+    # loaded machine (each imports numpy) while it holds the output
+    slower = json.dumps([{"name": "seconds", "value": "0.25", "type": "FLOAT"}])
     first = subprocess.Popen([sys.executable, "-m", "python_runtime.jobs", "predict", slow,
                               str(source), str(target)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, universal_newlines=True,
-                             env=dict(os.environ, PYTHONPATH=REPO_ROOT))
+                             env=dict(os.environ, PYTHONPATH=REPO_ROOT,
+                                      PREDICTIVE_UNIT_PARAMETERS=slower))
     try:
         deadline = time.time() + 60
         while not (target.exists() and target.read_text().count("\n") >= 2):
@@ -292,6 +296,7 @@ def test_a_second_job_on_the_same_output_is_refused_and_nothing_is_lost(tmp_path
                 "ERROR: output %s is in use by another job (pid %d on %s, lock %s.lock): wait "
                 "for it to end, or give this job another output\n"
                 % (target, first.pid, socket.gethostname(), target))
+        assert first.poll() is None, "the first job ended before the second ones were refused"
         _, err = first.communicate(timeout=60)
     finally:
         if first.poll() is None:
@@ -305,7 +310,7 @@ def test_the_lock_of_a_killed_job_does_not_hold_back_its_resume(tmp_path):
     target = tmp_path / "out.jsonl"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, %r)\n"
-        "from python_runtime.joboutputs import OutputLock\n"
+        "from python_runtime.jobs.outputs import OutputLock\n"
         "with OutputLock(%r):\n    print('locked', flush=True); time.sleep(60)\n")
         % (REPO_ROOT, str(target))], stdout=subprocess.PIPE, universal_newlines=True)
     assert holder.stdout.readline() == "locked\n"
@@ -391,7 +396,7 @@ def as_image_user(target):
     message, or "" when the folder is writable. The interpreter is one whose standard library
     that user can read (this test's own may live in root's home folder)."""
     script = ("import os, sys; os.setgroups([]); os.setgid(0); os.setuid(1001); "
-              "sys.path.insert(0, %r); from python_runtime import joboutputs\n"
+              "sys.path.insert(0, %r); from python_runtime.jobs import outputs as joboutputs\n"
               "try:\n    joboutputs.writable_folder(sys.argv[1])\n"
               "except joboutputs.JobError as exc:\n    print(exc)\n" % REPO_ROOT)
     for python in (sys.executable, "/usr/bin/python3"):

@@ -63,7 +63,7 @@ def test_v2_shape_over_the_element_limit(small_limits):
 
 @pytest.mark.parametrize("parts, refused", [(3, False), (4, True)])
 def test_multipart_parts_over_the_limit_are_refused_before_parsing(small_limits, parts, refused):
-    from python_runtime.body import check_form_parts
+    from python_runtime.protocols.body import check_form_parts
 
     body = b"".join(b'--XX\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n1\r\n' % i
                     for i in range(parts)) + b"--XX--\r\n"

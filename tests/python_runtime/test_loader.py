@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from python_runtime.component import check_service_type
+from python_runtime.model.component import check_service_type
 from python_runtime.errors import (
     BadParameters,
     ClassNotFound,
@@ -14,7 +14,8 @@ from python_runtime.errors import (
     ModuleImportFailed,
     ModuleNotFound,
 )
-from python_runtime.loader import construct, import_user_class, parse_parameters, split_model_name
+from python_runtime.model.loader import (construct, import_user_class, parse_parameters,
+                                         split_model_name)
 
 APPS = os.path.join(os.path.dirname(__file__), "userapps")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -74,9 +75,9 @@ def test_import_failures_are_distinct(model_name, error, fragments):
 def test_seldon_core_imports_resolve_to_the_stand_in_when_it_is_not_installed():
     cls = import_user_class("SeldonImports", APPS)
     model = cls()
-    from python_runtime.component import user_method
+    from python_runtime.model.component import user_method
     from python_runtime.errors import from_user_exception
-    from python_runtime.response import unpack
+    from python_runtime.model.response import unpack
     assert sys.modules["seldon_core"].__modelkiln_fallback__ is True
     # Seldon's placeholders count as absent, the user's method as present
     assert user_method(model, "predict") is not None
@@ -99,7 +100,8 @@ def test_an_installed_seldon_core_wins_over_the_stand_in(tmp_path):
     (package / "__init__.py").write_text("REAL = True\n")
     (package / "user_model.py").write_text("class SeldonComponent(object):\n    REAL = True\n")
     (package / "storage.py").write_text("Storage = 'real'\n")
-    script = ("import sys; from python_runtime import seldon_compat; seldon_compat.install(); "
+    script = ("import sys; from python_runtime.model import seldon_compat; "
+              "seldon_compat.install(); "
               "import seldon_core.user_model, seldon_core.storage; "
               "print(seldon_core.REAL, seldon_core.user_model.SeldonComponent.REAL, "
               "seldon_core.storage.Storage, seldon_compat.is_fallback(seldon_core))")

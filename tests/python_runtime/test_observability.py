@@ -163,7 +163,7 @@ def test_client_error_is_recorded_with_its_status(traced, receiver):
 def test_grpc_call_span_continues_the_callers_trace(traced, receiver):
     import grpc
 
-    from python_runtime import protos as protos_module
+    from python_runtime.protocols import protos as protos_module
 
     protos = protos_module.load()
     message = protos.message("seldon.protos.SeldonMessage")

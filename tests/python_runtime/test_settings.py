@@ -1,13 +1,9 @@
 """Settings: one declaration per setting, precedence flag > env > .s2i/environment > default."""
 
-import os
-
 import pytest
 
 from python_runtime import settings as settings_mod
-from python_runtime.settings import Settings, SettingsError, markdown_table, rest_timeout_from_annotations
-
-README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+from python_runtime.settings import Settings, SettingsError, rest_timeout_from_annotations
 
 
 def load(argv, env=None):
@@ -106,9 +102,3 @@ def test_every_setting_has_help_and_a_source():
     for s in settings_mod.SETTINGS:
         assert s.help
         assert s.env or s.flag
-
-
-def test_readme_table_is_generated_from_settings():
-    with open(README) as handle:
-        text = handle.read()
-    assert markdown_table() in text, "README settings table is stale: run `make docs`"

@@ -141,7 +141,7 @@ def test_grpc_over_tls(serve, certs):
     grpc = pytest.importorskip("grpc")
     from google.protobuf import json_format
 
-    from python_runtime import protos as protos_module
+    from python_runtime.protocols import protos as protos_module
 
     server = serve("echo", "Echo", env=tls_env(certs), ready=False)
     ca = str(certs / "ca.pem")

@@ -14,7 +14,7 @@ import hpack
 from hyperframe.frame import (ContinuationFrame, DataFrame, Frame, GoAwayFrame, HeadersFrame,
                               PingFrame, RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
-from python_runtime import protos as protos_module
+from python_runtime.protocols import protos as protos_module
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 PREDICT = "/seldon.protos.Model/Predict"

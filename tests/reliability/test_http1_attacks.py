@@ -252,7 +252,7 @@ def keep_alive_client(port: int, count: int, results: List[str]) -> None:
 
 
 def test_a_retiring_worker_loses_no_keep_alive_request(tmp_path):
-    """GUNICORN_MAX_REQUESTS=30 (README's advice for leaky models): 4 clients, 200 requests
+    """GUNICORN_MAX_REQUESTS=30 (the docs' advice for leaky models): 4 clients, 200 requests
     each on keep-alive connections; every request is answered (seldon-core loses none)."""
     with live.running("echo", "Echo", env={"GUNICORN_MAX_REQUESTS": "30",
                                             "GUNICORN_WORKERS": "2"},

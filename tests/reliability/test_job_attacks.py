@@ -137,7 +137,7 @@ def test_batch_refuses_50x4_for_100x2(tmp_path):
     source, target = tmp_path / "in.csv", tmp_path / "out.csv"
     write_table(source, [[i, -i] for i in range(100)])
     with live.running("reshape") as reshaping:
-        done = job("python_runtime.batch", "--url", reshaping.url(""), source, target,
+        done = job("python_runtime.jobs.batch", "--url", reshaping.url(""), source, target,
                    "--batch-size", "100")
     assert one_error_line(done) == (
         "ERROR: rows 1-100 of %s failed: the server answered 50 row(s) (shape [50, 4]) for 100 "
@@ -164,7 +164,7 @@ def test_garbage_from_the_server_fails_the_item_not_the_job(stub, tmp_path, answ
     url = stub(lambda: answer)
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_lines(source, [message(1), message(2)])
-    done = job("python_runtime.batch", "--url", url, source, target, "--retries", "2",
+    done = job("python_runtime.jobs.batch", "--url", url, source, target, "--retries", "2",
                "--workers", "2")
     assert done.returncode == 1, done.stderr  # some items failed: their error lines
     assert "Traceback" not in done.stderr
@@ -235,7 +235,7 @@ def test_an_unreadable_input(root_owned_folder):
     if not os.path.exists("/usr/bin/python3"):
         pytest.skip("no /usr/bin/python3 to run as another user")
     script = ("import os, sys; os.setgroups([]); os.setgid(65534); os.setuid(65534); "
-              "sys.path.insert(0, %r); from python_runtime import jobinputs\n"
+              "sys.path.insert(0, %r); from python_runtime.jobs import inputs as jobinputs\n"
               "try:\n    jobinputs.open_input(sys.argv[1])\n"
               "except jobinputs.JobError as exc:\n    print(exc)\n" % str(live.REPO_ROOT))
     done = subprocess.run(["/usr/bin/python3", "-c", script, str(source)],

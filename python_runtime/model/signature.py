@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .errors import BadDataError, few, shown
+from ..errors import BadDataError, few, shown
 
 # numpy dtype kinds a Seldon array may have for each declared datatype
 _KINDS_FOR = {"BOOL": "b", "BYTES": "USOb", "FP16": "iuf", "FP32": "iuf", "FP64": "iuf"}

@@ -3,10 +3,10 @@
 import logging
 from typing import Any, Callable, Optional
 
-from .budget import Budget
-from .codecs import limits
+from ..budget import Budget
+from ..codecs import limits
+from ..errors import NotReady
 from .component import Component
-from .errors import NotReady
 from .metadata import build_metadata
 from .signature import Signature
 

@@ -13,21 +13,21 @@ import time
 from http import HTTPStatus
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import logs
-from .codecs import jsonio
-from .component import Component
-from .context import LoadState, ServingContext
-from .errors import (MethodNotAllowed, MicroserviceError, NotReady, Overloaded,
+from .. import logs
+from ..codecs import jsonio
+from ..errors import (MethodNotAllowed, MicroserviceError, NotReady, Overloaded,
                      RouteNotFound, from_user_exception)
-from .openapi import openapi_document
-from .inference.documents import DocumentCalls
-from .protocols.docs import DocsPage, request_examples
-from .protocols.modzy import ModzyRest
-from .protocols.odahu import OdahuRest
-from .protocols.seldon import SeldonRest
-from .protocols.v2 import V2Rest
-from .routes import JSON, Answer, Doc, Route, Router
-from .tls import server_context
+from ..inference.documents import DocumentCalls
+from ..model.component import Component
+from ..model.context import LoadState, ServingContext
+from ..protocols.docs import DocsPage, request_examples
+from ..protocols.modzy import ModzyRest
+from ..protocols.odahu import OdahuRest
+from ..protocols.openapi import openapi_document
+from ..protocols.routes import JSON, Answer, Doc, Route, Router
+from ..protocols.seldon import SeldonRest
+from ..protocols.v2 import V2Rest
+from ..tls import server_context
 
 log = logging.getLogger("modelkiln")
 

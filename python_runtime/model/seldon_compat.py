@@ -17,7 +17,8 @@ import sys
 from typing import Any, Optional
 
 PACKAGE = "seldon_core"
-FALLBACK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seldon_fallback")
+FALLBACK_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "seldon_fallback")  # python_runtime/seldon_fallback
 PROVIDED = ("seldon_core.user_model", "seldon_core.flask_utils")
 MARKER = "__modelkiln_fallback__"
 

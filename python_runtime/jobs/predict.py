@@ -27,10 +27,10 @@ import sys
 import time
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from .inference.documents import write_atomically
-from .jobinputs import (BadLine, JobError, Shard, Table, chunks, count_message_lines,
+from ..inference.documents import write_atomically
+from .inputs import (BadLine, JobError, Shard, Table, chunks, count_message_lines,
                         load_json, message_lines, open_input, selected, shard_size)
-from .joboutputs import (Output, OutputLock, complete_lines, complete_records, failed_lines,
+from .outputs import (Output, OutputLock, complete_lines, complete_records, failed_lines,
                          writable_folder, write_error)
 
 EXIT_OK, EXIT_FAILED_ITEMS, EXIT_USAGE = 0, 1, 2
@@ -46,10 +46,10 @@ def load_app(app_dir: str, docs: bool = False) -> Any:
     its ``.s2i/environment``, the class constructed and its ``load()`` run (``modelkiln test``
     sends its examples to it; file jobs call its operations). ``docs``: also the /docs page
     (off by default: neither serves pages)."""
-    from .context import LoadState
-    from .errors import LoadError
-    from .http import create_app
-    from .server import load_component, user_class
+    from ..model.context import LoadState
+    from ..errors import LoadError
+    from ..transport.http import create_app
+    from ..server import load_component, user_class
 
     settings = load_settings(app_dir)
     settings.docs = settings.docs and docs  # no /docs page in a job or `modelkiln test`
@@ -69,7 +69,7 @@ def load_app(app_dir: str, docs: bool = False) -> Any:
 
 def load_settings(app_dir: str) -> Any:
     """The settings an image would serve ``app_dir`` with (its limits are the job's too)."""
-    from .settings import Settings, SettingsError
+    from ..settings import Settings, SettingsError
 
     try:
         return Settings.load([app_dir, "--workers", "1"], read_annotations=False)
@@ -91,7 +91,7 @@ class Scorer(object):
 
     def message(self, item: Any) -> Dict[str, Any]:
         """The answer to one Seldon message or V2 request, or ``{"error": ...}``."""
-        from .errors import from_user_exception
+        from ..errors import from_user_exception
 
         try:
             return self.documents.message(item)
@@ -101,7 +101,7 @@ class Scorer(object):
 
     def table(self, names: List[str], rows: Any) -> Tuple[List[str], Any]:
         """(output column names, output rows) for one batch of table rows."""
-        from .errors import from_user_exception
+        from ..errors import from_user_exception
 
         try:
             return self.documents.table(names, rows)
@@ -109,7 +109,7 @@ class Scorer(object):
             raise JobError(from_user_exception(exc).message) from exc
 
     def info(self) -> Dict[str, Any]:
-        from .metadata import metadata_or_error
+        from ..model.metadata import metadata_or_error
 
         ctx = self.ctx
         return {"metadata": metadata_or_error(ctx.metadata, ctx.metadata_error),

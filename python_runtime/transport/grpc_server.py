@@ -31,16 +31,17 @@ import zlib
 from collections import deque
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple  # noqa: F401 (type comments)
 
-from . import http2, logs
-from .context import ServingContext
-from .errors import MicroserviceError, from_user_exception
+from .. import logs
+from ..errors import MicroserviceError, from_user_exception
+from ..model.context import ServingContext
+from ..tracing import Tracing
+from . import http2
 from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, bound,
                       close_registered, handshake, receive)
-from .tracing import Tracing
 
 log = logging.getLogger("modelkiln")
 
-# HTTP status of an error -> gRPC status code name (README: "gRPC status codes")
+# HTTP status of an error -> gRPC status code name (docs/serving/grpc.md, "What a call means")
 STATUS_FOR_HTTP = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                    404: "NOT_FOUND", 405: "UNIMPLEMENTED", 409: "ABORTED",
                    413: "RESOURCE_EXHAUSTED", 415: "INVALID_ARGUMENT",
@@ -223,9 +224,9 @@ class _Link(object):
 
 def _methods(ctx: ServingContext, protos: Any) -> Dict[str, Any]:
     """Full method name (``/service/Method``) -> (method, runner)."""
-    from .protocols.grpc_reflection import Reflection
-    from .protocols.grpc_seldon import SeldonGrpc
-    from .protocols.grpc_v2 import V2Grpc
+    from ..protocols.grpc_reflection import Reflection
+    from ..protocols.grpc_seldon import SeldonGrpc
+    from ..protocols.grpc_v2 import V2Grpc
 
     implemented = {}  # type: Dict[str, Dict[str, Callable[[Any], Any]]]
     for protocol in (SeldonGrpc(ctx, protos), V2Grpc(ctx, protos), Reflection(protos)):
@@ -260,8 +261,8 @@ class GrpcServer(object):
     """This worker's gRPC listener and connections, served by one thread (``start``)."""
 
     def __init__(self, ctx: ServingContext) -> None:
-        from . import protos as protos_module
-        from .tls import grpc_context
+        from ..protocols import protos as protos_module
+        from ..tls import grpc_context
 
         settings = ctx.settings
         self.methods = _methods(ctx, protos_module.load())

@@ -13,9 +13,9 @@ import zlib
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs
 
-from .codecs import jsonio
-from .codecs.limits import LIMITS
-from .errors import BadDataError, PayloadTooLarge, UnsupportedMediaType
+from ..codecs import jsonio
+from ..codecs.limits import LIMITS
+from ..errors import BadDataError, PayloadTooLarge, UnsupportedMediaType
 
 JSON_TYPES = ("application/json", "text/json")
 

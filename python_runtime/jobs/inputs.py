@@ -11,8 +11,8 @@ import itertools
 import os
 from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
-from .codecs import jsonio
-from .errors import BAD_DATA, BadDataError, PayloadTooLarge
+from ..codecs import jsonio
+from ..errors import BAD_DATA, BadDataError, PayloadTooLarge
 
 CHUNK = 1 << 16  # bytes read at a time where a line may be longer than the limit
 LIMIT_SETTING = "MODELKILN_MAX_REQUEST_SIZE"

@@ -6,7 +6,7 @@ Validated against Seldon's two accepted shapes for inputs/outputs: v1
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .errors import BadMetadataError
+from ..errors import BadMetadataError
 
 TOP_LEVEL = {"name": str, "versions": list, "platform": str, "inputs": list,
              "outputs": list, "custom": dict}

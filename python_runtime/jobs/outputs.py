@@ -11,7 +11,7 @@ import os
 import socket
 from typing import Any, Iterator, Optional
 
-from .jobinputs import CHUNK, JobError
+from .inputs import CHUNK, JobError
 
 
 class OutputLock(object):

@@ -8,7 +8,7 @@ import inspect
 import threading
 from typing import Any, Callable, Dict, List, Optional
 
-from .errors import BadMetricError, MethodMissing
+from ..errors import BadMetricError, MethodMissing
 
 # What each SERVICE_TYPE needs from the class (any one of the names).
 REQUIRED_METHODS = {

@@ -12,14 +12,14 @@ import sys
 import traceback
 from typing import Any, Dict, Tuple
 
-from . import seldon_compat
-from .errors import (
+from ..errors import (
     BadParameters,
     ClassNotFound,
     ConstructorFailed,
     ModuleImportFailed,
     ModuleNotFound,
 )
+from . import seldon_compat
 
 PARAMETER_TYPES = ("INT", "FLOAT", "DOUBLE", "STRING", "BOOL")
 

@@ -45,8 +45,8 @@ from urllib.parse import unquote
 
 from gunicorn.workers.base import Worker
 
-from . import logs
-from .budget import Budget
+from .. import logs
+from ..budget import Budget
 from .http1 import BODY, Request, RequestReader
 from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
                       handshake, receive)

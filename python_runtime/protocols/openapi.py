@@ -2,7 +2,7 @@
 
 from typing import Any, Dict, Optional, Sequence
 
-from .protocols import schemas
+from . import schemas
 from .routes import JSON, Route
 
 _FORM = "application/x-www-form-urlencoded"
