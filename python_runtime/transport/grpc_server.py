@@ -367,8 +367,12 @@ class GrpcServer(object):
             link.futures.discard(future)
             if link.sock is None:
                 continue  # the client went away
-            self._hold(link, stream, None)
-            link.h2.release(stream)
+            call = stream.call  # its request message is no longer held (_hold, inline)
+            if isinstance(call, _Call) and call.raw is not None:
+                link.held -= len(call.raw)
+                call.raw = None
+            if stream.owed:
+                link.h2.release(stream)
             if not stream.answered and not future.cancelled():
                 try:
                     answer, error = future.result()
@@ -555,7 +559,7 @@ class GrpcServer(object):
         if not (stream.header("content-type") or "").startswith("application/grpc"):
             self._refuse(link, stream, "415")
             return
-        if not self.budget.fits(0):
+        if self.budget.used > self.budget.limit:  # (not budget.fits(0): on every call)
             self._fail(link, stream, "RESOURCE_EXHAUSTED", "the server holds too much data at "
                        "the moment: try again shortly (the worker's memory budget, "
                        "MODELKILN_MEMORY_BUDGET, is spent)")
@@ -676,8 +680,11 @@ class GrpcServer(object):
                 answer, error = call.method.run(raw)
             else:
                 answer, error = call.run(raw, call.context)
-            self._hold(link, stream, None)
-            link.h2.release(stream)
+            if call.raw is not None:  # (_hold(link, stream, None), inline: the hot path)
+                link.held -= len(call.raw)
+                call.raw = None
+            if stream.owed:
+                link.h2.release(stream)
             self._answer(link, stream, answer, error)
             return
         if len(link.futures) >= self.max_queued:
@@ -737,7 +744,6 @@ class GrpcServer(object):
         sock = link.sock
         if sock is None:
             return
-        link.h2.account(link.held)
         out = link.h2.out
         if out and not link.handshaking:
             try:

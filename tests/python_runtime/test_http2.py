@@ -1082,6 +1082,28 @@ def test_content_length_must_match_the_data(sent: int) -> None:
     assert brief(events)[-1] == (ENDED, 3, False)
 
 
+def test_request_heads_seen_valid_are_remembered_and_a_bad_one_is_still_refused() -> None:
+    # Clients repeat one head on every call: the second is one lookup, not a check of each
+    # field. The memory is bounded, and a malformed head is never taken for a remembered one.
+    server = opened()
+    raw = RawClient()
+    for number in range(70):
+        head = REQUEST + [("x-call", str(number % 66))]
+        events = server.receive(frame(HEADERS, END_HEADERS | END_STREAM, 2 * number + 1,
+                                      raw.block(head)))
+        assert brief(events) == [(STARTED, 2 * number + 1, None), (ENDED, 2 * number + 1, False)]
+        server.release(events[0][1])
+        server.streams.pop(2 * number + 1)
+    assert len(server.valid_heads) == 64
+    assert server.valid_heads[tuple(REQUEST + [("x-call", "0")])] == -1
+    for stream_id, fields in ((141, REQUEST + [("x-call", "1"), ("connection", "close")]),
+                              (143, REQUEST + [("x-call", "1"), ("content-length", "x")])):
+        assert server.receive(frame(HEADERS, END_HEADERS, stream_id, raw.block(fields))) == []
+        assert frames(take(server.out)) == [(RST_STREAM, 0, stream_id,
+                                             u32s(http2.PROTOCOL_ERROR))]
+    assert len(server.valid_heads) == 64 and not server.closed
+
+
 def test_trailers_without_end_stream_are_a_stream_error() -> None:
     server = opened()
     raw = RawClient()
