@@ -168,7 +168,7 @@ test-compat: venv seldon-venv
 test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-core's gRPC server (its stubs as client)
 	$(SELDON_VENV)/bin/python -m pytest tests/compat_grpc $(PYTEST_ARGS)
 
-test-compat-catwalk: venv catwalk-venv ## differential tests against catwalk's own server on its example models (not in make test yet)
+test-compat-catwalk: venv catwalk-venv ## differential tests against catwalk's own server on its example models and two of its own (tests/compat_catwalk)
 	$(PY) -m pytest tests/compat_catwalk $(PYTEST_ARGS)
 
 # The HTTP/1.1 smuggling corpus too: the oldest pins' httptools (llhttp 6) takes another path.
@@ -202,7 +202,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 podman ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
+test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
 
 # The heaviest image cases: conda environments (their Python compiled once), podman kube play, and
 # every app again with the py36 builder. .ci/run adds them when the image inputs changed.

@@ -21,9 +21,10 @@ from . import __version__, logs, tracing
 from .errors import LoadError
 from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
                       set_multiprocess_dir)
-from .model.component import Component, check_service_type
+from .model.component import Component
 from .model.context import LoadState
-from .model.loader import construct, import_user_class, parse_parameters
+from .model import formats
+from .model.loader import construct
 from .protocols.docs import missing_assets_warning
 from .protocols.modzy import ModelYamlError, job_files
 from .settings import Settings, SettingsError
@@ -38,11 +39,16 @@ GC_THRESHOLDS = (20000, 50, 100)
 
 
 def user_class(settings: Settings) -> Tuple[Any, Dict[str, Any]]:
-    """Import the class, check it fits SERVICE_TYPE and read its parameters (in the master: a
-    wrong name, a missing method or bad parameters stop the server before any worker starts)."""
-    cls = import_user_class(settings.model_name, settings.app_dir)
-    check_service_type(cls, settings.service_type)
-    return cls, parse_parameters(settings.parameters)
+    """What each worker constructs, and its keyword arguments, as the folder's format says
+    (in the master: a wrong name, a missing method or bad parameters stop the server before
+    any worker starts). ``settings`` come from ``resolve_format``."""
+    return formats.FORMATS[settings.model_format].user_class(settings)
+
+
+def resolve_format(settings: Settings) -> Settings:
+    """The settings with the model folder's format decided (MODEL_NAME, or the folder's
+    files) and what that format says filled in (the model's name, catwalk's port...)."""
+    return formats.resolve(settings)[0]
 
 
 def load_component(settings: Settings, user: Optional[Tuple[Any, Dict[str, Any]]] = None
@@ -218,6 +224,7 @@ def run_debug(settings: Settings, user: Any) -> int:
 
 def serve(settings: Settings) -> int:
     logs.configure(settings.log_level, settings.log_format)
+    settings = resolve_format(settings)
     if settings.http_port == settings.metrics_port != 0:
         raise SettingsError("the REST port and the metrics port are both %d; set "
                             "PREDICTIVE_UNIT_METRICS_SERVICE_PORT to another port"

@@ -20,6 +20,8 @@ SERVICE_TYPES = (
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+# what a model folder may hold (python_runtime/model/formats/ has one module for each but auto)
+MODEL_FORMATS = ("auto", "seldon", "catwalk")
 ANNOTATIONS_FILE = "/etc/podinfo/annotations"
 REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
 GRPC_MAX_MESSAGE_ANNOTATION = "seldon.io/grpc-max-message-size"
@@ -151,7 +153,14 @@ class Setting(object):
 
 SETTINGS = (
     Setting("model_name", "MODEL_NAME", None, None, str,
-            "User class: `Module` (file Module.py, class Module) or `pkg.mod.Class`."),
+            "User class: `Module` (file Module.py, class Module) or `pkg.mod.Class`. Set, the "
+            "folder is a Seldon-class folder whatever else it holds; unset, the folder's "
+            "files say which system's model it is (MODELKILN_MODEL_FORMAT)."),
+    Setting("model_format", "MODELKILN_MODEL_FORMAT", "--model-format", "auto",
+            _lower_choice(MODEL_FORMATS),
+            "What the folder holds: `seldon` (a class named by MODEL_NAME), `catwalk` "
+            "(model.yml + model.py), or `auto`: `seldon` when MODEL_NAME is set, otherwise "
+            "found from the folder's files."),
     Setting("service_type", "SERVICE_TYPE", "--service-type", "MODEL",
             _upper_choice(SERVICE_TYPES), "One of " + ", ".join(SERVICE_TYPES) + "."),
     Setting("parameters", "PREDICTIVE_UNIT_PARAMETERS", "--parameters", "[]", str,
@@ -316,11 +325,18 @@ BY_NAME = {s.name: s for s in SETTINGS}
 
 
 class Settings(object):
-    """Resolved settings; attribute names are the ``Setting.name`` values."""
+    """Resolved settings; attribute names are the ``Setting.name`` values. ``defaulted``: the
+    settings nobody gave (a model format may choose them); ``environment``: the variables
+    they were read from (the app's ``.s2i/environment`` under the process environment), for a
+    model format's own variables."""
 
-    def __init__(self, values: Dict[str, Any], app_dir: str) -> None:
+    def __init__(self, values: Dict[str, Any], app_dir: str,
+                 defaulted: Sequence[str] = (),
+                 environment: Optional[Dict[str, str]] = None) -> None:
         self.__dict__.update(values)
         self.app_dir = app_dir
+        self.defaulted = frozenset(defaulted)
+        self.environment = dict(environment or {})
 
     def as_dict(self) -> Dict[str, Any]:
         return {s.name: getattr(self, s.name) for s in SETTINGS}
@@ -379,16 +395,15 @@ class Settings(object):
                 defaulted.add(setting.name)
         if target:
             values["model_name"] = target
-        if not values["model_name"]:
-            raise SettingsError(
-                "no model class given: pass MODEL_NAME as the first argument, set MODEL_NAME, "
-                "or point at an app folder whose .s2i/environment sets it"
-            )
+        if values["model_name"] and values["model_format"] == "auto":
+            values["model_format"] = "seldon"
+        if not values["model_name"] and values["model_format"] == "seldon":
+            raise SettingsError(NO_MODEL)
         if "timeout" in defaulted and read_annotations:
             annotated = rest_timeout_from_annotations(ANNOTATIONS_FILE)
             if annotated:
                 values["timeout"] = annotated
-        _check_tls(values, app_dir)
+        check_tls(values, app_dir)
         if values["debug"] and "bind_host" in defaulted:
             values["bind_host"] = "127.0.0.1"  # a development server: not on every interface
         if values["grpc_max_message_size"] is None:
@@ -397,10 +412,25 @@ class Settings(object):
             values["grpc_max_message_size"] = annotated or values["max_request_size"]
         if values["memory_budget"] is None:
             values["memory_budget"] = max(2 * values["max_request_size"], MIN_MEMORY_BUDGET)
-        return cls(values, app_dir)
+        merged = dict(file_env)
+        merged.update(environ)
+        return cls(values, app_dir, defaulted, merged)
+
+    def replaced(self, **changes: Any) -> "Settings":
+        """A copy with ``changes`` (a model format filling in what the folder says)."""
+        values = dict(self.__dict__)
+        values.update(changes)
+        copy = Settings.__new__(Settings)
+        copy.__dict__.update(values)
+        copy.defaulted = self.defaulted - set(changes)
+        return copy
 
 
-def _check_tls(values: Dict[str, Any], app_dir: str) -> None:
+NO_MODEL = ("no model class given: pass MODEL_NAME as the first argument, set MODEL_NAME, or "
+            "point at an app folder whose .s2i/environment sets it")
+
+
+def check_tls(values: Dict[str, Any], app_dir: str) -> None:
     """The TLS files made absolute (a relative path is taken from the app folder, the
     workers' working folder) and loaded once here, in the master: a wrong file stops the
     start with one line naming its variable, not a traceback in every worker."""

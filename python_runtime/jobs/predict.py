@@ -71,8 +71,11 @@ def load_settings(app_dir: str) -> Any:
     """The settings an image would serve ``app_dir`` with (its limits are the job's too)."""
     from ..settings import Settings, SettingsError
 
+    from ..server import resolve_format
+
     try:
-        return Settings.load([app_dir, "--workers", "1"], read_annotations=False)
+        return resolve_format(Settings.load([app_dir, "--workers", "1"],
+                                            read_annotations=False))
     except SettingsError as exc:
         raise JobError(str(exc)) from exc
 

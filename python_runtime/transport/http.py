@@ -20,6 +20,7 @@ from ..errors import (MethodNotAllowed, MicroserviceError, NotReady, Overloaded,
 from ..inference.documents import DocumentCalls
 from ..model.component import Component
 from ..model.context import LoadState, ServingContext
+from ..protocols.catwalk import CatwalkRest
 from ..protocols.docs import DocsPage, request_examples
 from ..protocols.modzy import ModzyRest
 from ..protocols.odahu import OdahuRest
@@ -78,7 +79,12 @@ class App(object):
         self.protocols = list(protocols)
         self.documents = documents  # whole documents and tables (file jobs use them too)
         self.default_protocol = self.protocols[0]
-        routes = [route for protocol in self.protocols for route in protocol.routes()]
+        # a protocol may take a path another one also declares (catwalk's /predict for a
+        # catwalk folder, not Seldon's); any other path declared twice is a bug (Router)
+        taken = {path: protocol for protocol in self.protocols
+                 for path in getattr(protocol, "overrides", ())}
+        routes = [route for protocol in self.protocols for route in protocol.routes()
+                  if taken.get(route.path, protocol) is protocol]
         for path in ("/seldon.json", "/openapi.json"):
             routes.append(Route(path, ("GET",), self._openapi, self.default_protocol,
                                 Doc("This document (OpenAPI 3)")))
@@ -266,6 +272,8 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     if settings.modzy_port is not None:
         side[settings.modzy_port] = ModzyRest(ctx, documents, stop)
     protocols = [seldon, v2, OdahuRest(ctx, documents)]  # type: List[Any]
+    if settings.model_format == "catwalk":
+        protocols.insert(0, CatwalkRest(ctx))  # its errors for unknown paths, its /predict
     if settings.docs:
         owned = {route.path for protocol in protocols for route in protocol.routes()}
         protocols.append(DocsPage(ctx, v2.model, redirect_root="/" not in owned))

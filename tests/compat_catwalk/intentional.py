@@ -10,7 +10,7 @@ case catwalk answers with JSON is reported as stale.
 The self-check (MODELKILN_CATWALK_CANDIDATE=catwalk) still compares these cases in full.
 """
 
-from typing import Dict
+from typing import Any, Dict, Tuple
 
 ROUTE_404 = "no such route: catwalk answers Werkzeug's HTML 404 page"
 METHOD_405 = "the route does not take this method: catwalk answers Werkzeug's HTML 405 page"
@@ -24,4 +24,14 @@ INTENTIONAL: Dict[str, str] = {
     "rng-info-post": METHOD_405,
     "neuron-length-mismatch": MODEL_RAISED,
     "dataframe-empty-list": MODEL_RAISED,
+}
+
+# Cases where modelkiln answers differently on purpose, with the answer it gives instead:
+# case -> (why, modelkiln's status, modelkiln's JSON body). The test checks modelkiln's answer
+# in full, and that catwalk still answers otherwise (an entry that no longer differs is stale).
+NOT_JSON = ("NaN is not JSON (RFC 8259): modelkiln refuses it as it refuses any body that is "
+            "not JSON; catwalk reads it and answers NaN, which strict JSON parsers reject")
+
+DIFFERENT: Dict[str, Tuple[str, int, Any]] = {
+    "rng-nan-mu": (NOT_JSON, 400, {"output": {"message": "Invalid POST data: JSON parse error."}}),
 }

@@ -52,10 +52,19 @@ def test_invalid_values_name_the_variable(env, fragment):
     assert fragment in str(info.value)
 
 
-def test_missing_model_name_says_how_to_fix():
+def test_missing_model_name_says_how_to_fix(tmp_path, monkeypatch):
+    from python_runtime.model.formats import resolve
+
+    monkeypatch.chdir(tmp_path)  # a folder of no known kind
     with pytest.raises(SettingsError) as info:
-        load([])
-    assert "MODEL_NAME" in str(info.value)
+        resolve(load([]))
+    assert str(info.value) == (
+        "no model class given: pass MODEL_NAME as the first argument, set MODEL_NAME, or point "
+        "at an app folder whose .s2i/environment sets it; or a model folder of another system: "
+        "catwalk: model.yml and model.py (MODELKILN_MODEL_FORMAT picks one)")
+    with pytest.raises(SettingsError) as info:
+        load([], {"MODELKILN_MODEL_FORMAT": "seldon"})
+    assert str(info.value).startswith("no model class given: pass MODEL_NAME")
 
 
 def test_api_type_argument_is_refused():
