@@ -175,7 +175,7 @@ test-compat-catwalk: venv catwalk-venv ## differential tests against catwalk's o
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
-test-images: venv image-py311 ## build every template and test app with modelkiln build and test the images (not the `full` ones)
+test-images: venv image-py311 reliability-tools ## build every template and test app with modelkiln build (and two with the real s2i, built from ../shared/vendor) and test the images (not the `full` ones)
 	$(PY) -m pytest tests/images -m "not full" $(PYTEST_ARGS)
 
 test-images-full: venv image-py311 podman ## the heaviest image cases (conda environments, podman kube play): make test-full
@@ -199,7 +199,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 		-e HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis $(PY36_TEST_IMAGE) \
 		/opt/modelkiln/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
-test-images-py36: venv image-py36 podman ## build every template and test app with the py36 builder and test the images
+test-images-py36: venv image-py36 podman reliability-tools ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
 test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)

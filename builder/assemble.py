@@ -334,18 +334,23 @@ def dependencies_unchanged(fingerprint: str) -> bool:
 
 
 def check_model(python: str, settings: BuildSettings, app_dir: str) -> None:
-    started = step("Checking that %s imports and implements SERVICE_TYPE %s"
-                   % (settings.model_name, settings.service_type))
-    result = subprocess.run(
-        [python, "-m", "builder.importcheck", settings.model_name, settings.service_type,
-         app_dir])
+    if settings.model_format == "seldon":
+        what = "MODEL_NAME=%s" % settings.model_name
+        started = step("Checking that %s imports and implements SERVICE_TYPE %s"
+                       % (settings.model_name, settings.service_type))
+        argv = [settings.model_name, settings.service_type, app_dir]
+    else:
+        what = "the %s model in %s" % (settings.model_format, app_dir)
+        started = step("Checking that %s imports" % what)
+        argv = ["--format", settings.model_format, app_dir]
+    result = subprocess.run([python, "-m", "builder.importcheck"] + argv)
     if result.returncode == 2:  # importcheck.APP_WRONG: a syntax error, a missing class...
-        raise AssembleError("MODEL_NAME=%s cannot be served (see the reason above): fix the "
-                            "app and build again" % settings.model_name)
+        raise AssembleError("%s cannot be served (see the reason above): fix the app and "
+                            "build again" % what)
     if result.returncode != 0:
-        raise AssembleError("MODEL_NAME=%s cannot be served (see the reason above); set "
+        raise AssembleError("%s cannot be served (see the reason above); set "
                             "DISABLE_IMPORT_CHECK=true only if importing it needs hardware "
-                            "that the build lacks" % settings.model_name)
+                            "that the build lacks" % what)
     done(started)
 
 
@@ -379,12 +384,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     if settings.persistence is not None:
         print("WARNING: PERSISTENCE is no longer supported and is ignored", flush=True)
-    print("---> modelkiln assemble: MODEL_NAME=%s SERVICE_TYPE=%s"
-          % (settings.model_name, settings.service_type), flush=True)
     python = os.path.join(paths.APP_ROOT, "bin", "python")
     try:
         restore_artifacts(paths.ARTIFACTS_DIR, paths.APP_ROOT)
         copy_source(paths.SOURCE_DIR, paths.APP_DIR, source_only(settings))
+        try:
+            settings.decide_format(paths.APP_DIR)
+        except BuildSettingsError as exc:
+            raise AssembleError(str(exc)) from exc
+        if settings.model_format == "seldon":
+            print("---> modelkiln assemble: MODEL_NAME=%s SERVICE_TYPE=%s"
+                  % (settings.model_name, settings.service_type), flush=True)
+        else:
+            print("---> modelkiln assemble: a %s model folder (no MODEL_NAME)"
+                  % settings.model_format, flush=True)
         fingerprint = dependency_fingerprint(settings, paths.APP_DIR)
         conda_app = bool(settings.environment_file) or any(
             os.path.isfile(os.path.join(paths.APP_DIR, n)) for n in conda.ENV_FILES)

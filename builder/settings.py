@@ -58,7 +58,11 @@ def shared(name: str, default: Any = _UNSET, help: Optional[str] = None) -> Buil
 
 
 BUILD_SETTINGS = (
-    shared("model_name", help="Required: the class to serve, `Module` or `pkg.mod.Class`."),
+    shared("model_name", help="The class to serve, `Module` or `pkg.mod.Class`; without it "
+           "the folder must be a model folder of another system (MODELKILN_MODEL_FORMAT)."),
+    shared("model_format", help="What the app folder holds (`seldon`, `catwalk`, or `auto`: "
+           "`seldon` when MODEL_NAME is set, otherwise found from the folder's files); the "
+           "build checks that it imports."),
     shared("service_type", help="What the class implements (%s); checked at build time."
            % ", ".join(SERVICE_TYPES)),
     BuildSetting("requirements_file", "REQUIREMENTS_FILE", "requirements.txt", str,
@@ -120,8 +124,31 @@ class BuildSettings(object):
             except ValueError as exc:
                 raise BuildSettingsError("%s=%r is invalid: %s" % (setting.env, raw, exc)
                                          ) from exc
-        if not values["model_name"]:
-            raise BuildSettingsError(
-                "MODEL_NAME is not set: add MODEL_NAME=<Module or pkg.mod.Class> to the app's "
-                ".s2i/environment (or pass -e MODEL_NAME=...)")
+        if values["model_name"] and values["model_format"] == "auto":
+            values["model_format"] = "seldon"
+        if not values["model_name"] and values["model_format"] == "seldon":
+            raise BuildSettingsError(NO_MODEL_NAME)
         return cls(values)
+
+    def decide_format(self, app_dir: str) -> None:
+        """MODEL_NAME, or the folder's files, say what the app is (``model_format``)."""
+        if self.model_format != "auto":
+            return
+        from python_runtime.model.formats import FOREIGN, recognised
+
+        found = recognised(app_dir)
+        if len(found) == 1:
+            self.model_format = found[0].NAME
+            return
+        kinds = "; ".join("%s: %s" % (m.NAME, m.MARKERS) for m in (found or FOREIGN))
+        if found:
+            raise BuildSettingsError(
+                "the app holds the files of more than one kind of model (%s): set "
+                "MODELKILN_MODEL_FORMAT to one of %s in .s2i/environment (or MODEL_NAME for a "
+                "Seldon class)" % (kinds, ", ".join(m.NAME for m in found)))
+        raise BuildSettingsError("%s; or the app must be a model folder of another system "
+                                 "(%s)" % (NO_MODEL_NAME, kinds))
+
+
+NO_MODEL_NAME = ("MODEL_NAME is not set: add MODEL_NAME=<Module or pkg.mod.Class> to the app's "
+                 ".s2i/environment (or pass -e MODEL_NAME=...)")

@@ -9,6 +9,7 @@ import re
 from typing import Any, Dict, List, Optional
 
 from python_runtime.model.loader import BadParameters, parse_parameters
+from python_runtime.model.formats import resolve
 from python_runtime.settings import (SETTINGS, Settings, SettingsError,
                                      read_s2i_environment)
 
@@ -36,9 +37,10 @@ class App(object):
             raise ManifestError("%s is not a folder: pass the app folder (the one holding "
                                 ".s2i/environment)" % app_dir)
         try:   # TLS files are mounted in the pod, not here: their paths are not checked
-            self.settings = Settings.load([app_dir] + [arg for flag in TLS_FLAGS
-                                                       for arg in (flag, "")],
-                                          environ={}, read_annotations=False)
+            # (resolve: a model folder of another system has its own name and port)
+            self.settings = resolve(Settings.load([app_dir] + [arg for flag in TLS_FLAGS
+                                                               for arg in (flag, "")],
+                                                  environ={}, read_annotations=False))[0]
         except SettingsError as exc:
             raise ManifestError("%s/.s2i/environment: %s" % (app_dir, exc)) from exc
         raw = read_s2i_environment(app_dir)

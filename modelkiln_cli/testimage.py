@@ -28,6 +28,19 @@ from .errors import CliError
 REST_PORT = "9000/tcp"
 
 
+def rest_port(app_dir: str) -> str:
+    """The REST port the image's server listens on for this app folder (9000, or 9090 for a
+    catwalk folder), as ``docker`` names it."""
+    from python_runtime.model.formats import resolve
+    from python_runtime.settings import Settings, SettingsError
+
+    try:
+        settings = resolve(Settings.load([app_dir], environ={}, read_annotations=False))[0]
+    except SettingsError:
+        return REST_PORT  # the image's own start reports what is wrong
+    return "%d/tcp" % settings.http_port
+
+
 class TestImageError(CliError):
     """The image (or app) cannot be tested: no examples, it does not start..."""
 
@@ -165,12 +178,13 @@ def run(tag: str, app_dir: str, user: Optional[str] = None, timeout: float = 120
     bounded = limits(memory, cpus)
     print("---> starting %s as user %s%s" % (tag, user, "".join(
         ", %s %s" % (k, v) for k, v in (("memory", memory), ("cpus", cpus)) if v)), flush=True)
+    rest = rest_port(app_dir)
     container = client.containers.run(tag, detach=True, user=user, environment=environment,
-                                      ports={REST_PORT: ("127.0.0.1", None)}, **bounded)
+                                      ports={rest: ("127.0.0.1", None)}, **bounded)
     failures = 0
     try:
         container.reload()
-        port = container.ports[REST_PORT][0]["HostPort"]
+        port = container.ports[rest][0]["HostPort"]
         base = "http://127.0.0.1:%s" % port
         started = time.time()
         wait_ready(base, container, timeout)

@@ -34,9 +34,40 @@ def build_app(app_dir: str) -> Any:
         raise TestImageError(str(exc)) from exc
 
 
+def folder_format(app_dir: str) -> str:
+    """What the app folder holds, as the image's server would decide it."""
+    from python_runtime.model.formats import resolve
+    from python_runtime.settings import Settings, SettingsError
+
+    try:
+        return resolve(Settings.load([app_dir], read_annotations=False))[0].model_format
+    except SettingsError as exc:
+        raise TestImageError(str(exc)) from exc
+
+
+def catwalk_checks(app_dir: str) -> int:
+    """catwalk's own model test (``catwalk test-model``): the number of failed checks."""
+    from python_runtime.model.formats.catwalk import model_test
+
+    print("---> catwalk's model test on %s (load_test_data, predict, the targets and the "
+          "output schema, as `catwalk test-model` checks them)" % app_dir, flush=True)
+    failures = 0
+    for ok, what in model_test(app_dir):
+        print("%s %s" % ("PASS" if ok else "FAIL", what), flush=True)
+        failures += 0 if ok else 1
+    return failures
+
+
 def run(app_dir: str) -> int:
     """The number of failed checks (0: the app passed)."""
     app_dir = os.path.abspath(app_dir)
+    failures = 0
+    if folder_format(app_dir) == "catwalk":
+        failures = catwalk_checks(app_dir)
+        if not os.path.isfile(os.path.join(app_dir, "examples.json")):
+            print("---> %s: catwalk's model test, %d failure(s) (no examples.json)"
+                  % (app_dir, failures), flush=True)
+            return failures
     examples = load_examples(app_dir)
     print("---> loading %s in this process (this interpreter's packages; nothing installed)"
           % app_dir, flush=True)
@@ -46,7 +77,7 @@ def run(app_dir: str) -> int:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        failures = check_examples("http://127.0.0.1:%d" % server.server_port, examples)
+        failures += check_examples("http://127.0.0.1:%d" % server.server_port, examples)
     finally:
         server.shutdown()
         server.server_close()

@@ -1,5 +1,8 @@
 """Build-time settings and pip options, and the host's apt/pip settings."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from builder import assemble
@@ -7,11 +10,36 @@ from modelkiln_cli.hostconfig import apt_mirror
 from builder.settings import BuildSettings, BuildSettingsError
 
 
-def test_model_name_required():
+CATWALK_ECHO = Path(__file__).resolve().parents[1] / "compat_catwalk" / "models" / "echo"
+
+
+def test_model_name_or_a_known_model_folder_is_required(tmp_path):
     with pytest.raises(BuildSettingsError) as info:
-        BuildSettings.load({})
+        BuildSettings.load({"MODELKILN_MODEL_FORMAT": "seldon"})
     assert "MODEL_NAME is not set" in str(info.value)
-    assert ".s2i/environment" in str(info.value)
+    settings = BuildSettings.load({})
+    with pytest.raises(BuildSettingsError) as info:
+        settings.decide_format(str(tmp_path))
+    assert str(info.value).startswith("MODEL_NAME is not set: add MODEL_NAME=")
+    assert "another system (catwalk: model.yml and model.py)" in str(info.value)
+    settings.decide_format(str(CATWALK_ECHO))
+    assert settings.model_format == "catwalk"
+    named = BuildSettings.load({"MODEL_NAME": "M"})
+    named.decide_format(str(CATWALK_ECHO))  # MODEL_NAME wins whatever the folder holds
+    assert named.model_format == "seldon"
+
+
+def test_the_import_check_of_a_catwalk_folder(tmp_path):
+    from builder import importcheck
+
+    assert importcheck.main(["--format", "catwalk", str(CATWALK_ECHO)]) == 0
+    broken = tmp_path / "broken"
+    shutil.copytree(str(CATWALK_ECHO), str(broken))
+    (broken / "model.py").write_text("class Model(object):\n    def predict(self, X):\n"
+                                     "        return X +\n")
+    assert importcheck.main(["--format", "catwalk", str(broken)]) == importcheck.APP_WRONG
+    (broken / "model.py").write_text("import no_such_library\n")
+    assert importcheck.main(["--format", "catwalk", str(broken)]) == importcheck.IMPORT_FAILED
 
 
 def test_service_type_checked():

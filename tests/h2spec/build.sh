@@ -2,27 +2,12 @@
 # Build h2spec (the HTTP/2 conformance suite) from the vendored source, offline, and print the
 # binary's path. Debian's golang-go (1.19) in GOPATH mode with Debian's golang-*-dev packages
 # (no Go module proxy here): see ../shared/vendor/README.md. The binary is cached under
-# ~/.cache/modelkiln/h2spec-<sha256 of the tarball and this script>/h2spec.
+# ~/.cache/modelkiln/h2spec-<key>/h2spec (tests/vendored_tool.sh).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-vendor=${VENDOR_DIR:-$here/../../../shared/vendor}
-tarball=$vendor/h2spec-af83a65.tar.gz
-if [ ! -f "$tarball" ]; then
-    echo "ERROR: $tarball not found: set VENDOR_DIR to the folder holding h2spec-af83a65.tar.gz" >&2
-    exit 1
-fi
-if ! command -v go >/dev/null 2>&1; then
-    echo "ERROR: no go: apt-get install golang-go golang-github-spf13-cobra-dev" \
-         "golang-github-fatih-color-dev golang-golang-x-net-dev" >&2
-    exit 1
-fi
-key=$(cat "$tarball" "$0" | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/modelkiln/h2spec-$key
-if [ -x "$cache/h2spec" ]; then
-    echo "$cache/h2spec"
-    exit 0
-fi
+. "$here/../vendored_tool.sh"
+vendored_tool h2spec h2spec-af83a65.tar.gz "apt-get install golang-go golang-github-spf13-cobra-dev golang-github-fatih-color-dev golang-golang-x-net-dev"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

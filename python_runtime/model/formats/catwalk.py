@@ -257,9 +257,9 @@ class CatwalkModel(object):
             value = [dict(zip(features_names, row)) for row in rows]
         else:
             raise BadDataError(
-                "this is a catwalk model: send its input as Seldon jsonData (the object "
-                "model.yml's schema.input describes)%s, or use catwalk's POST /predict"
-                % (" or, as it takes a DataFrame, an ndarray with names"
+                "this is a catwalk model: it takes the object model.yml's schema.input "
+                "describes, as Seldon jsonData%s or on catwalk's POST /predict"
+                % (" (or, as it takes a DataFrame, an ndarray with names)"
                    if self.io_type == PANDAS_DATA_FRAME else ""))
         problem = self.check({"input": value})
         if problem is not None:
@@ -268,3 +268,120 @@ class CatwalkModel(object):
 
     def load_test_data(self) -> Any:
         return self.model.load_test_data(self.folder)
+
+
+# -- catwalk's model test (``modelkiln test`` on a catwalk folder) ----------------------------
+
+def _meta_schema() -> Any:
+    """What catwalk requires of model.yml (its metadata check), as a ``schema`` schema."""
+    from schema import And, Optional as Maybe, Or, Schema
+
+    prop = Or({"type": Or("string", "boolean"), Maybe("nullable"): bool},
+              {"type": "integer", Maybe("format"): Or("int32", "int64"), Maybe("nullable"): bool},
+              {"type": "number", Maybe("format"): Or("float32", "float64"),
+               Maybe("nullable"): bool},
+              {"type": "array", "items": dict, Maybe("nullable"): bool},
+              {"type": "object", "properties": dict, Maybe("nullable"): bool})
+    obj = {"type": "object", "properties": {str: prop}}
+    io = Or(obj, {"type": "array", "items": obj})
+    return Schema({"name": And(str, len), "version": And(str, len),
+                   "contact": {"name": And(str, len), "email": And(str, len)},
+                   Maybe("io_type"): Or(PYTHON_DICT, PANDAS_DATA_FRAME),
+                   "schema": {"input": io, "output": io}})
+
+
+def model_test(folder: str) -> List[Tuple[bool, str]]:
+    """catwalk's ``test-model`` verdicts for ``folder``: (passed, what) per check, stopping at
+    the first failure as catwalk does. The model's requirements are not installed (the folder
+    is tested with this interpreter's packages)."""
+    from schema import SchemaError
+
+    results = []  # type: List[Tuple[bool, str]]
+
+    def check(ok: bool, what: str) -> bool:
+        results.append((bool(ok), what))
+        return bool(ok)
+
+    for name in ("model.py", "model.yml"):
+        if not check(os.path.isfile(os.path.join(folder, name)), "%s exists" % name):
+            return results
+    import yaml
+
+    with open(os.path.join(folder, "model.yml")) as handle:
+        meta = yaml.safe_load(handle)
+    try:
+        _meta_schema().validate(meta)
+        check(True, "model.yml fits catwalk's metadata schema")
+    except SchemaError as exc:
+        check(False, "model.yml fits catwalk's metadata schema: %s" % exc.code)
+        return results
+    kind = io_type(meta)
+    requirements = os.path.join(folder, "requirements.txt")
+    # (the messages are catwalk's, so that its users recognise them)
+    if kind == PANDAS_DATA_FRAME and not check(
+            os.path.isfile(requirements), "A requirements.txt file is necessary for this io_type"):
+        return results
+    if os.path.isfile(requirements):
+        with open(requirements) as handle:
+            text = handle.read()
+        if not check(text != "", "The requirements.txt file should not be empty"):
+            return results
+        if kind == PANDAS_DATA_FRAME and not check(
+                "pandas" in text, "io_type: PANDAS_DATA_FRAME requires pandas to be present in "
+                "your requirements.txt file."):
+            return results
+    try:
+        settings = Settings({"model_name": str(meta["name"])}, folder)
+        factory, kwargs = user_class(settings)
+        model = factory(**kwargs)
+    except Exception as exc:
+        check(False, "%s: %s: %s" % ("Model class not found" if "has no class Model" in str(exc)
+                                     else "Model imports and constructs",
+                                     type(exc).__name__, exc))
+        return results
+    check(True, "Model imports and constructs")
+    try:
+        features, targets = model.load_test_data()
+    except Exception as exc:
+        check(False, "load_test_data(path): %s: %s" % (type(exc).__name__, exc))
+        return results
+    expected = model.pandas.DataFrame if kind == PANDAS_DATA_FRAME else list
+    if not check(isinstance(features, expected) and isinstance(targets, expected)
+                 and len(features) == len(targets),
+                 "load_test_data gives two %ss of the same length"
+                 % ("DataFrame" if kind == PANDAS_DATA_FRAME else "list")):
+        return results
+    schemas = meta["schema"]
+    in_node, out_node = schemas["input"], schemas["output"]
+    if kind == PANDAS_DATA_FRAME:
+        in_node = {"type": "array", "items": in_node} if in_node["type"] == "object" else in_node
+        out_node = ({"type": "array", "items": out_node} if out_node["type"] == "object"
+                    else out_node)
+        pairs = [(features, targets)]
+    elif schemas["input"]["type"] == "array":
+        pairs = [(features, targets)]
+    else:
+        pairs = list(zip(features, targets))
+    in_schema, out_schema = _property_schema(in_node), _property_schema(out_node)
+    for number, (X, y) in enumerate(pairs):
+        what = "test case %d" % (number + 1) if len(pairs) > 1 else "the test data"
+        as_records = kind == PANDAS_DATA_FRAME
+        X_doc = X.to_dict(orient="records") if as_records else X
+        y_doc = y.to_dict(orient="records") if as_records else y
+        try:
+            in_schema.validate(X_doc)
+            out_schema.validate(y_doc)
+            got = model.model.predict(X)
+            got_doc = got.to_dict(orient="records") if as_records else got
+            out_schema.validate(got_doc)
+        except SchemaError as exc:
+            check(False, "%s fits the schemas: %s" % (what, exc.code))
+            return results
+        except Exception as exc:
+            check(False, "%s: predict raised %s: %s" % (what, type(exc).__name__, exc))
+            return results
+        if not check(got_doc == y_doc, "%s: predict answers the targets%s"
+                     % (what, "" if got_doc == y_doc else " (got %r, expected %r)"
+                        % (got_doc, y_doc))):
+            return results
+    return results
