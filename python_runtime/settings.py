@@ -21,7 +21,7 @@ SERVICE_TYPES = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 # what a model folder may hold (python_runtime/model/formats/ has one module for each but auto)
-MODEL_FORMATS = ("auto", "seldon", "catwalk")
+MODEL_FORMATS = ("auto", "seldon", "catwalk", "modzy")
 ANNOTATIONS_FILE = "/etc/podinfo/annotations"
 REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
 GRPC_MAX_MESSAGE_ANNOTATION = "seldon.io/grpc-max-message-size"
@@ -159,8 +159,9 @@ SETTINGS = (
     Setting("model_format", "MODELKILN_MODEL_FORMAT", "--model-format", "auto",
             _lower_choice(MODEL_FORMATS),
             "What the folder holds: `seldon` (a class named by MODEL_NAME), `catwalk` "
-            "(model.yml + model.py), or `auto`: `seldon` when MODEL_NAME is set, otherwise "
-            "found from the folder's files."),
+            "(model.yml + model.py), `modzy` (Modzy's Python model template: model.yaml + "
+            "app.py calling flask_psc_model's create_app), or `auto`: `seldon` when "
+            "MODEL_NAME is set, otherwise found from the folder's files."),
     Setting("service_type", "SERVICE_TYPE", "--service-type", "MODEL",
             _upper_choice(SERVICE_TYPES), "One of " + ", ".join(SERVICE_TYPES) + "."),
     Setting("parameters", "PREDICTIVE_UNIT_PARAMETERS", "--parameters", "[]", str,
@@ -173,7 +174,14 @@ SETTINGS = (
             "gRPC port: Seldon's services and V2's GRPCInferenceService."),
     Setting("modzy_port", "PSC_MODEL_PORT", "--modzy-port", None, _port,
             "When set, this port also serves Modzy's file-job API (/status, /run, /shutdown); "
-            "file names from the app's model.yaml."),
+            "file names from the app's model.yaml. For a Modzy template folder "
+            "(MODELKILN_MODEL_FORMAT=modzy) it is the REST port instead, which serves that "
+            "API whether it is set or not."),
+    Setting("modzy_factory", "PSC_MODEL_FACTORY", "--modzy-factory", None, str,
+            "Modzy template folders: the model factory (`package.module.Class`, or a function "
+            "returning the model) when app.py's `create_app(...)` does not name one modelkiln "
+            "can follow without running app.py (as flask_psc_model reads it when "
+            "`create_app()` is given none)."),
     Setting("job_roots", "MODELKILN_JOB_ROOTS", "--job-roots", None, _folders,
             "Folders (absolute, separated by ':' or ',') that Modzy's /run jobs are confined "
             "to: their input and output folders, symlinks resolved, must lie inside one of "

@@ -10,7 +10,10 @@ then rows: ``--batch-size`` rows per call) and ``.npy``. Outputs keep the input'
 JSON lines for messages (a line that fails gets ``{"error": ...}`` and the job goes on), CSV or
 ``.npy`` for tables. ``--resume`` continues a JSON-lines or CSV output after its last complete
 line or record, byte for byte as a clean run would have written it; ``--shard I/N`` (or
-``auto`` from an Indexed Job) scores every N-th item from the I-th. Inputs are streamed
+``auto`` from an Indexed Job) scores every N-th item from the I-th. A Modzy template model
+(``model.formats.modzy``) reads and writes files instead: its input is a folder of its input
+files (one ``run``) or a folder of such folders (one ``run`` each), its output the folder (of
+folders) it writes to. Inputs are streamed
 (``jobinputs``) and outputs locked (``joboutputs``). Exit codes: 0 every item succeeded, 1
 some failed (their error lines say why), 2 the job could not run (one ``ERROR:`` line naming
 the fix).
@@ -247,7 +250,13 @@ def predict(app_dir: str, source: str, target: str, batch_size: int = 100, worke
             resume: bool = False, shard: Shard = None, stderr: Any = None) -> int:
     """Score ``source`` into ``target``; the exit code (0: every item succeeded)."""
     stderr = stderr or sys.stderr
-    limit = load_settings(app_dir).max_request_size
+    settings = load_settings(app_dir)
+    if settings.model_format == "modzy":
+        if resume or shard is not None or workers > 1:
+            raise JobError("--resume, --shard and --workers are for message and table inputs: "
+                           "a Modzy template model's job runs its input folders one by one")
+        return predict_folders(app_dir, source, target, stderr)
+    limit = settings.max_request_size
     ext = os.path.splitext(source)[1].lower()
     document = None  # type: Any
     if ext == ".json" and os.path.isfile(source):
@@ -392,6 +401,44 @@ def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: 
     return EXIT_OK
 
 
+def predict_folders(app_dir: str, source: str, target: str, stderr: Any) -> int:
+    """A Modzy template model's job: one ``run`` on the input files in ``source`` into
+    ``target``, or, when ``source`` holds folders of them instead, one per folder into the
+    folder of the same name in ``target``. A run that fails is reported and the job goes on."""
+    from ..errors import MicroserviceError
+
+    if not os.path.isdir(source):
+        raise JobError("input %s is not a folder: a Modzy template model reads its input files "
+                       "from a folder (or from each folder in it)" % source)
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise JobError("output %s is a file: name the folder the model writes its output files "
+                       "to (it is made when missing)" % target)
+    model = Scorer(app_dir).ctx.component.obj
+    if all(os.path.isfile(os.path.join(source, name)) for name in model.inputs):
+        runs = [(source, target)]
+    else:
+        runs = [(os.path.join(source, entry), os.path.join(target, entry))
+                for entry in sorted(os.listdir(source))
+                if os.path.isdir(os.path.join(source, entry))]
+    if not runs:
+        raise JobError("%s holds neither the model's input files (%s) nor folders of them"
+                       % (source, ", ".join(model.inputs)))
+    failed = 0
+    for folder, out in runs:
+        try:
+            written = model.run_folder(folder, out)
+        except MicroserviceError as exc:
+            failed += 1
+            stderr.write("%s: %d %s\n" % (folder, exc.status_code, exc.message))
+        except OSError as exc:  # an output folder that cannot be made
+            failed += 1
+            stderr.write("%s: %s\n" % (folder, exc))
+        else:
+            stderr.write("%s: wrote %s\n" % (folder, ", ".join(written)))
+    stderr.write("%d folder(s) run into %s, %d failed\n" % (len(runs), target, failed))
+    return EXIT_OK if failed == 0 else EXIT_FAILED_ITEMS
+
+
 # -- command line -----------------------------------------------------------------------------
 
 def add_resume_and_shard(parser: argparse.ArgumentParser) -> None:
@@ -409,9 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("predict", help="score a file with the model and exit")
     run.add_argument("app", help="app folder (in an image: /opt/app-root/src)")
-    run.add_argument("input", help=".jsonl, .json, .csv or .npy")
+    run.add_argument("input", help=".jsonl, .json, .csv or .npy; for a Modzy template model, "
+                                   "a folder of its input files, or of such folders")
     run.add_argument("output", help=".jsonl for messages; .csv or .npy for tables; a folder: "
-                                    "FOLDER/result.json (ODAHU's form)")
+                                    "FOLDER/result.json (ODAHU's form), or a Modzy template "
+                                    "model's output files (a folder each)")
     run.add_argument("--batch-size", type=int, default=100, help="table rows per call")
     run.add_argument("--workers", type=int, default=1,
                      help="processes scoring messages, each with its own model (order kept)")

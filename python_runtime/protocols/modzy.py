@@ -14,6 +14,13 @@ Status codes as the spec has them: 400 for a bad job or missing/unwritable files
 body that is not JSON, 422 for input the model refuses (its 4xx) or an input file over the
 request size limit, 500 for a model error, and 503 while ``load()`` runs.
 
+A model that reads and writes the job's files itself (a Modzy template folder,
+``model.formats.modzy``: ``file_model``) gets the paths instead: its ``job`` runs its
+``run(*input_paths, *output_paths)`` on the input files its ``input_filenames`` name, and
+answers the template's codes (422 with the message of its validation exception, 400 for its IO
+exception on a job file, 500 otherwise or for an output it did not write); an output folder
+that does not exist is made, as the template's server does.
+
 The platform names the job's folders, and they are checked before anything is read or
 written (``JobFolders``): absolute, symlinks resolved, never inside the app folder or
 modelkiln's own install, and inside ``MODELKILN_JOB_ROOTS`` when it is set, else outside the
@@ -35,6 +42,7 @@ from ..codecs import jsonio
 from ..errors import (BadDataError, InternalError, MicroserviceError, NotReady,
                       UnsupportedMediaType, clipped, from_user_exception, shown)
 from ..inference.documents import write_atomically
+from . import schemas
 from .body import read_body
 from .routes import JSON, Answer, Doc, Route
 
@@ -50,6 +58,11 @@ SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/root", "/r
                   "/sys", "/usr", "/var")
 READ_CHUNK = 1 << 20
 MAX_PATH = 4096  # Linux's PATH_MAX: resolving a longer "path" would only burn CPU
+ANSWER = schemas.ref("ModzyAnswer")
+JOB = {"type": "object", "required": ["type", "input", "output"],
+       "properties": {"type": {"type": "string", "enum": ["file"]},
+                      "input": {"type": "string", "description": "absolute input folder"},
+                      "output": {"type": "string", "description": "absolute output folder"}}}
 
 
 class ModelYamlError(ValueError):
@@ -159,12 +172,16 @@ class ModzyRest(object):
     docs_path = "/status"
     error_schema = "ModzyAnswer"
 
-    def __init__(self, ctx: Any, documents: Any, stop: Optional[Callable[[], Any]] = None
-                 ) -> None:
+    def __init__(self, ctx: Any, documents: Any, stop: Optional[Callable[[], Any]] = None,
+                 file_model: Any = None) -> None:
         self.ctx = ctx
         self.documents = documents  # inference.documents.DocumentCalls
         self.stop = stop            # ends the server (exit code 0); None: it cannot be
-        self.inputs, self.outputs = job_files(ctx.settings.app_dir)
+        self.file_model = file_model  # runs on the job's files itself; None: Seldon messages
+        if file_model is None:
+            self.inputs, self.outputs = job_files(ctx.settings.app_dir)
+        else:  # on the REST port, beside the other APIs: 404s point at all of them
+            self.docs_path = "/openapi.json"
         self.folders = JobFolders(ctx.settings)
         self.lock = threading.Lock()  # one job at a time, as the spec's platform runs them
 
@@ -173,10 +190,20 @@ class ModzyRest(object):
 
     def routes(self) -> List[Route]:
         return [
-            Route("/status", ("GET",), self._status, self, Doc("Modzy: the model's status")),
-            Route("/run", ("POST",), self._run, self, Doc("Modzy: run a file job")),
+            Route("/status", ("GET",), self._status, self,
+                  Doc("Modzy: the model's status", response=ANSWER,
+                      errors=((500, "The model failed to load"),
+                              (503, "The model is still loading")))),
+            Route("/run", ("POST",), self._run, self,
+                  Doc("Modzy: run a file job", request=JOB, response=ANSWER,
+                      errors=((400, "Not a job object, or its folders or files cannot be "
+                                    "used"),
+                              (415, "The body is not application/json"),
+                              (422, "The model cannot process the input files"),
+                              (500, "Model error")))),
             Route("/shutdown", ("POST",), self._shutdown, self,
-                  Doc("Modzy: stop the server (exit code 0)")),
+                  Doc("Modzy: stop the server (exit code 0)", response=ANSWER,
+                      errors=((500, "This server cannot be stopped through /shutdown"),))),
         ]
 
     # -- routes -------------------------------------------------------------------------
@@ -197,6 +224,8 @@ class ModzyRest(object):
                 'POST the job as application/json: {"type": "file", "input": DIR, '
                 '"output": DIR} (got Content-Type %s)' % shown(media))
         source, target = self._job(jsonio.loads(read_body(environ, self.ctx.limit)))
+        if self.file_model is not None:
+            return self._run_files(source, target)
         with self.lock:  # one job's input in memory at a time
             started = time.time()
             document = self._read_inputs(source)
@@ -217,6 +246,18 @@ class ModzyRest(object):
                 raise error from exc
             written = self._write_outputs(target, result)
         return answer(200, "wrote %s in %.3f s" % (", ".join(written), time.time() - started))
+
+    def _run_files(self, source: str, target: str) -> Answer:
+        """The job's paths to a model that reads and writes them itself."""
+        model = self.file_model
+        with self.lock:
+            started = time.time()
+            for name in model.inputs:  # a link may point anywhere
+                self.folders.check("input file", os.path.join(source, name))
+            inputs, outputs = model.paths(source, target)
+            self.ctx.call(model.job, inputs, outputs)
+        return answer(200, "wrote %s in %.3f s" % (", ".join(model.outputs),
+                                                   time.time() - started))
 
     def _shutdown(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
         stop = self.stop
@@ -246,6 +287,12 @@ class ModzyRest(object):
             if not isinstance(value, str) or not value:
                 raise BadDataError(INVALID + '"%s" must name a folder' % key)
             real = self.folders.check(key + " folder", value)
+            if not os.path.isdir(real) and key == "output" and self.file_model is not None:
+                try:
+                    os.makedirs(real, exist_ok=True)
+                except OSError as exc:
+                    raise BadDataError(INVALID + "output folder %s cannot be made: %s"
+                                       % (clipped(value), exc.strerror or exc)) from exc
             if not os.path.isdir(real):
                 raise BadDataError(INVALID + "%s folder %s does not exist"
                                    % (key, clipped(value)))

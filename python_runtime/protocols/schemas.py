@@ -150,3 +150,13 @@ ODAHU = {
         "properties": {"message": {"type": "string"}},
     },
 }
+
+# Modzy's container API (/status, /run, /shutdown): every answer
+MODZY = {
+    "ModzyAnswer": {
+        "type": "object",
+        "required": ["statusCode", "status", "message"],
+        "properties": {"statusCode": {"type": "integer"}, "status": {"type": "string"},
+                       "message": {"type": "string"}},
+    },
+}

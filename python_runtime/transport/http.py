@@ -264,7 +264,8 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
                stop: Optional[Callable[[], Any]] = None) -> App:
     """The WSGI application for ``component``: Seldon's REST API, V2 and ODAHU's API on one
     port, and Modzy's file-job API on PSC_MODEL_PORT when it is set (``stop`` ends the
-    server for its /shutdown)."""
+    server for its /shutdown); a catwalk folder's API, or a Modzy template folder's (on the
+    REST port, which PSC_MODEL_PORT names then), ahead of them."""
     ctx = ServingContext(settings, component, metrics, load_state, tracing)
     seldon, v2 = SeldonRest(ctx), V2Rest(ctx)
     documents = DocumentCalls(ctx, seldon.calls, v2.calls, v2.model)
@@ -274,6 +275,8 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     protocols = [seldon, v2, OdahuRest(ctx, documents)]  # type: List[Any]
     if settings.model_format == "catwalk":
         protocols.insert(0, CatwalkRest(ctx))  # its errors for unknown paths, its /predict
+    if settings.model_format == "modzy":  # Modzy's API on the REST port, its errors there
+        protocols.insert(0, ModzyRest(ctx, documents, stop, file_model=component.obj))
     if settings.docs:
         owned = {route.path for protocol in protocols for route in protocol.routes()}
         protocols.append(DocsPage(ctx, v2.model, redirect_root="/" not in owned))

@@ -61,7 +61,8 @@ def test_missing_model_name_says_how_to_fix(tmp_path, monkeypatch):
     assert str(info.value) == (
         "no model class given: pass MODEL_NAME as the first argument, set MODEL_NAME, or point "
         "at an app folder whose .s2i/environment sets it; or a model folder of another system: "
-        "catwalk: model.yml and model.py (MODELKILN_MODEL_FORMAT picks one)")
+        "catwalk: model.yml and model.py; modzy: model.yaml and app.py calling "
+        "flask_psc_model's create_app(...) (MODELKILN_MODEL_FORMAT picks one)")
     with pytest.raises(SettingsError) as info:
         load([], {"MODELKILN_MODEL_FORMAT": "seldon"})
     assert str(info.value).startswith("no model class given: pass MODEL_NAME")
