@@ -58,15 +58,32 @@ def catwalk_checks(app_dir: str) -> int:
     return failures
 
 
+def modzy_checks(app_dir: str) -> int:
+    """The Modzy template's test data (tests/data/examples, tests/data/validation-error)."""
+    from python_runtime.model.formats.modzy import run_examples
+
+    print("---> the Modzy template's test data in %s/tests/data (examples and "
+          "validation-error cases)" % app_dir, flush=True)
+    _, failed, lines = run_examples(app_dir)
+    for line in lines:
+        print(line, flush=True)
+    return failed
+
+
+FORMAT_CHECKS = {"catwalk": ("catwalk's model test", catwalk_checks),
+                 "modzy": ("the template's test data", modzy_checks)}
+
+
 def run(app_dir: str) -> int:
     """The number of failed checks (0: the app passed)."""
     app_dir = os.path.abspath(app_dir)
     failures = 0
-    if folder_format(app_dir) == "catwalk":
-        failures = catwalk_checks(app_dir)
+    own = FORMAT_CHECKS.get(folder_format(app_dir))
+    if own is not None:  # a model folder of another system: its own tests first
+        failures = own[1](app_dir)
         if not os.path.isfile(os.path.join(app_dir, "examples.json")):
-            print("---> %s: catwalk's model test, %d failure(s) (no examples.json)"
-                  % (app_dir, failures), flush=True)
+            print("---> %s: %s, %d failure(s) (no examples.json)" % (app_dir, own[0], failures),
+                  flush=True)
             return failures
     examples = load_examples(app_dir)
     print("---> loading %s in this process (this interpreter's packages; nothing installed)"
