@@ -1,6 +1,7 @@
 """The real ``s2i build`` (source-to-image v1.3.8, built from ../shared/vendor by
 tests/s2i/build.sh) builds app folders with modelkiln's builder image, unchanged: a Seldon
-template and a catwalk folder (no MODEL_NAME); each image then passes its examples."""
+template, a catwalk folder and a Modzy template folder (no MODEL_NAME); each image then passes
+its examples."""
 
 import os
 import shutil
@@ -11,7 +12,8 @@ import pytest
 from .conftest import BUILDER, CA_BUNDLE, PREFIX, REPO, assert_examples_pass
 
 BUILD = REPO / "tests" / "s2i" / "build.sh"
-APPS = [REPO / "templates" / "model-template-app", REPO / "test_apps" / "catwalk-iris"]
+APPS = [REPO / "templates" / "model-template-app", REPO / "test_apps" / "catwalk-iris",
+        REPO / "test_apps" / "modzy-template"]
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,9 @@ def test_real_s2i_builds_the_app_unchanged(app, s2i, engine):
         env=dict(os.environ, DOCKER_API_VERSION="1.41"))
     output = done.stdout.decode(errors="replace")
     assert done.returncode == 0, output[-5000:]
-    if app.name == "catwalk-iris":
-        assert "---> modelkiln assemble: a catwalk model folder (no MODEL_NAME)" in output
-        assert "is a catwalk model" in output  # the import check ran
+    kind = {"catwalk-iris": "catwalk", "modzy-template": "modzy"}.get(app.name)
+    if kind is not None:
+        assert "---> modelkiln assemble: a %s model folder (no MODEL_NAME)" % kind in output
+        assert "is a %s model" % kind in output  # the import check ran
     assert_examples_pass(tag, app)
     engine.images.remove(tag, force=True)
