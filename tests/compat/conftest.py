@@ -2,19 +2,11 @@
 
 import pytest
 
-from .servers import OracleMissing, ServerPool, candidate_kind, seldon_executable
+from .servers import ServerPool, open_pool, seldon_executable
 
 
 @pytest.fixture(scope="session")
 def server_pool(tmp_path_factory):
-    # A missing oracle must fail loudly, never skip: CI would pass with zero comparisons.
-    missing = None
-    try:
-        seldon_executable()
-    except OracleMissing as exc:
-        missing = str(exc)
-    if missing:
-        pytest.fail(missing, pytrace=False)
-    pool = ServerPool(log_dir=tmp_path_factory.mktemp("server-logs"), candidate=candidate_kind())
+    pool = open_pool(ServerPool, seldon_executable, tmp_path_factory.mktemp("server-logs"))
     yield pool
     pool.close()

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import requests
 
@@ -201,6 +201,34 @@ def modelkiln_server(dep: Deployment, label: str, log_dir: Path) -> Server:
     return Server(label, argv, env, "/ready", http, log_dir)
 
 
+def open_pool(pool_class: type, oracle_executable: Any, log_dir: Path) -> "ServerPool":
+    """A session's pool; a missing oracle fails loudly, never skips (CI would pass with zero
+    comparisons)."""
+    import pytest
+
+    missing = None
+    try:
+        oracle_executable()
+    except OracleMissing as exc:
+        missing = str(exc)
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    return pool_class(log_dir=log_dir)  # (each pool class takes its own suite's candidate)
+
+
+def started_or_fail(start: Any, dep: Deployment) -> Any:
+    """``start(dep)`` (a pool's ``urls`` or ``channels``), or the test fails (never skips)
+    saying the servers did not start."""
+    import pytest
+
+    failure = None
+    try:
+        return start(dep)
+    except ServerFailed as exc:
+        failure = "servers for deployment %r did not start:\n%s" % (dep.name, exc)
+    pytest.fail(failure, pytrace=False)
+
+
 class ServerPool:
     """Lazily starts one (oracle, candidate) pair per deployment; keeps the last few alive.
 
@@ -236,12 +264,23 @@ class ServerPool:
         oracle, cand = self._live[dep.name]
         return oracle.base_url, (cand.base_url if cand else None)
 
+    # The oracle's name (a candidate of that name is a second oracle: the self-check) and how
+    # each side starts; a suite against another oracle overrides these three.
+    oracle_name = "seldon"
+
+    def oracle_server(self, dep: Deployment, label: str) -> Server:
+        return seldon_server(dep, label, self.log_dir)
+
+    def modelkiln_server(self, dep: Deployment, label: str) -> Server:
+        return modelkiln_server(dep, label, self.log_dir)
+
     def _start(self, dep: Deployment) -> Tuple[Server, Optional[Server]]:
-        oracle = seldon_server(dep, "seldon-" + dep.name, self.log_dir)
+        oracle = self.oracle_server(dep, "%s-%s" % (self.oracle_name, dep.name))
         cand = None
         if self.with_candidate:
-            make = seldon_server if self.candidate == "seldon" else modelkiln_server
-            cand = make(dep, "%s-%s" % (self.candidate, dep.name), self.log_dir)
+            make = (self.oracle_server if self.candidate == self.oracle_name
+                    else self.modelkiln_server)
+            cand = make(dep, "%s-%s" % (self.candidate, dep.name))
         servers = [s for s in (oracle, cand) if s]
         for s in servers:
             s.start()

@@ -14,8 +14,8 @@ from .cases import CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, cases_in_deployment_o
 from .exchange import (canonical, describe_request, expected_normalised, explain, normalise, same,
                        send, show_answer)
 from .intentional import INTENTIONAL_DIFFERENCES
-from .servers import (MODELS_DIR, REPO_ROOT, ServerFailed, candidate_kind, modelkiln_server,
-                      seldon_venv)
+from .servers import (MODELS_DIR, REPO_ROOT, candidate_kind, modelkiln_server,
+                      seldon_venv, started_or_fail)
 
 pytestmark = pytest.mark.compat
 
@@ -26,19 +26,10 @@ ORDERED = [c for c in cases_in_deployment_order()
 REFUSED = [d for d in DEPLOYMENTS if d.refused_by_modelkiln]
 
 
-def _urls(pool, dep):
-    failure = None
-    try:
-        return pool.urls(dep)
-    except ServerFailed as exc:
-        failure = "servers for deployment %r did not start:\n%s" % (dep.name, exc)
-    pytest.fail(failure, pytrace=False)
-
-
 @pytest.mark.parametrize("case", ORDERED, ids=[c.id for c in ORDERED])
 def test_same_answer_as_seldon(case, server_pool):
     dep = DEPLOYMENT_BY_NAME[case.deployment]
-    oracle_url, cand_url = _urls(server_pool, dep)
+    oracle_url, cand_url = started_or_fail(server_pool.urls, dep)
     compare(case, dep, oracle_url, cand_url, candidate_kind())
 
 
@@ -104,7 +95,7 @@ def test_seldon_style_class_with_the_real_seldon_core_installed(server_pool, tmp
     server.start()
     try:
         server.wait_ready(time.monotonic() + 60)
-        oracle_url, _ = _urls(server_pool, dep)
+        oracle_url, _ = started_or_fail(server_pool.urls, dep)
         for case in SELDON_STYLE:
             compare(case, dep, oracle_url, server.base_url, "modelkiln+seldon-core")
         assert len(SELDON_STYLE) >= 8

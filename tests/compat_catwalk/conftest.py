@@ -2,19 +2,13 @@
 
 import pytest
 
-from .servers import OracleMissing, ServerPool, candidate_kind, catwalk_executable
+from tests.compat.servers import open_pool
+
+from .servers import ServerPool, catwalk_executable
 
 
 @pytest.fixture(scope="session")
 def server_pool(tmp_path_factory):
-    # A missing oracle must fail loudly, never skip: CI would pass with zero comparisons.
-    missing = None
-    try:
-        catwalk_executable()
-    except OracleMissing as exc:
-        missing = str(exc)
-    if missing:
-        pytest.fail(missing, pytrace=False)
-    pool = ServerPool(log_dir=tmp_path_factory.mktemp("server-logs"), candidate=candidate_kind())
+    pool = open_pool(ServerPool, catwalk_executable, tmp_path_factory.mktemp("server-logs"))
     yield pool
     pool.close()

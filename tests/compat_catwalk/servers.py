@@ -13,9 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from tests.compat import servers as compat_servers
 from tests.compat.servers import OracleMissing, Server, free_ports
@@ -136,21 +135,10 @@ class ServerPool(compat_servers.ServerPool):
                          candidate=candidate or candidate_kind(), with_candidate=with_candidate)
         self.timeout = float(os.environ.get(START_TIMEOUT_ENV, "60"))
 
-    def _start(self, dep: Deployment) -> Tuple[FolderServer, Optional[FolderServer]]:
-        oracle = catwalk_server(dep, "catwalk-" + dep.name, self.log_dir)
-        cand = None
-        if self.with_candidate:
-            make = catwalk_server if self.candidate == "catwalk" else modelkiln_server
-            cand = make(dep, "%s-%s" % (self.candidate, dep.name), self.log_dir)
-        servers = [s for s in (oracle, cand) if s]
-        for s in servers:
-            s.start()
-        try:
-            deadline = time.monotonic() + self.timeout
-            for s in servers:
-                s.wait_ready(deadline)
-        except BaseException:
-            for s in servers:
-                s.stop()
-            raise
-        return oracle, cand
+    oracle_name = "catwalk"
+
+    def oracle_server(self, dep: Deployment, label: str) -> FolderServer:
+        return catwalk_server(dep, label, self.log_dir)
+
+    def modelkiln_server(self, dep: Deployment, label: str) -> FolderServer:
+        return modelkiln_server(dep, label, self.log_dir)

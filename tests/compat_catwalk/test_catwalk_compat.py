@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.compat.servers import ServerFailed
+from tests.compat.servers import started_or_fail
 
 from .cases import CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, LEFT_OUT, cases_in_deployment_order
 from .exchange import GENERATED_ID, Answer, explain, normalise, same, send
@@ -21,19 +21,11 @@ pytestmark = pytest.mark.compat
 ORDERED = cases_in_deployment_order()
 
 
-def _urls(pool, dep):
-    failure = None
-    try:
-        return pool.urls(dep)
-    except ServerFailed as exc:
-        failure = "servers for deployment %r did not start:\n%s" % (dep.name, exc)
-    pytest.fail(failure, pytrace=False)
-
-
 @pytest.mark.parametrize("case", ORDERED, ids=[c.id for c in ORDERED])
 def test_same_answer_as_catwalk(case, server_pool):
     label = candidate_kind()
-    oracle_url, cand_url = _urls(server_pool, DEPLOYMENT_BY_NAME[case.deployment])
+    dep = DEPLOYMENT_BY_NAME[case.deployment]
+    oracle_url, cand_url = started_or_fail(server_pool.urls, dep)
     oracle = send(oracle_url, case)
     cand = send(cand_url, case)
 

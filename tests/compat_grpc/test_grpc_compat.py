@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from seldon_core.proto import prediction_pb2
 
-from ..compat.servers import ServerFailed, candidate_kind
+from ..compat.servers import candidate_kind, started_or_fail
 from .cases import (CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, SERVICES, cases_in_deployment_order,
                     describe_request)
 from .exchange import build_request, call, expected_answer, explain, normalise, same
@@ -22,19 +22,10 @@ pytestmark = pytest.mark.compat
 ORDERED = cases_in_deployment_order()
 
 
-def _channels(pool, dep):
-    failure = None
-    try:
-        return pool.channels(dep)
-    except ServerFailed as exc:
-        failure = "servers for deployment %r did not start:\n%s" % (dep.name, exc)
-    pytest.fail(failure, pytrace=False)
-
-
 @pytest.mark.parametrize("case", ORDERED, ids=[c.id for c in ORDERED])
 def test_same_answer_as_seldon(case, grpc_pool):
     dep = DEPLOYMENT_BY_NAME[case.deployment]
-    oracle_channel, cand_channel = _channels(grpc_pool, dep)
+    oracle_channel, cand_channel = started_or_fail(grpc_pool.channels, dep)
     label = candidate_kind()
     oracle = call(oracle_channel, case)
     cand = call(cand_channel, case)
