@@ -6,14 +6,16 @@ the runtime through a .pth file. So the app's installed packages are exactly wha
 ``save-artifacts`` carries to the next incremental build, and no pip cache is ever written.
 """
 
+import contextlib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import conda, pins
 from . import settings as paths
@@ -260,6 +262,55 @@ def install_runtime(python: str, version: pins.Version, settings: BuildSettings,
         handle.write("".join(p + "\n" for p in paths_in_pth))
 
 
+# The Modzy template's requirements.txt pins its own Flask server (Flask 1.1, gunicorn 19.9,
+# Werkzeug 1.0, PyYAML 5.1 and what Flask pulls in). The app's requirements come before the
+# runtime's libraries, so these would replace the server modelkiln runs; for a Modzy folder
+# they are left out (the template's python-box and humanfriendly do no harm and stay).
+MODZY_TEMPLATE_SERVER = frozenset((
+    "flask", "werkzeug", "gunicorn", "jinja2", "itsdangerous", "click", "markupsafe", "pyyaml"))
+
+_PROJECT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def project_name(line: str) -> Optional[str]:
+    """The canonical project name a requirement line installs (``Flask[async]==1.1`` ->
+    ``flask``); None for options (``-r``, ``--index-url``), URLs, paths and comments."""
+    text = line.split(" #", 1)[0].strip()
+    if not text or text.startswith(("#", "-", ".", "/")) or "://" in text.split(";")[0]:
+        return None
+    match = _PROJECT.match(text)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+
+@contextlib.contextmanager
+def requirements_to_install(settings: BuildSettings, path: str) -> Iterator[str]:
+    """The requirements file pip is given: the app's own, or for a Modzy folder a copy
+    beside it (so ``-r other.txt`` lines still resolve) without the template server's pins,
+    each left-out line named in the build log."""
+    if settings.model_format != "modzy":
+        yield path
+        return
+    with open(path) as handle:
+        logical = re.sub(r"\s*\\\n\s*", " ", handle.read()).splitlines()
+    kept, dropped = [], []
+    for line in logical:
+        (dropped if project_name(line) in MODZY_TEMPLATE_SERVER else kept).append(line)
+    if not dropped:
+        yield path
+        return
+    for line in dropped:
+        print("---> %s: leaving out %r: the Modzy template's own server, which modelkiln "
+              "replaces (it serves the model with its own Flask)"
+              % (os.path.basename(path), line.strip()), flush=True)
+    copy = os.path.join(os.path.dirname(path), ".modelkiln-requirements.txt")
+    with open(copy, "w") as handle:
+        handle.write("".join(line + "\n" for line in kept))
+    try:
+        yield copy
+    finally:
+        os.remove(copy)
+
+
 def install_dependencies(settings: BuildSettings, app_dir: str, python: str) -> List[str]:
     """Install every dependency source present; returns what was installed."""
     env = pip_environment(settings)
@@ -270,7 +321,8 @@ def install_dependencies(settings: BuildSettings, app_dir: str, python: str) -> 
         print("---> %s: skipped (DISABLE_REQUIREMENTS_PROCESSING)" % settings.requirements_file)
     elif os.path.isfile(requirements):
         started = step("Installing %s" % settings.requirements_file)
-        run_pip(python, options + ["-r", requirements], env, settings.requirements_file)
+        with requirements_to_install(settings, requirements) as path:
+            run_pip(python, options + ["-r", path], env, settings.requirements_file)
         installed.append(settings.requirements_file)
         done(started)
     elif settings.requirements_file != "requirements.txt":

@@ -1,5 +1,6 @@
 """Build-time settings and pip options, and the host's apt/pip settings."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -305,3 +306,45 @@ def test_a_ca_bundle_in_the_source_is_trusted_and_not_copied(monkeypatch, tmp_pa
         assemble.pip_environment(missing)
     assert "MODELKILN_CA_BUNDLE=certs/ca.crt" in str(caught.value)
     assert "missing or empty" in str(caught.value)
+
+
+def test_a_modzy_folder_leaves_the_template_servers_pins_out(monkeypatch, tmp_path, capsys):
+    """The template's requirements.txt pins its Flask server; installed, those pins would
+    replace the server modelkiln runs. For a Modzy folder pip gets a copy without them (the
+    rest, options and -r includes untouched); any other folder's file goes to pip as it is."""
+    (tmp_path / "requirements.txt").write_text(
+        "--extra-index-url https://example.com/simple\n-r more.txt\nFlask==1.1.2\n"
+        "gunicorn==19.9.0 \\\n    --hash=sha256:abc\nwerkzeug>=1.0  # the template's\n"
+        "PyYAML==5.1.2\npython-box==3.4.6\nhumanfriendly==4.18\nflask-cors==3.0\n"
+        "scikit-learn==1.3\n")
+    seen = []
+
+    def pip(python, args, env, what):
+        seen.append(open(args[-1]).read() if args[-2] == "-r" else None)
+        seen.append(os.path.dirname(args[-1]))
+    monkeypatch.setattr(assemble, "run_pip", pip)
+    monkeypatch.setattr(assemble.paths, "WHEEL_DIR", str(tmp_path / "none"))
+    modzy = BuildSettings.load({"MODELKILN_MODEL_FORMAT": "modzy"})
+    assemble.install_dependencies(modzy, str(tmp_path), "/bin/python")
+    assert seen == ["--extra-index-url https://example.com/simple\n-r more.txt\n"
+                    "python-box==3.4.6\nhumanfriendly==4.18\nflask-cors==3.0\n"
+                    "scikit-learn==1.3\n", str(tmp_path)]
+    assert os.listdir(str(tmp_path)) == ["requirements.txt"]  # the copy is gone
+    log = capsys.readouterr().out
+    assert "leaving out 'Flask==1.1.2'" in log and "leaving out 'PyYAML==5.1.2'" in log
+    assert "leaving out 'gunicorn==19.9.0 --hash=sha256:abc'" in log
+
+    seen.clear()
+    assemble.install_dependencies(BuildSettings.load({"MODEL_NAME": "M"}), str(tmp_path),
+                                  "/bin/python")
+    assert seen[0] == (tmp_path / "requirements.txt").read_text()
+
+
+@pytest.mark.parametrize("line, name", [
+    ("Flask==1.1.2", "flask"), ("  Flask[async] >= 2", "flask"), ("PyYAML", "pyyaml"),
+    ("python_box==3.4", "python-box"), ("zope.interface", "zope-interface"),
+    ("# Flask", None), ("-r other.txt", None), ("--index-url x", None), ("./pkg", None),
+    ("https://example.com/a.whl", None), ("", None),
+])
+def test_project_name_of_a_requirement_line(line, name):
+    assert assemble.project_name(line) == name

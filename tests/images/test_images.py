@@ -87,6 +87,10 @@ def test_app_image(app, engine, builder_layers, request):
         return
     assert code == 0, output[-5000:]
     assert "---> built %s" % tag in output
+    for text in config.get("build_output", {}).get("contains", []):
+        assert text in output, output[-5000:]
+    for text in config.get("build_output", {}).get("lacks", []):
+        assert text not in output, output[-5000:]
     labels = engine.images.get(tag).labels
     assert labels["io.openshift.s2i.build.image"] == BUILDER
     assert labels["io.openshift.s2i.build.source-location"] == str(app)
