@@ -17,7 +17,7 @@ import sysconfig
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import conda, pins
+from . import archive, conda, pins
 from . import settings as paths
 from .settings import BuildSettings, BuildSettingsError
 
@@ -108,6 +108,16 @@ def copy_source(source: str, app_dir: str, skip: Sequence[str] = (".git",)) -> N
             shutil.rmtree(stale)
         else:
             os.remove(stale)
+    packed = archive.single_archive(source)
+    if packed is not None:  # an OpenShift binary build --from-file: the artifact itself
+        try:
+            files = archive.unpack(packed, app_dir)
+        except archive.ArchiveError as exc:
+            raise AssembleError(str(exc)) from exc
+        print("---> unpacked %s (%d files): the source held this archive and nothing else"
+              % (os.path.basename(packed), files), flush=True)
+        done(started)
+        return
     for name in os.listdir(source):
         if name in skip:
             continue
@@ -385,6 +395,29 @@ def dependencies_unchanged(fingerprint: str) -> bool:
         return False
 
 
+def use_project_environment(settings: BuildSettings, app_dir: str) -> None:
+    """A GPPI project names its conda environment file (``binaries.conda_path``): that file
+    is the environment the build creates, unless ENVIRONMENT_FILE names another."""
+    if settings.model_format != "gppi" or settings.environment_file:
+        return
+    from python_runtime.model.formats import gppi
+    from python_runtime.settings import SettingsError
+
+    try:
+        named = gppi.conda_file(app_dir)
+    except SettingsError as exc:
+        raise AssembleError(str(exc)) from exc
+    if named is None:
+        return
+    if not os.path.isfile(os.path.join(app_dir, named)):
+        raise AssembleError("%s: binaries.conda_path is %s, and the artifact has no such file "
+                            "(set ENVIRONMENT_FILE to the conda environment file it has)"
+                            % (gppi.PROJECT, named))
+    print("---> the conda environment of the GPPI project: %s (binaries.conda_path)" % named,
+          flush=True)
+    settings.environment_file = named
+
+
 def check_model(python: str, settings: BuildSettings, app_dir: str) -> None:
     if settings.model_format == "seldon":
         what = "MODEL_NAME=%s" % settings.model_name
@@ -450,6 +483,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             print("---> modelkiln assemble: a %s model folder (no MODEL_NAME)"
                   % settings.model_format, flush=True)
+        use_project_environment(settings, paths.APP_DIR)
         fingerprint = dependency_fingerprint(settings, paths.APP_DIR)
         conda_app = bool(settings.environment_file) or any(
             os.path.isfile(os.path.join(paths.APP_DIR, n)) for n in conda.ENV_FILES)

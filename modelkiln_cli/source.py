@@ -2,7 +2,8 @@
 
 A git URL, or a local folder holding ``.git``, is cloned, so only committed content is built
 (``--copy`` takes a local folder as it is on disk); ``--ref`` checks out a branch, tag or
-commit; ``--context-dir`` builds a sub-folder. The environment comes from the context's
+commit; ``--context-dir`` builds a sub-folder. An archive (``.zip``, ``.tar.gz``: ODAHU hands its
+trained models over so) is unpacked and built as the folder it holds. The environment comes from the context's
 ``.s2i/environment``, then ``-e`` values, then ``--env-file`` files (later wins), in the order
 s2i applies them; a missing ``--env-file`` is a warning, as in s2i.
 """
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 from typing import Callable, Dict, List, Optional, Sequence
 
+from builder.archive import SUFFIXES, ArchiveError, is_archive, unpack
 from python_runtime.settings import read_env_file
 
 from .errors import CliError
@@ -57,7 +59,14 @@ def prepare(location: str, workdir: str, ref: Optional[str] = None, context_dir:
     local = os.path.isdir(location)
     target = os.path.join(workdir, "source")
     commit = {}  # type: Dict[str, str]
-    if local and (copy or not os.path.isdir(os.path.join(location, ".git"))):
+    if is_archive(location):  # a model artifact (ODAHU's GPPI zip): its files are the source
+        if ref:
+            raise SourceError("--ref needs a git repository; %s is an archive" % location)
+        try:
+            unpack(location, target)
+        except ArchiveError as exc:
+            raise SourceError(str(exc)) from exc
+    elif local and (copy or not os.path.isdir(os.path.join(location, ".git"))):
         if ref:
             raise SourceError("--ref needs a git repository; %s has no .git" % location)
         shutil.copytree(location, target, symlinks=True,
@@ -73,7 +82,8 @@ def prepare(location: str, workdir: str, ref: Optional[str] = None, context_dir:
         commit = _commit_info(target, ref)
         shutil.rmtree(os.path.join(target, ".git"), ignore_errors=True)
     else:
-        raise SourceError("source %r is neither a folder nor a git URL" % location)
+        raise SourceError("source %r is neither a folder, a git URL nor an archive (%s)"
+                          % (location, ", ".join(SUFFIXES)))
     root = os.path.normpath(os.path.join(target, context_dir)) if context_dir else target
     if not root.startswith(target) or not os.path.isdir(root):
         raise SourceError("--context-dir %r is not a folder inside the source" % context_dir)

@@ -9,7 +9,7 @@ examples are checked as ``test-image`` checks them, with the same report.
 
 import os
 import threading
-from typing import Any
+from typing import Any, List, Tuple
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .testimage import TestImageError, check_examples, load_examples
@@ -51,11 +51,14 @@ def catwalk_checks(app_dir: str) -> int:
 
     print("---> catwalk's model test on %s (load_test_data, predict, the targets and the "
           "output schema, as `catwalk test-model` checks them)" % app_dir, flush=True)
-    failures = 0
-    for ok, what in model_test(app_dir):
+    return print_verdicts(model_test(app_dir))
+
+
+def print_verdicts(verdicts: List[Tuple[bool, str]]) -> int:
+    """PASS/FAIL lines for (passed, what) verdicts; the number that failed."""
+    for ok, what in verdicts:
         print("%s %s" % ("PASS" if ok else "FAIL", what), flush=True)
-        failures += 0 if ok else 1
-    return failures
+    return sum(1 for ok, _ in verdicts if not ok)
 
 
 def modzy_checks(app_dir: str) -> int:
@@ -70,8 +73,18 @@ def modzy_checks(app_dir: str) -> int:
     return failed
 
 
+def gppi_checks(app_dir: str) -> int:
+    """ODAHU's self-check of a GPPI artifact (its CLI's ``self_check``)."""
+    from python_runtime.model.formats.gppi import self_check
+
+    print("---> ODAHU's self-check on %s (the entrypoint imports, init(), info(), and "
+          "predict_on_matrix on head_input.pkl when the artifact has it)" % app_dir, flush=True)
+    return print_verdicts(self_check(app_dir))
+
+
 FORMAT_CHECKS = {"catwalk": ("catwalk's model test", catwalk_checks),
-                 "modzy": ("the template's test data", modzy_checks)}
+                 "modzy": ("the template's test data", modzy_checks),
+                 "gppi": ("ODAHU's self-check", gppi_checks)}
 
 
 def run(app_dir: str) -> int:

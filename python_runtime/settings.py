@@ -21,7 +21,7 @@ SERVICE_TYPES = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 # what a model folder may hold (python_runtime/model/formats/ has one module for each but auto)
-MODEL_FORMATS = ("auto", "seldon", "catwalk", "modzy")
+MODEL_FORMATS = ("auto", "seldon", "catwalk", "modzy", "gppi", "mlflow")
 ANNOTATIONS_FILE = "/etc/podinfo/annotations"
 REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
 GRPC_MAX_MESSAGE_ANNOTATION = "seldon.io/grpc-max-message-size"
@@ -160,7 +160,9 @@ SETTINGS = (
             _lower_choice(MODEL_FORMATS),
             "What the folder holds: `seldon` (a class named by MODEL_NAME), `catwalk` "
             "(model.yml + model.py), `modzy` (Modzy's Python model template: model.yaml + "
-            "app.py calling flask_psc_model's create_app), or `auto`: `seldon` when "
+            "app.py calling flask_psc_model's create_app), `gppi` (ODAHU's trained-model "
+            "artifact: odahuflow.project.yaml), `mlflow` (an MLflow model: MLmodel with a "
+            "python_function flavor), or `auto`: `seldon` when "
             "MODEL_NAME is set, otherwise found from the folder's files."),
     Setting("service_type", "SERVICE_TYPE", "--service-type", "MODEL",
             _upper_choice(SERVICE_TYPES), "One of " + ", ".join(SERVICE_TYPES) + "."),
@@ -478,6 +480,21 @@ def from_environment(name: str, environ: Optional[Dict[str, str]] = None) -> Any
         if env_name in environ:
             return setting.from_text(environ[env_name], env_name)
     return setting.default
+
+
+def read_yaml_mapping(path: str, what: str) -> Dict[str, Any]:
+    """A model folder's YAML file that must hold a mapping; a SettingsError names the file
+    and, when it holds no mapping, ``what`` it should hold."""
+    import yaml
+
+    try:
+        with open(path) as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError("%s cannot be read: %s" % (path, exc)) from None
+    if not isinstance(data, dict):
+        raise SettingsError("%s holds no mapping (%s)" % (path, what))
+    return data
 
 
 def read_env_file(path: str) -> Dict[str, str]:

@@ -40,6 +40,7 @@ EXIT_OK, EXIT_FAILED_ITEMS, EXIT_USAGE = 0, 1, 2
 MESSAGES_PER_TASK = 20  # messages a worker scores per task (the output is written per task)
 MESSAGE_FORMATS = (".jsonl", ".json")
 TABLE_FORMATS = (".csv", ".npy")
+ODAHU_RESULTS = "results.json"  # what ODAHU's docker-cli image writes in its output folder
 
 
 # -- the model --------------------------------------------------------------------------------
@@ -247,10 +248,16 @@ class Progress(object):
 # -- the job ----------------------------------------------------------------------------------
 
 def predict(app_dir: str, source: str, target: str, batch_size: int = 100, workers: int = 1,
-            resume: bool = False, shard: Shard = None, stderr: Any = None) -> int:
+            resume: bool = False, shard: Shard = None, stderr: Any = None,
+            output_file_name: Optional[str] = None) -> int:
     """Score ``source`` into ``target``; the exit code (0: every item succeeded)."""
     stderr = stderr or sys.stderr
     settings = load_settings(app_dir)
+    if settings.model_format == "gppi":
+        if resume or shard is not None or workers > 1:
+            raise JobError("--resume, --shard and --workers are for message and table inputs: "
+                           "a GPPI model's job scores one ODAHU matrix file")
+        return predict_gppi(app_dir, source, target, output_file_name, stderr)
     if settings.model_format == "modzy":
         if resume or shard is not None or workers > 1:
             raise JobError("--resume, --shard and --workers are for message and table inputs: "
@@ -263,7 +270,7 @@ def predict(app_dir: str, source: str, target: str, batch_size: int = 100, worke
         document = load_json(source, limit)
         if isinstance(document, dict) and "data" in document:  # ODAHU's {"columns", "data"}
             if os.path.isdir(target):  # its form: predict in.json OUTDIR
-                target = os.path.join(target, "result.json")
+                target = os.path.join(target, output_file_name or ODAHU_RESULTS)
             writable_folder(target)
             with OutputLock(target):
                 return _predict_odahu(app_dir, document, source, target, stderr)
@@ -389,7 +396,7 @@ def write_output(target: str, data: bytes) -> None:
 
 def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: str,
                    stderr: Any) -> int:
-    """ODAHU's docker-CLI form: ``{"columns": [...], "data": [[...]]}`` in, ``result.json``
+    """ODAHU's docker-CLI form: ``{"columns": [...], "data": [[...]]}`` in, ``results.json``
     with ``{"prediction": [[...]], "columns": [...]}`` out."""
     if not isinstance(document.get("data"), list):
         raise JobError('%s: expected {"columns": [...], "data": [[...], ...]}' % source)
@@ -399,6 +406,59 @@ def _predict_odahu(app_dir: str, document: Dict[str, Any], source: str, target: 
     write_output(target, text.encode("utf-8"))
     stderr.write("%d row(s) scored into %s\n" % (len(document["data"]), target))
     return EXIT_OK
+
+
+def predict_gppi(app_dir: str, source: str, target: str, output_file_name: Optional[str],
+                 stderr: Any) -> int:
+    """A GPPI model's job, as ODAHU's docker-cli image runs it: ``{"columns", "data"}`` from
+    ``source``, ``predict_on_matrix`` once, ``{"prediction", "columns"}`` written to
+    ``target/results.json`` (``--output_file_name``; or to ``target`` when it names a file)
+    with the entrypoint's output JSON serializer."""
+    from ..errors import MicroserviceError
+
+    if not os.path.isfile(source):
+        raise JobError("input %s does not exist (or is not a file): a GPPI model's job reads "
+                       'one JSON file, {"columns": [...], "data": [[...], ...]}' % source)
+    if os.path.isdir(target) or output_file_name:
+        target = os.path.join(target, output_file_name or ODAHU_RESULTS)
+    writable_folder(target)
+    document = load_json(source, load_settings(app_dir).max_request_size)
+    model = Scorer(app_dir).ctx.component.obj
+    try:
+        prediction, columns = model.invoke(document)
+    except MicroserviceError as exc:
+        raise JobError(exc.message) from exc
+    answer = {"prediction": prediction.tolist() if hasattr(prediction, "tolist")
+              else prediction, "columns": columns}
+    try:
+        text = json.dumps(answer, cls=model.output_serializer())
+    except (TypeError, ValueError) as exc:
+        raise JobError("the model's answer cannot be written as JSON: %s (its "
+                       "get_output_json_serializer() names the encoder that can)" % exc
+                       ) from exc
+    with OutputLock(target):
+        write_output(target, text.encode("utf-8"))
+    stderr.write("Prediction is successful. Result file: %s\n" % target)
+    return EXIT_OK
+
+
+def gppi_info(app_dir: str) -> str:
+    """What ODAHU's docker-cli image's ``info`` prints: the invoke call's input and output
+    properties, from the entrypoint's ``info()``."""
+    from ..errors import LoadError
+    from ..model.formats import gppi
+    from ..protocols.odahu import swagger
+
+    settings = load_settings(app_dir)
+    try:  # the entrypoint's info() alone: ODAHU's info does not run init()
+        schemas = gppi.import_entrypoint(settings.app_dir).info()
+    except LoadError as exc:
+        raise JobError(str(exc)) from exc
+    invoke = swagger(settings.model_name, "", *schemas)["paths"]["/api/model/invoke"]
+    properties = invoke["post"]["parameters"][0]["schema"]["properties"]
+    output = invoke["post"]["responses"]["200"]["properties"]
+    return "Input schema:\n%s\nOutput schema:\n%s\n" % (
+        json.dumps(properties, indent=4), json.dumps(output, indent=4))
 
 
 def predict_folders(app_dir: str, source: str, target: str, stderr: Any) -> int:
@@ -459,9 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input", help=".jsonl, .json, .csv or .npy; for a Modzy template model, "
                                    "a folder of its input files, or of such folders")
     run.add_argument("output", help=".jsonl for messages; .csv or .npy for tables; a folder: "
-                                    "FOLDER/result.json (ODAHU's form), or a Modzy template "
+                                    "FOLDER/results.json (ODAHU's form), or a Modzy template "
                                     "model's output files (a folder each)")
     run.add_argument("--batch-size", type=int, default=100, help="table rows per call")
+    run.add_argument("--output_file_name", "--output-file-name", dest="output_file_name",
+                     help="ODAHU's form: the file written in the output folder (default "
+                          "results.json)")
     run.add_argument("--workers", type=int, default=1,
                      help="processes scoring messages, each with its own model (order kept)")
     add_resume_and_shard(run)
@@ -474,11 +537,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "info":
-            print(json.dumps(Scorer(args.app).info(), indent=2))
+            if load_settings(args.app).model_format == "gppi":
+                sys.stdout.write(gppi_info(args.app))
+            else:
+                print(json.dumps(Scorer(args.app).info(), indent=2))
             return EXIT_OK
         if args.command == "predict":
             return predict(args.app, args.input, args.output, args.batch_size, args.workers,
-                           args.resume, parse_shard(args.shard))
+                           args.resume, parse_shard(args.shard),
+                           output_file_name=args.output_file_name)
     except JobError as exc:
         sys.stderr.write("ERROR: %s\n" % exc)
         return EXIT_USAGE

@@ -23,7 +23,7 @@ from ..model.context import LoadState, ServingContext
 from ..protocols.catwalk import CatwalkRest
 from ..protocols.docs import DocsPage, request_examples
 from ..protocols.modzy import ModzyRest
-from ..protocols.odahu import OdahuRest
+from ..protocols.odahu import GppiRest, OdahuRest
 from ..protocols.openapi import openapi_document
 from ..protocols.routes import JSON, Answer, Doc, Route, Router
 from ..protocols.seldon import SeldonRest
@@ -265,14 +265,16 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     """The WSGI application for ``component``: Seldon's REST API, V2 and ODAHU's API on one
     port, and Modzy's file-job API on PSC_MODEL_PORT when it is set (``stop`` ends the
     server for its /shutdown); a catwalk folder's API, or a Modzy template folder's (on the
-    REST port, which PSC_MODEL_PORT names then), ahead of them."""
+    REST port, which PSC_MODEL_PORT names then), ahead of them; for a GPPI folder, ODAHU's
+    API as its docker-rest image answers it."""
     ctx = ServingContext(settings, component, metrics, load_state, tracing)
     seldon, v2 = SeldonRest(ctx), V2Rest(ctx)
     documents = DocumentCalls(ctx, seldon.calls, v2.calls, v2.model)
     side = {}  # type: Dict[int, Any]
     if settings.modzy_port is not None:
         side[settings.modzy_port] = ModzyRest(ctx, documents, stop)
-    protocols = [seldon, v2, OdahuRest(ctx, documents)]  # type: List[Any]
+    odahu = GppiRest(ctx) if settings.model_format == "gppi" else OdahuRest(ctx, documents)
+    protocols = [seldon, v2, odahu]  # type: List[Any]
     if settings.model_format == "catwalk":
         protocols.insert(0, CatwalkRest(ctx))  # its errors for unknown paths, its /predict
     if settings.model_format == "modzy":  # Modzy's API on the REST port, its errors there

@@ -23,7 +23,8 @@ def test_model_name_or_a_known_model_folder_is_required(tmp_path):
         settings.decide_format(str(tmp_path))
     assert str(info.value).startswith("MODEL_NAME is not set: add MODEL_NAME=")
     assert ("another system (catwalk: model.yml and model.py; modzy: model.yaml and app.py "
-            "calling flask_psc_model's create_app(...))") in str(info.value)
+            "calling flask_psc_model's create_app(...); gppi: odahuflow.project.yaml"
+            ) in str(info.value)
     settings.decide_format(str(CATWALK_ECHO))
     assert settings.model_format == "catwalk"
     named = BuildSettings.load({"MODEL_NAME": "M"})

@@ -153,7 +153,7 @@ def test_odahu_form_writes_result_json_into_the_folder(tmp_path):
     outdir.mkdir()
     done = run_job("predict", ECHO, source, outdir)
     assert done.returncode == 0, done.stderr
-    assert json.loads((outdir / "result.json").read_text()) == {
+    assert json.loads((outdir / "results.json").read_text()) == {
         "prediction": [[1, 2], [3, 4]], "columns": ["t:0", "t:1"]}
 
 

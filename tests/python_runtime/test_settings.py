@@ -53,7 +53,7 @@ def test_invalid_values_name_the_variable(env, fragment):
 
 
 def test_missing_model_name_says_how_to_fix(tmp_path, monkeypatch):
-    from python_runtime.model.formats import resolve
+    from python_runtime.model.formats import FOREIGN, resolve
 
     monkeypatch.chdir(tmp_path)  # a folder of no known kind
     with pytest.raises(SettingsError) as info:
@@ -62,7 +62,9 @@ def test_missing_model_name_says_how_to_fix(tmp_path, monkeypatch):
         "no model class given: pass MODEL_NAME as the first argument, set MODEL_NAME, or point "
         "at an app folder whose .s2i/environment sets it; or a model folder of another system: "
         "catwalk: model.yml and model.py; modzy: model.yaml and app.py calling "
-        "flask_psc_model's create_app(...) (MODELKILN_MODEL_FORMAT picks one)")
+        "flask_psc_model's create_app(...); gppi: odahuflow.project.yaml%s "
+        "(MODELKILN_MODEL_FORMAT picks one)" % "".join(
+            "; %s: %s" % (m.NAME, m.MARKERS) for m in FOREIGN[3:]))  # (formats added later)
     with pytest.raises(SettingsError) as info:
         load([], {"MODELKILN_MODEL_FORMAT": "seldon"})
     assert str(info.value).startswith("no model class given: pass MODEL_NAME")

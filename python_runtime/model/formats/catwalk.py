@@ -20,7 +20,7 @@ import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...errors import BadDataError, LoadError
-from ...settings import Settings, SettingsError, check_tls
+from ...settings import Settings, SettingsError, check_tls, read_yaml_mapping
 
 NAME = "catwalk"
 MARKERS = "model.yml and model.py"
@@ -97,17 +97,8 @@ def _tls_from_config(settings: Settings, path: str) -> Dict[str, Any]:
 
 def read_info(folder: str) -> Dict[str, Any]:
     """``model.yml``, checked for what serving needs (name, version, an input schema)."""
-    import yaml
-
     path = os.path.join(folder, "model.yml")
-    try:
-        with open(path) as handle:
-            info = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError("%s cannot be read: %s" % (path, exc)) from None
-    if not isinstance(info, dict):
-        raise SettingsError("%s holds no mapping (catwalk's model.yml has name, version, "
-                            "contact and schema)" % path)
+    info = read_yaml_mapping(path, "catwalk's model.yml has name, version, contact and schema")
     missing = [key for key in ("name", "version", "schema") if not info.get(key)]
     schema = info.get("schema")
     if not missing and not (isinstance(schema, dict) and isinstance(schema.get("input"), dict)):
