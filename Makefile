@@ -7,6 +7,8 @@ SELDON_VENV ?= .venv-seldon
 CATWALK_VENV ?= .venv-catwalk
 CATWALK_TARBALL ?= ../shared/vendor/catwalk-49bafe1.tar.gz
 CATWALK_SRC := .build/$(basename $(basename $(notdir $(CATWALK_TARBALL))))
+MLFLOW_VENV ?= .venv-mlflow
+MLFLOW_SKINNY_VENV ?= .venv-mlflow-skinny
 OLDPINS_VENV ?= .venv-oldpins
 V2_VENV ?= .venv-v2
 ASGI_VENV ?= .venv-asgi
@@ -19,7 +21,7 @@ PYTEST_ARGS ?=
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
-	catwalk-venv test-compat-catwalk \
+	catwalk-venv test-compat-catwalk mlflow-venv test-compat-mlflow mlflow-test-app \
 	browser test-browser test-full test-images-full docs-venv site test-docs reliability-tools
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
@@ -72,6 +74,28 @@ $(CATWALK_VENV)/.installed: $(CATWALK_TARBALL) requirements/test-catwalk.txt
 	touch $@
 
 catwalk-venv: $(CATWALK_VENV)/.installed ## catwalk 0.1.0 and its example models' packages in their own virtualenv (test oracle only)
+
+# MLflow, the oracle of tests/compat_mlflow and the bench's peer: mlflow from PyPI with everything
+# it installs pinned (requirements/test-mlflow.txt) in .venv-mlflow, which also saves the suite's
+# models. modelkiln's side runs from .venv-mlflow-skinny: the runtime's py311 pins and what an
+# image of an MLflow folder installs (mlflow-skinny, not mlflow), so .venv never gets mlflow.
+$(MLFLOW_VENV)/.installed: requirements/test-mlflow.txt
+	rm -rf $(MLFLOW_VENV)
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q -r requirements/test-mlflow.txt
+	touch $@
+
+$(MLFLOW_SKINNY_VENV)/.installed: requirements/runtime-py311.txt requirements/test-mlflow-skinny.txt
+	rm -rf $(MLFLOW_SKINNY_VENV)
+	$(PYTHON) -m venv $(MLFLOW_SKINNY_VENV)
+	$(MLFLOW_SKINNY_VENV)/bin/pip install -q -r requirements/runtime-py311.txt -r requirements/test-mlflow-skinny.txt
+	touch $@
+
+mlflow-venv: $(MLFLOW_VENV)/.installed $(MLFLOW_SKINNY_VENV)/.installed ## MLflow (test oracle, bench peer) and the runtime with mlflow-skinny, each in its own virtualenv
+
+mlflow-test-app: mlflow-venv ## write test_apps/mlflow-sklearn again with the oracle's mlflow (tests/compat_mlflow/make_models.py)
+	rm -rf .build/mlflow-app && $(MLFLOW_VENV)/bin/python tests/compat_mlflow/make_models.py .build/mlflow-app sklearn-iris
+	mkdir -p test_apps/mlflow-sklearn && cp -r .build/mlflow-app/sklearn-iris/. test_apps/mlflow-sklearn/
 
 $(OLDPINS_VENV)/.installed: pyproject.toml requirements/oldest-pins.txt
 	$(PYTHON) -m venv $(OLDPINS_VENV)
@@ -171,6 +195,9 @@ test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-cor
 test-compat-catwalk: venv catwalk-venv ## differential tests against catwalk's own server on its example models and two of its own (tests/compat_catwalk)
 	$(PY) -m pytest tests/compat_catwalk $(PYTEST_ARGS)
 
+test-compat-mlflow: mlflow-venv ## differential tests against `mlflow models serve` on MLflow folders its own mlflow saves (tests/compat_mlflow)
+	$(MLFLOW_SKINNY_VENV)/bin/python -m pytest tests/compat_mlflow $(PYTEST_ARGS)
+
 # The HTTP/1.1 smuggling corpus too: the oldest pins' httptools (llhttp 6) takes another path.
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
@@ -202,7 +229,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 podman reliability-tools ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
+test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-mlflow test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
 
 # The heaviest image cases: conda environments (their Python compiled once), podman kube play, and
 # every app again with the py36 builder. .ci/run adds them when the image inputs changed.

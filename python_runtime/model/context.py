@@ -49,6 +49,9 @@ class ServingContext(object):
         if self.metadata_error:
             log.error("%s", self.metadata_error)
         self.signature = Signature.from_metadata(self.metadata)
+        # a model whose own library checks its inputs (MLflow's schema enforcement, with its
+        # own rules and messages) declares them as metadata only
+        self.signature.checks_inputs = not getattr(component.obj, "enforces_signature", False)
         self.lock = component.lock
 
     def call(self, method: Callable[..., Any], *args: Any) -> Any:

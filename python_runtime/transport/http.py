@@ -22,6 +22,7 @@ from ..model.component import Component
 from ..model.context import LoadState, ServingContext
 from ..protocols.catwalk import CatwalkRest
 from ..protocols.docs import DocsPage, request_examples
+from ..protocols.mlflow import MlflowRest
 from ..protocols.modzy import ModzyRest
 from ..protocols.odahu import GppiRest, OdahuRest
 from ..protocols.openapi import openapi_document
@@ -277,6 +278,8 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     protocols = [seldon, v2, odahu]  # type: List[Any]
     if settings.model_format == "catwalk":
         protocols.insert(0, CatwalkRest(ctx))  # its errors for unknown paths, its /predict
+    if settings.model_format == "mlflow":  # MLflow's scoring protocol, its 404 and 405
+        protocols.insert(0, MlflowRest(ctx))
     if settings.model_format == "modzy":  # Modzy's API on the REST port, its errors there
         protocols.insert(0, ModzyRest(ctx, documents, stop, file_model=component.obj))
     if settings.docs:
