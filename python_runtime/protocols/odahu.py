@@ -5,6 +5,7 @@ OpenAPI document of the invoke call, with the model's declared input columns) an
 Errors are ``{"message": "..."}``.
 """
 
+import json
 from typing import Any, Dict, List
 
 from ..codecs import jsonio
@@ -159,13 +160,33 @@ def swagger(name: str, version: str, input_schema: Any, output_schema: Any) -> D
     }
 
 
+try:  # what ODAHU's handler parses and writes with; the py36 image has no orjson
+    import orjson
+except ImportError:  # pragma: no cover - the oldest-pins run
+    orjson = None
+
+
+def _numpy_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # arrays and NumPy scalars
+        return value.tolist()
+    raise TypeError("Type is not JSON serializable: %s" % type(value).__name__)
+
+
+def parse_invoke(text: str) -> Any:
+    return orjson.loads(text) if orjson is not None else json.loads(text)
+
+
 def prediction_json(prediction: Any, columns: Any) -> bytes:
     """The invoke answer as ODAHU's handler writes it: orjson with NumPy arrays, an array of
-    a dtype orjson cannot write as nested lists; a MicroserviceError for anything else that
-    is not JSON."""
-    import orjson
-
+    a dtype orjson cannot write as nested lists (the standard library, arrays as lists,
+    without orjson); an InternalError for anything else that is not JSON."""
     answer = {"prediction": prediction, "columns": columns}
+    if orjson is None:
+        try:
+            return json.dumps(answer, default=_numpy_default, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise InternalError("the model's answer cannot be written as JSON: %s" % exc
+                                ) from exc
     try:
         return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError as exc:
@@ -225,8 +246,6 @@ class GppiRest(object):
                                          output_schema)), JSON
 
     def _invoke(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
-        import orjson
-
         ctx = self.ctx
         ctx.state.check()
         body = read_body(environ, ctx.limit)
@@ -239,7 +258,7 @@ class GppiRest(object):
             raise BadDataError("Can not decode POST data using utf-8 charset: %s" % exc
                                ) from None
         try:
-            parsed = orjson.loads(text)
+            parsed = parse_invoke(text)
         except ValueError as exc:
             raise BadDataError("Can not parse input as JSON: %s" % exc) from None
         prediction, columns = ctx.call(self.model.invoke, parsed)

@@ -35,6 +35,8 @@ EXPECTED_PACKAGES = {
     # The solver adds pip to python; the newest pip in the channel fits both.
     "conda-python39": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.9.2")],
     "conda-python311": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.11.2")],
+    # a GPPI artifact: the environment file its project names (binaries.conda_path)
+    "conda-gppi": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.11.2")],
 }
 # Where an environment's own Python would hold a second copy of the runtime's libraries:
 # a Python of the builder image's own minor version must reuse the image's instead.

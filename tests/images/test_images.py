@@ -98,6 +98,19 @@ def test_app_image(app, engine, builder_layers, request):
     assert_clean_layers(engine, tag, builder_layers)
 
 
+def test_modelkiln_build_takes_a_gppi_artifact_as_an_archive(engine, tmp_path):
+    """ODAHU hands trained models over as archives: ``modelkiln build artifact.tar.gz``."""
+    app = REPO / "test_apps" / "gppi-matrix"
+    packed = shutil.make_archive(str(tmp_path / "artifact"), "gztar", str(app))
+    tag = PREFIX + "gppi-archive:ci"
+    code, output = modelkiln("build", packed, BUILDER, tag, "--ca-bundle", CA_BUNDLE,
+                             "-e", "DISABLE_CONDA_PROCESSING=true")
+    assert code == 0, output[-5000:]
+    assert "---> modelkiln assemble: a gppi model folder (no MODEL_NAME)" in output
+    assert engine.images.get(tag).labels["io.openshift.s2i.build.source-location"] == packed
+    assert_examples_pass(tag, app)
+
+
 def test_builder_image_layers_are_clean(engine):
     assert_clean_layers(engine, BUILDER, 0)
     config = engine.images.get(BUILDER).attrs["Config"]

@@ -1,7 +1,8 @@
 """The real ``s2i build`` (source-to-image v1.3.8, built from ../shared/vendor by
 tests/s2i/build.sh) builds app folders with modelkiln's builder image, unchanged: a Seldon
-template, a catwalk folder and a Modzy template folder (no MODEL_NAME); each image then passes
-its examples."""
+template, a catwalk folder and a Modzy template folder (no MODEL_NAME), and a GPPI artifact
+uploaded as its zip file alone (what ``oc start-build --from-file=artifact.zip`` delivers); each
+image then passes its examples."""
 
 import os
 import shutil
@@ -14,6 +15,7 @@ from .conftest import BUILDER, CA_BUNDLE, PREFIX, REPO, assert_examples_pass
 BUILD = REPO / "tests" / "s2i" / "build.sh"
 APPS = [REPO / "templates" / "model-template-app", REPO / "test_apps" / "catwalk-iris",
         REPO / "test_apps" / "modzy-template"]
+GPPI = REPO / "test_apps" / "gppi-matrix"
 
 
 @pytest.fixture(scope="module")
@@ -45,4 +47,22 @@ def test_real_s2i_builds_the_app_unchanged(app, s2i, engine):
         assert "---> modelkiln assemble: a %s model folder (no MODEL_NAME)" % kind in output
         assert "is a %s model" % kind in output  # the import check ran
     assert_examples_pass(tag, app)
+    engine.images.remove(tag, force=True)
+
+
+def test_real_s2i_builds_a_gppi_artifact_uploaded_as_its_zip(s2i, engine, tmp_path):
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.make_archive(str(upload / "artifact"), "zip", str(GPPI))
+    tag = "%ss2i-gppi-zip:ci" % PREFIX
+    done = subprocess.run(
+        [s2i, "build", "-v", "%s:/run/modelkiln/ca-bundle.crt:ro" % CA_BUNDLE,
+         "-e", "DISABLE_CONDA_PROCESSING=true", str(upload), BUILDER, tag],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1200,
+        env=dict(os.environ, DOCKER_API_VERSION="1.41"))
+    output = done.stdout.decode(errors="replace")
+    assert done.returncode == 0, output[-5000:]
+    assert "unpacked artifact.zip" in output and "the source held this archive" in output
+    assert "---> modelkiln assemble: a gppi model folder (no MODEL_NAME)" in output
+    assert_examples_pass(tag, GPPI)
     engine.images.remove(tag, force=True)
