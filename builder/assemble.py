@@ -17,7 +17,7 @@ import sysconfig
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import archive, conda, pins
+from . import archive, conda, mlflow_folder, pins
 from . import settings as paths
 from .settings import BuildSettings, BuildSettingsError
 
@@ -241,7 +241,12 @@ def install_conda(settings: BuildSettings, app_dir: str, python: str) -> str:
         install_runtime(python, pins.parse_version(env_python), settings, env)
     if spec.pip:
         started = step("Installing the pip: section of %s" % label)
-        run_pip(python, pip_options(settings) + spec.pip, env, "the pip: section of " + label)
+        lines = spec.pip
+        if settings.model_format == "mlflow":  # its mlflow as mlflow-skinny, as with pip
+            lines, notes = mlflow_folder.rewrite(lines, label, project_name)
+            for note in notes:
+                print(note, flush=True)
+        run_pip(python, pip_options(settings) + lines, env, "the pip: section of " + label)
         done(started)
     conda.write_activation(prefix, settings.conda_env_name, python)
     return python
@@ -294,24 +299,32 @@ def project_name(line: str) -> Optional[str]:
 
 @contextlib.contextmanager
 def requirements_to_install(settings: BuildSettings, path: str) -> Iterator[str]:
-    """The requirements file pip is given: the app's own, or for a Modzy folder a copy
-    beside it (so ``-r other.txt`` lines still resolve) without the template server's pins,
-    each left-out line named in the build log."""
-    if settings.model_format != "modzy":
+    """The requirements file pip is given: the app's own, or a copy beside it (so ``-r
+    other.txt`` lines still resolve) for a Modzy folder, without the template server's pins,
+    and for an MLflow folder, with ``mlflow`` as ``mlflow-skinny`` (mlflow_folder.rewrite);
+    each change named in the build log."""
+    if settings.model_format not in ("modzy", "mlflow"):
         yield path
         return
     with open(path) as handle:
         logical = re.sub(r"\s*\\\n\s*", " ", handle.read()).splitlines()
-    kept, dropped = [], []
-    for line in logical:
-        (dropped if project_name(line) in MODZY_TEMPLATE_SERVER else kept).append(line)
-    if not dropped:
+    label = os.path.basename(path)
+    if settings.model_format == "mlflow":
+        kept, notes = mlflow_folder.rewrite(logical, label, project_name)
+    else:
+        kept, notes = [], []
+        for line in logical:
+            if project_name(line) in MODZY_TEMPLATE_SERVER:
+                notes.append("---> %s: leaving out %r: the Modzy template's own server, which "
+                             "modelkiln replaces (it serves the model with its own Flask)"
+                             % (label, line.strip()))
+            else:
+                kept.append(line)
+    if not notes:
         yield path
         return
-    for line in dropped:
-        print("---> %s: leaving out %r: the Modzy template's own server, which modelkiln "
-              "replaces (it serves the model with its own Flask)"
-              % (os.path.basename(path), line.strip()), flush=True)
+    for note in notes:
+        print(note, flush=True)
     copy = os.path.join(os.path.dirname(path), ".modelkiln-requirements.txt")
     with open(copy, "w") as handle:
         handle.write("".join(line + "\n" for line in kept))
@@ -418,6 +431,26 @@ def use_project_environment(settings: BuildSettings, app_dir: str) -> None:
     settings.environment_file = named
 
 
+def use_mlflow_environment(settings: BuildSettings, app_dir: str) -> None:
+    """An MLflow folder: requirements.txt with pip, or conda.yaml's environment instead
+    (MODELKILN_MLFLOW_ENV=conda); python_env.yaml's Python checked against the image's."""
+    if settings.model_format != "mlflow":
+        return
+    try:
+        for warning in mlflow_folder.check_python(app_dir, mlflow_folder.image_python(),
+                                                  settings.mlflow_env):
+            print(warning, flush=True)
+        named = mlflow_folder.choose_environment(app_dir, settings.mlflow_env,
+                                                 settings.environment_file)
+    except mlflow_folder.MlflowFolderError as exc:
+        raise AssembleError(str(exc)) from exc
+    if named is not None and settings.mlflow_env == mlflow_folder.ENV_CONDA:
+        print("---> the MLflow folder's %s instead of its %s (MODELKILN_MLFLOW_ENV=conda)"
+              % (named, settings.requirements_file), flush=True)
+        settings.environment_file = named
+        settings.disable_requirements = True
+
+
 def check_model(python: str, settings: BuildSettings, app_dir: str) -> None:
     if settings.model_format == "seldon":
         what = "MODEL_NAME=%s" % settings.model_name
@@ -484,6 +517,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print("---> modelkiln assemble: a %s model folder (no MODEL_NAME)"
                   % settings.model_format, flush=True)
         use_project_environment(settings, paths.APP_DIR)
+        use_mlflow_environment(settings, paths.APP_DIR)
         fingerprint = dependency_fingerprint(settings, paths.APP_DIR)
         conda_app = bool(settings.environment_file) or any(
             os.path.isfile(os.path.join(paths.APP_DIR, n)) for n in conda.ENV_FILES)

@@ -6,7 +6,7 @@ reference is written from these declarations (docs/hooks/reference.py).
 """
 
 import os
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from python_runtime.settings import SERVICE_TYPES, parse_bool
 from python_runtime.settings import SETTINGS as RUNTIME_SETTINGS
@@ -49,6 +49,15 @@ class BuildSetting(object):
 _UNSET = object()
 
 
+def _choice(choices: Tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError("must be one of %s" % ", ".join(choices))
+        return value
+    return parse
+
+
 def shared(name: str, default: Any = _UNSET, help: Optional[str] = None) -> BuildSetting:
     """A setting both the build and the server read, declared once in python_runtime.settings
     (its variable and parser); the build may give it another default or help text."""
@@ -86,6 +95,11 @@ BUILD_SETTINGS = (
                  "Base URL that named channels (conda-forge, ...) resolve against."),
     BuildSetting("conda_channel_mirrors", "CONDA_CHANNEL_MIRRORS", None, str,
                  "JSON {channel URL: [mirror URLs]}: fetch those channels from the mirrors."),
+    BuildSetting("mlflow_env", "MODELKILN_MLFLOW_ENV", "pip", _choice(("pip", "conda")),
+                 "What an MLflow model folder is installed from: `pip` (its requirements.txt, "
+                 "with `mlflow` as `mlflow-skinny`), or `conda` (the environment of its "
+                 "conda.yaml, with its own Python, instead). Its python_env.yaml says the "
+                 "same as requirements.txt, and is checked against the image's Python."),
     BuildSetting("disable_import_check", "DISABLE_IMPORT_CHECK", False, parse_bool,
                  "Skip importing MODEL_NAME at build time (for imports that need hardware)."),
     BuildSetting("ca_bundle", "MODELKILN_CA_BUNDLE", None, str,
