@@ -7,6 +7,9 @@ SELDON_VENV ?= .venv-seldon
 CATWALK_VENV ?= .venv-catwalk
 CATWALK_TARBALL ?= ../shared/vendor/catwalk-49bafe1.tar.gz
 CATWALK_SRC := .build/$(basename $(basename $(notdir $(CATWALK_TARBALL))))
+ODAHU_VENV ?= .venv-odahu
+ODAHU_TARBALL ?= ../shared/vendor/odahu-gppi.tar.gz
+ODAHU_SRC := .build/$(basename $(basename $(notdir $(ODAHU_TARBALL))))
 MLFLOW_VENV ?= .venv-mlflow
 MLFLOW_SKINNY_VENV ?= .venv-mlflow-skinny
 OLDPINS_VENV ?= .venv-oldpins
@@ -21,6 +24,7 @@ PYTEST_ARGS ?=
 	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
+	odahu-venv test-compat-gppi \
 	catwalk-venv test-compat-catwalk mlflow-venv test-compat-mlflow mlflow-test-app \
 	browser test-browser test-full test-images-full docs-venv site test-docs reliability-tools
 
@@ -74,6 +78,19 @@ $(CATWALK_VENV)/.installed: $(CATWALK_TARBALL) requirements/test-catwalk.txt
 	touch $@
 
 catwalk-venv: $(CATWALK_VENV)/.installed ## catwalk 0.1.0 and its example models' packages in their own virtualenv (test oracle only)
+
+# ODAHU (odahu-packager 1.6.1, odahu-flow 1.6.1), the oracle of tests/compat_gppi and the peer of
+# bench/odahu.py: the tarball unpacked into .build/ (the docker-rest handler, the docker-cli
+# image's entrypoint_invoke.py and ODAHU's example GPPI folders are used from there, unchanged)
+# and the handler's server packages (requirements/test-odahu.txt) in their own virtualenv.
+$(ODAHU_VENV)/.installed: $(ODAHU_TARBALL) requirements/test-odahu.txt
+	rm -rf $(ODAHU_VENV) $(ODAHU_SRC)
+	mkdir -p $(ODAHU_SRC) && tar xzf $(ODAHU_TARBALL) -C $(ODAHU_SRC)
+	$(PYTHON) -m venv $(ODAHU_VENV)
+	$(ODAHU_VENV)/bin/pip install -q --no-deps -r requirements/test-odahu.txt
+	touch $@
+
+odahu-venv: $(ODAHU_VENV)/.installed ## ODAHU's docker-rest handler's Flask, orjson, numpy and gunicorn in their own virtualenv, its sources in .build/ (test oracle and bench peer only)
 
 # MLflow, the oracle of tests/compat_mlflow and the bench's peer: mlflow from PyPI with everything
 # it installs pinned (requirements/test-mlflow.txt) in .venv-mlflow, which also saves the suite's
@@ -195,6 +212,9 @@ test-compat-grpc: venv seldon-venv ## gRPC differential tests against seldon-cor
 test-compat-catwalk: venv catwalk-venv ## differential tests against catwalk's own server on its example models and two of its own (tests/compat_catwalk)
 	$(PY) -m pytest tests/compat_catwalk $(PYTEST_ARGS)
 
+test-compat-gppi: venv odahu-venv ## differential tests against ODAHU's docker-rest handler (gunicorn) and docker-cli invoker on GPPI folders (tests/compat_gppi)
+	$(PY) -m pytest tests/compat_gppi $(PYTEST_ARGS)
+
 test-compat-mlflow: mlflow-venv ## differential tests against `mlflow models serve` on MLflow folders its own mlflow saves (tests/compat_mlflow)
 	$(MLFLOW_SKINNY_VENV)/bin/python -m pytest tests/compat_mlflow $(PYTEST_ARGS)
 
@@ -229,7 +249,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 podman reliability-tools ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-mlflow test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
+test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-gppi test-compat-mlflow test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
 
 # The heaviest image cases: conda environments (their Python compiled once), podman kube play, and
 # every app again with the py36 builder. .ci/run adds them when the image inputs changed.

@@ -270,6 +270,19 @@ def http_request(port, method, path, body=None, timeout=30.0, headers=None):
         conn.close()
 
 
+def wait_http(proc, port, path, timeout=60.0):
+    """Whether GET path on port answered 200 before timeout seconds, while proc runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if http_request(port, "GET", path, timeout=2)[0] == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 # ---- /proc helpers ---------------------------------------------------------------
 
 def _stat_fields(pid):

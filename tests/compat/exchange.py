@@ -13,8 +13,8 @@ normalisation.
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import requests
@@ -33,6 +33,7 @@ class Answer:
     raw: bytes
     json: Any = None
     is_json: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)  # requests' case-insensitive dict
 
     @classmethod
     def from_response(cls, r: requests.Response) -> "Answer":
@@ -41,7 +42,8 @@ class Answer:
             parsed, ok = json.loads(text), True
         except ValueError:
             parsed, ok = None, False
-        return cls(r.status_code, r.headers.get("Content-Type", ""), text, r.content, parsed, ok)
+        return cls(r.status_code, r.headers.get("Content-Type", ""), text, r.content, parsed, ok,
+                   r.headers)
 
 
 def send(base_url: str, case: Case) -> Answer:

@@ -62,11 +62,17 @@ def seldon_executable() -> Path:
     return exe
 
 
-def candidate_kind() -> str:
-    kind = os.environ.get(CANDIDATE_ENV, "modelkiln").strip().lower()
-    if kind not in ("modelkiln", "seldon"):
-        raise ValueError("%s must be 'modelkiln' or 'seldon', not %r" % (CANDIDATE_ENV, kind))
+def chosen_candidate(variable: str, choices: Tuple[str, ...]) -> str:
+    """What a suite compares with its oracle: ``modelkiln``, unless ``variable`` names another
+    of ``choices`` (the oracle's own name: the self-check)."""
+    kind = os.environ.get(variable, "modelkiln").strip().lower()
+    if kind not in choices:
+        raise ValueError("%s must be one of %s, not %r" % (variable, choices, kind))
     return kind
+
+
+def candidate_kind() -> str:
+    return chosen_candidate(CANDIDATE_ENV, ("modelkiln", "seldon"))
 
 
 _HANDED_OUT: Set[int] = set()
@@ -236,13 +242,19 @@ class ServerPool:
     to start is remembered and the failure re-raised for its other cases without a retry.
     """
 
+    # A suite against another oracle overrides these (its log folder's prefix, the variable
+    # of its start timeout, its candidate_kind) besides oracle_name and the two servers below.
+    log_prefix = "modelkiln-compat-"
+    start_timeout_env = START_TIMEOUT_ENV
+    default_candidate = staticmethod(candidate_kind)
+
     def __init__(self, log_dir: Optional[Path] = None, keep: int = 2,
                  candidate: Optional[str] = None, with_candidate: bool = True):
-        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="modelkiln-compat-"))
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix=self.log_prefix))
         self.keep = keep
-        self.candidate = candidate or candidate_kind()
+        self.candidate = candidate or self.default_candidate()
         self.with_candidate = with_candidate
-        self.timeout = float(os.environ.get(START_TIMEOUT_ENV, "60"))
+        self.timeout = float(os.environ.get(self.start_timeout_env, "60"))
         self._live: "OrderedDict[str, Tuple[Server, Optional[Server]]]" = OrderedDict()
         self._failed: Dict[str, BaseException] = {}
 

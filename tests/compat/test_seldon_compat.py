@@ -16,6 +16,7 @@ from .exchange import (canonical, describe_request, expected_normalised, explain
 from .intentional import INTENTIONAL_DIFFERENCES
 from .servers import (MODELS_DIR, REPO_ROOT, candidate_kind, modelkiln_server,
                       seldon_venv, started_or_fail)
+from .tables import check_case_table
 
 pytestmark = pytest.mark.compat
 
@@ -59,16 +60,7 @@ def compare(case, dep, oracle_url, cand_url, label):
 
 
 def test_case_table_is_consistent():
-    ids = [c.id for c in CASES]
-    assert len(ids) == len(set(ids)), "duplicate case ids: %s" % sorted(
-        {i for i in ids if ids.count(i) > 1})
-    assert len(DEPLOYMENT_BY_NAME) == len(DEPLOYMENTS), "duplicate deployment names"
-    unknown = sorted({c.deployment for c in CASES} - set(DEPLOYMENT_BY_NAME))
-    assert not unknown, "cases name unknown deployments: %s" % unknown
-    unused = sorted(set(DEPLOYMENT_BY_NAME) - {c.deployment for c in CASES})
-    assert not unused, "deployments without cases: %s" % unused
-    stale = sorted(set(INTENTIONAL_DIFFERENCES) - set(ids))
-    assert not stale, "INTENTIONAL_DIFFERENCES names unknown cases: %s" % stale
+    check_case_table(CASES, DEPLOYMENTS, INTENTIONAL_DIFFERENCES, "INTENTIONAL_DIFFERENCES")
     for c in CASES:
         assert c.send in ("json", "form", "query", "multipart", "raw", "none"), c.id
         assert c.compare in ("exact", "status"), c.id

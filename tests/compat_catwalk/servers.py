@@ -12,12 +12,11 @@ with no MODEL_NAME, and both are ready when ``GET /status`` answers 200.
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from tests.compat import servers as compat_servers
-from tests.compat.servers import OracleMissing, Server, free_ports
+from tests.compat.servers import OracleMissing, Server, chosen_candidate, free_ports
 
 from .cases import Deployment
 
@@ -62,10 +61,7 @@ def catwalk_executable() -> Path:
 
 
 def candidate_kind() -> str:
-    kind = os.environ.get(CANDIDATE_ENV, "modelkiln").strip().lower()
-    if kind not in CANDIDATES:
-        raise ValueError("%s must be one of %s, not %r" % (CANDIDATE_ENV, CANDIDATES, kind))
-    return kind
+    return chosen_candidate(CANDIDATE_ENV, CANDIDATES)
 
 
 def model_folder(dep: Deployment) -> Path:
@@ -129,12 +125,9 @@ class ServerPool(compat_servers.ServerPool):
     """tests/compat's pool (one pair per deployment, started lazily, the last two kept alive,
     a failed start remembered) with catwalk as the oracle."""
 
-    def __init__(self, log_dir: Optional[Path] = None, candidate: Optional[str] = None,
-                 with_candidate: bool = True):
-        super().__init__(log_dir or tempfile.mkdtemp(prefix="modelkiln-compat-catwalk-"),
-                         candidate=candidate or candidate_kind(), with_candidate=with_candidate)
-        self.timeout = float(os.environ.get(START_TIMEOUT_ENV, "60"))
-
+    log_prefix = "modelkiln-compat-catwalk-"
+    start_timeout_env = START_TIMEOUT_ENV
+    default_candidate = staticmethod(candidate_kind)
     oracle_name = "catwalk"
 
     def oracle_server(self, dep: Deployment, label: str) -> FolderServer:

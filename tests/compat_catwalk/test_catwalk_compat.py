@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.compat.servers import started_or_fail
+from tests.compat.tables import check_case_table
 
 from .cases import CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, LEFT_OUT, cases_in_deployment_order
 from .exchange import GENERATED_ID, Answer, explain, normalise, same, send
@@ -52,16 +53,7 @@ def test_same_answer_as_catwalk(case, server_pool):
 
 
 def test_case_table_is_consistent():
-    ids = [c.id for c in CASES]
-    assert len(ids) == len(set(ids)), "duplicate case ids: %s" % sorted(
-        {i for i in ids if ids.count(i) > 1})
-    assert len(DEPLOYMENT_BY_NAME) == len(DEPLOYMENTS), "duplicate deployment names"
-    unknown = sorted({c.deployment for c in CASES} - set(DEPLOYMENT_BY_NAME))
-    assert not unknown, "cases name unknown deployments: %s" % unknown
-    unused = sorted(set(DEPLOYMENT_BY_NAME) - {c.deployment for c in CASES})
-    assert not unused, "deployments without cases: %s" % unused
-    stale = sorted((set(INTENTIONAL) | set(DIFFERENT)) - set(ids))
-    assert not stale, "intentional.py names unknown cases: %s" % stale
+    check_case_table(CASES, DEPLOYMENTS, set(INTENTIONAL) | set(DIFFERENT))
     for c in CASES:
         assert c.send in ("json", "raw", "none"), c.id
         assert c.content_type is None or c.send == "raw", c.id

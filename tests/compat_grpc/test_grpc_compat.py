@@ -11,6 +11,7 @@ import pytest
 from seldon_core.proto import prediction_pb2
 
 from ..compat.servers import candidate_kind, started_or_fail
+from ..compat.tables import check_case_table
 from .cases import (CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, SERVICES, cases_in_deployment_order,
                     describe_request)
 from .exchange import build_request, call, expected_answer, explain, normalise, same
@@ -56,16 +57,8 @@ def test_same_answer_as_seldon(case, grpc_pool):
 
 
 def test_case_table_is_consistent():
-    ids = [c.id for c in CASES]
-    assert len(ids) == len(set(ids)), "duplicate case ids: %s" % sorted(
-        {i for i in ids if ids.count(i) > 1})
-    assert len(DEPLOYMENT_BY_NAME) == len(DEPLOYMENTS), "duplicate deployment names"
-    unknown = sorted({c.deployment for c in CASES} - set(DEPLOYMENT_BY_NAME))
-    assert not unknown, "cases name unknown deployments: %s" % unknown
-    unused = sorted(set(DEPLOYMENT_BY_NAME) - {c.deployment for c in CASES})
-    assert not unused, "deployments without cases: %s" % unused
-    stale = sorted((set(INTENTIONAL_DIFFERENCES) | set(KNOWN_BUGS)) - set(ids))
-    assert not stale, "intentional.py / known_bugs.py name unknown cases: %s" % stale
+    check_case_table(CASES, DEPLOYMENTS, set(INTENTIONAL_DIFFERENCES) | set(KNOWN_BUGS),
+                     "intentional.py / known_bugs.py")
     both = sorted(set(INTENTIONAL_DIFFERENCES) & set(KNOWN_BUGS))
     assert not both, "cases both intentional and known bugs: %s" % both
     for c in CASES:
