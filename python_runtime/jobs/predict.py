@@ -424,6 +424,8 @@ def predict_gppi(app_dir: str, source: str, target: str, output_file_name: Optio
     writable_folder(target)
     document = load_json(source, load_settings(app_dir).max_request_size)
     model = Scorer(app_dir).ctx.component.obj
+    if model.mode != "matrix":  # ODAHU's CLI knows no other mode
+        raise JobError("Unknown model's return type: %s" % (model.mode,))
     try:
         prediction, columns = model.invoke(document)
     except MicroserviceError as exc:

@@ -180,6 +180,8 @@ def prediction_json(prediction: Any, columns: Any) -> bytes:
     """The invoke answer as ODAHU's handler writes it: orjson with NumPy arrays, an array of
     a dtype orjson cannot write as nested lists (the standard library, arrays as lists,
     without orjson); an InternalError for anything else that is not JSON."""
+    if getattr(prediction, "dtype", None) is not None and str(prediction.dtype) == "float16":
+        prediction = prediction.tolist()  # as the handler's orjson (3.4), which has no float16
     answer = {"prediction": prediction, "columns": columns}
     if orjson is None:
         try:

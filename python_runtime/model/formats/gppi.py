@@ -180,11 +180,12 @@ class GppiModel(object):
         matrix = parsed.get("data")
         if not matrix:
             raise BadDataError("Matrix is not provided")
-        try:
-            return self.entrypoint.predict_on_matrix(
+        try:  # (an answer that is not a pair fails here too, as in the handler)
+            prediction, columns = self.entrypoint.predict_on_matrix(
                 matrix, provided_columns_names=parsed.get("columns", None))
         except Exception as exc:
             raise InternalError("Exception during prediction: %s" % exc) from exc
+        return prediction, columns
 
     def schemas(self) -> Tuple[Any, Any]:
         return self.entrypoint.info()
