@@ -192,14 +192,15 @@ def prediction_json(prediction: Any, columns: Any) -> bytes:
     try:
         return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError as exc:
-        if hasattr(prediction, "tolist"):
-            answer["prediction"] = prediction.tolist()
-            try:
-                return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
-            except TypeError as again:
-                exc = again
-        raise InternalError("the model's answer cannot be written as JSON: %s" % exc
-                                ) from exc
+        failure = exc
+    if hasattr(prediction, "tolist"):
+        answer["prediction"] = prediction.tolist()
+        try:
+            return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+        except TypeError as exc:
+            failure = exc
+    raise InternalError("the model's answer cannot be written as JSON: %s" % failure
+                        ) from failure
 
 
 class GppiRest(object):
