@@ -28,6 +28,7 @@ import logging
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
+from ...codecs import jsonio
 from ...errors import BadDataError, LoadError
 from ...settings import Settings, SettingsError
 
@@ -189,8 +190,19 @@ class MlflowModel(object):
     def invocations(self, body: bytes, content_type: str) -> Tuple[int, bytes, str]:
         """(status, body, media type) as ``mlflow models serve`` answers POST /invocations;
         MlflowExceptions become MLflow's JSON error bodies with their HTTP status."""
+        data = body  # type: Any
+        if content_type.split(";", 1)[0].strip().lower() == JSON:
+            # MLflow parses a JSON body twice with the standard library; a body orjson reads
+            # as an object is handed over parsed (MLflow takes a dict as it is). Anything
+            # else (not JSON, NaN, a list) goes as bytes, for MLflow's own answer.
+            try:
+                parsed = jsonio.loads(body)
+            except BadDataError:
+                parsed = None
+            if isinstance(parsed, dict):
+                data = parsed
         try:
-            answer = self.scoring.invocations(body, content_type, self.model, self.input_schema)
+            answer = self.scoring.invocations(data, content_type, self.model, self.input_schema)
         except self.MlflowException as exc:
             return (exc.get_http_status_code(), exc.serialize_as_json().encode("utf-8"), JSON)
         text = answer.response
