@@ -58,10 +58,7 @@ def mlflow_executable() -> Path:
 
 
 def candidate_kind() -> str:
-    kind = os.environ.get(CANDIDATE_ENV, "modelkiln").strip().lower()
-    if kind not in CANDIDATES:
-        raise ValueError("%s must be one of %s, not %r" % (CANDIDATE_ENV, CANDIDATES, kind))
-    return kind
+    return compat_servers.chosen_candidate(CANDIDATE_ENV, CANDIDATES)
 
 
 def make_models(out: Path, names: Optional[List[str]] = None) -> Path:
@@ -127,12 +124,13 @@ class ServerPool(compat_servers.ServerPool):
     a failed start remembered) with MLflow as the oracle."""
 
     oracle_name = "mlflow"
+    log_prefix = "modelkiln-compat-mlflow-"
+    start_timeout_env = START_TIMEOUT_ENV
+    default_candidate = staticmethod(candidate_kind)
 
     def __init__(self, log_dir: Optional[Path] = None, candidate: Optional[str] = None,
                  with_candidate: bool = True, models: Optional[Path] = None):
-        super().__init__(log_dir or tempfile.mkdtemp(prefix="modelkiln-compat-mlflow-"),
-                         candidate=candidate or candidate_kind(), with_candidate=with_candidate)
-        self.timeout = float(os.environ.get(START_TIMEOUT_ENV, "90"))
+        super().__init__(log_dir, candidate=candidate, with_candidate=with_candidate)
         self.models = models or make_models(Path(tempfile.mkdtemp(prefix="mlflow-models-")))
 
     def folder(self, dep: Deployment) -> Path:

@@ -8,6 +8,7 @@ tests/compat_mlflow``). ``MODELKILN_MLFLOW_CANDIDATE=mlflow`` compares MLflow wi
 import pytest
 
 from tests.compat.servers import started_or_fail
+from tests.compat.tables import check_case_table
 
 from .cases import CASES, DEPLOYMENT_BY_NAME, DEPLOYMENTS, cases_in_deployment_order
 from .exchange import Answer, explain, last_line, normalise, same, send
@@ -45,15 +46,8 @@ def test_same_answer_as_mlflow(case, server_pool):
 
 
 def test_case_table_is_consistent():
-    ids = [c.id for c in CASES]
-    assert len(ids) == len(set(ids)), "duplicate case ids: %s" % sorted(
-        {i for i in ids if ids.count(i) > 1})
-    assert len(DEPLOYMENT_BY_NAME) == len(DEPLOYMENTS), "duplicate deployment names"
+    check_case_table(CASES, DEPLOYMENTS, DIFFERENT)
     assert set(DEPLOYMENT_BY_NAME) == set(MODELS), "every folder make_models.py writes is served"
-    unused = sorted(set(DEPLOYMENT_BY_NAME) - {c.deployment for c in CASES})
-    assert not unused, "deployments without cases: %s" % unused
-    stale = sorted(set(DIFFERENT) - set(ids))
-    assert not stale, "intentional.py names unknown cases: %s" % stale
     for c in CASES:
         assert c.send in ("json", "raw", "none"), c.id
         assert c.content_type is None or c.send == "raw", c.id
