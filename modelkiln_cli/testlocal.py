@@ -82,9 +82,19 @@ def gppi_checks(app_dir: str) -> int:
     return print_verdicts(self_check(app_dir))
 
 
+def mlflow_checks(app_dir: str) -> int:
+    """The serving input example MLflow saved with the model, scored by MLflow."""
+    from python_runtime.model.formats.mlflow import serving_example_check
+
+    print("---> the serving input example MLflow saved in %s, scored on /invocations (the "
+          "model loaded by mlflow)" % app_dir, flush=True)
+    return print_verdicts(serving_example_check(app_dir))
+
+
 FORMAT_CHECKS = {"catwalk": ("catwalk's model test", catwalk_checks),
                  "modzy": ("the template's test data", modzy_checks),
-                 "gppi": ("ODAHU's self-check", gppi_checks)}
+                 "gppi": ("ODAHU's self-check", gppi_checks),
+                 "mlflow": ("MLflow's serving input check", mlflow_checks)}
 
 
 def run(app_dir: str) -> int:

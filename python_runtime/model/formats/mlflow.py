@@ -380,3 +380,23 @@ def v2_tensors(schema: Any, unnamed: str) -> List[Dict[str, Any]]:
             shape = [-1]
         found.append({"name": str(name), "datatype": datatype, "shape": shape})
     return found
+
+
+def serving_example_check(folder: str) -> List[Tuple[bool, str]]:
+    """``modelkiln test`` on an MLflow folder: the serving input example MLflow saved with
+    the model (``serving_input_example.json``), sent through the model's ``/invocations``
+    (MLflow's loader and scoring functions) as the server would answer it."""
+    info = read_info(folder)
+    saved = info.get("saved_input_example_info") or {}
+    name = saved.get("serving_input_path") if isinstance(saved, dict) else None
+    if not name or not os.path.isfile(os.path.join(folder, str(name))):
+        return [(True, "MLmodel names no serving input example: nothing to score")]
+    what = "%s scores on /invocations" % name
+    try:
+        with open(os.path.join(folder, str(name)), "rb") as handle:
+            status, body, _ = MlflowModel(folder, info).invocations(handle.read(), JSON)
+    except Exception as exc:
+        return [(False, "%s: %s: %s" % (what, type(exc).__name__, exc))]
+    if status != 200:
+        return [(False, "%s: %d %s" % (what, status, body.decode("utf-8", "replace")[:2000]))]
+    return [(True, what)]
