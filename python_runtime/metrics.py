@@ -20,6 +20,7 @@ REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
                    1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # Seldon's TIMER histogram: 0, then 50 log-spaced bounds from 1 ms to 30 s.
 TIMER_BUCKETS = (0.0,) + tuple(0.001 * (30000.0 ** (i / 49.0)) for i in range(50))
+BATCH_ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
 IDENTITY_LABELS = ("deployment_name", "model_name", "model_image", "model_version",
                    "predictor_name", "predictor_version", "method")
 
@@ -78,6 +79,17 @@ class Metrics(object):
             "modelkiln_grpc_request_duration_seconds",
             "Time to answer a gRPC call, by method and status code.",
             ("method", "code"), buckets=REQUEST_BUCKETS, registry=self.registry)
+        self.batch_rows = prometheus_client.Histogram(
+            "modelkiln_batch_rows", "Rows per model call made by adaptive batching.",
+            buckets=BATCH_ROW_BUCKETS, registry=self.registry)
+        self.batch_queue = prometheus_client.Histogram(
+            "modelkiln_batch_queue_seconds",
+            "Time a request waited for its batch's model call to start.",
+            buckets=REQUEST_BUCKETS, registry=self.registry)
+        self.refused = prometheus_client.Counter(
+            "modelkiln_requests_refused", "Requests refused at once because the worker's "
+            "queue was full (MODELKILN_QUEUE_LIMIT), by protocol.", ("protocol",),
+            registry=self.registry)
         labels = IDENTITY_LABELS
         self.feedback = prometheus_client.Counter(
             "seldon_api_model_feedback", "Feedback requests received.", labels,
@@ -109,6 +121,14 @@ class Metrics(object):
         histogram = children[1]
         histogram._sum.inc(seconds)
         histogram._buckets[bisect.bisect_left(REQUEST_BUCKETS, seconds)].inc(1)
+
+    def observe_batch(self, rows: int, waits: List[float]) -> None:
+        self.batch_rows.observe(rows)
+        for seconds in waits:
+            self.batch_queue.observe(seconds)
+
+    def observe_refused(self, protocol: str) -> None:
+        self.refused.labels(protocol).inc()
 
     def observe_grpc(self, method: str, code: str, seconds: float) -> None:
         """``method`` is the full gRPC method (/package.Service/Method), ``code`` its status

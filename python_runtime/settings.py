@@ -70,6 +70,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be 0 or more, got %s" % text)
+    return value
+
+
 def _choice(choices: Sequence[str], upper: bool = False) -> Callable[[str], str]:
     """One of ``choices``, whatever the case it is written in."""
     def parse(text: str) -> str:
@@ -229,6 +236,18 @@ SETTINGS = (
     Setting("threads", "GUNICORN_THREADS", "--threads", 1, _positive_int,
             "Threads per worker that run requests: with more than 1, each worker's loop hands "
             "requests to that many threads (the model must take concurrent calls)."),
+    Setting("max_batch_size", "MODELKILN_MAX_BATCH_SIZE", "--max-batch-size", 1, _positive_int,
+            "Adaptive batching: the most rows one model call gets from concurrent Seldon and "
+            "V2 requests (REST and gRPC) merged along the first axis; 1 (the default) turns "
+            "batching off. The model must answer one row per input row."),
+    Setting("max_batch_time", "MODELKILN_MAX_BATCH_TIME", "--max-batch-time", 0.005,
+            _non_negative_float,
+            "Adaptive batching: seconds the oldest waiting request waits for others to merge "
+            "with, at most (a lone request waits this long)."),
+    Setting("queue_limit", "MODELKILN_QUEUE_LIMIT", "--queue-limit", 0, _non_negative_int,
+            "Requests a worker holds for the model at once (waiting or running); beyond it "
+            "a request is refused at once: 503 with Retry-After on REST, UNAVAILABLE on "
+            "gRPC. 0: no limit."),
     Setting("max_requests", "GUNICORN_MAX_REQUESTS", "--max-requests", 0, _non_negative_int,
             "Restart a worker after this many requests (0: never)."),
     Setting("max_requests_jitter", "GUNICORN_MAX_REQUESTS_JITTER", "--max-requests-jitter", 0,

@@ -12,6 +12,7 @@ import numpy as np
 from ..codecs.message import (build_meta, check_meta, decode_message, describe, encode_payload,
                               protobuf_shaped)
 from ..errors import BadDataError, NotImplementedByModel, few
+from .batching import batch_key
 from ..model.component import Component, declined, or_default, validate_metrics
 from ..model.response import Response, unpack
 from ..model.signature import Signature
@@ -128,12 +129,27 @@ class SeldonCalls(object):
             result = []  # type: Any
         else:
             try:
-                result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+                if self.component.batcher is None:
+                    result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+                else:
+                    result = self._batched("predict", endpoint, msg)
             except Exception as exc:  # (inline: no extra call on the hot path)
                 if not declined(exc):
                     raise
                 result = []  # SeldonNotImplementedError: as if predict() did not exist
         return self._answer(result, msg.raw, msg.meta, "predict")
+
+    def _batched(self, name: str, endpoint: Any, msg: Any) -> Any:
+        """The served method's answer through the adaptive batcher when the request can be
+        merged with others (an array payload, no meta but a puid, rows within the batch
+        size); else called directly."""
+        batcher = self.component.batcher
+        key = None
+        if name == self.checked and (not msg.meta or set(msg.meta) <= {"puid"}):
+            key = batch_key(name, msg.features, msg.names)
+        if key is None or not batcher.fits(msg.features):
+            return endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+        return batcher.submit(key, msg.features, list(msg.names or []), msg.meta)
 
     def transform_input(self, request: Any) -> Any:
         if self.component.service_type == "OUTLIER_DETECTOR" and self.component.score:
@@ -152,7 +168,10 @@ class SeldonCalls(object):
             result = msg.features  # a missing transformer passes the payload through
         else:
             try:
-                result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+                if self.component.batcher is None:
+                    result = endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+                else:
+                    result = self._batched(name, endpoint, msg)
             except Exception as exc:
                 if not declined(exc):
                     raise

@@ -37,6 +37,7 @@ from ..errors import BadDataError, InternalError, clipped, few, shown
 from ..model.component import Component, validate_metrics
 from ..model.response import unpack
 from ..model.signature import Signature
+from .batching import batch_key
 
 SERVED_METHOD = {"MODEL": "predict", "TRANSFORMER": "transform_input",
                  "OUTPUT_TRANSFORMER": "transform_output", "ROUTER": "route",
@@ -181,8 +182,10 @@ class V2Calls(object):
                 if self.method == "route":
                     raise BadDataError("Route not defined: this class has no route() method")
                 data, tags, metrics = X, None, []  # a missing transformer passes through
-            else:
+            elif self.component.batcher is None:
                 data, tags, metrics = unpack(endpoint.call_high(X, names, meta=meta))
+            else:
+                data, tags, metrics = unpack(self._batched(endpoint, X, names, meta))
             name = self.output_name
             if self.method == "route":
                 data = self._branch(data)
@@ -193,6 +196,16 @@ class V2Calls(object):
             if extra:
                 merged.update(extra)
         return [self._as_output(name, data)], merged
+
+    def _batched(self, endpoint: Any, X: np.ndarray, names: List[str], meta: Dict[str, Any]
+                 ) -> Any:
+        """Through the adaptive batcher when the request can be merged with others (no
+        request parameters, rows within the batch size); else called directly."""
+        batcher = self.component.batcher
+        key = None if meta["tags"] else batch_key(self.method, X, names)
+        if key is None or not batcher.fits(X):
+            return endpoint.call_high(X, names, meta=meta)
+        return batcher.submit(key, X, list(names), meta)
 
     def _call_seldon_raw(self, X: np.ndarray, names: List[str], meta: Dict[str, Any]
                          ) -> Tuple[Any, Any, List[Any]]:

@@ -123,6 +123,40 @@ def check_service_type(target: Any, service_type: str) -> None:
         % (cls.__name__, " or ".join(needed[:2]), service_type, needed[0]))
 
 
+class ModelLock(object):
+    """The lock that keeps the model to one call at a time, knowing which thread holds it:
+    a request thread waiting for its share of a batch (``inference.batching``) lets go of it
+    for the batch's call."""
+
+    __slots__ = ("_lock", "_owner")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner = None  # type: Optional[int]
+
+    def acquire(self) -> None:
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+
+    def release(self) -> None:
+        self._owner = None
+        self._lock.release()
+
+    def release_if_mine(self) -> bool:
+        """Release it when this thread holds it; whether it did."""
+        if self._owner != threading.get_ident():
+            return False
+        self.release()
+        return True
+
+    def __enter__(self) -> "ModelLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.release()
+
+
 class Component(object):
     """A constructed user object plus what it implements."""
 
@@ -147,7 +181,8 @@ class Component(object):
         else:
             self.class_names = list(names) if isinstance(names, (list, tuple)) else None
         # FLASK_SINGLE_THREADED: one call at a time into user code per worker.
-        self.lock = threading.Lock() if single_threaded else None
+        self.lock = ModelLock() if single_threaded else None  # type: Optional[ModelLock]
+        self.batcher = None  # type: Any  (inference.batching.Batcher, when batching is on)
 
     def endpoint(self, name: str) -> Endpoint:
         """The user's ``name`` / ``name_raw`` / ``name_rest`` methods, looked up once."""

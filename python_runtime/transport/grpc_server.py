@@ -99,6 +99,9 @@ def _printable(text: str) -> str:
 HEAD = http2.header_block(((":status", "200"), ("content-type", "application/grpc"),
                            ("grpc-accept-encoding", ENCODINGS)))
 TRAILERS_OK = http2.header_block((("grpc-status", "0"),))
+# the calls that reach the model, which the queue limit counts (probes and metadata never wait)
+MODEL_CALLS = frozenset(("Predict", "ModelInfer", "TransformInput", "TransformOutput", "Route",
+                         "Aggregate", "SendFeedback"))
 
 
 class _Method(object):
@@ -286,11 +289,16 @@ class GrpcServer(object):
         self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
         self.links = {}  # type: Dict[int, _Link]
         self.pool = None  # type: Any
-        if ctx.lock is None and settings.threads > 1:  # the model takes concurrent calls
+        batching = settings.max_batch_size > 1  # calls wait for their batch on the pool
+        if (ctx.lock is None and settings.threads > 1) or batching:
             from concurrent.futures import ThreadPoolExecutor
 
-            self.pool = ThreadPoolExecutor(max_workers=settings.grpc_threads,
-                                           thread_name_prefix="modelkiln-grpc")
+            from .http import app_threads
+
+            self.pool = ThreadPoolExecutor(
+                max_workers=max(settings.grpc_threads, app_threads(settings) if batching else 0),
+                thread_name_prefix="modelkiln-grpc")
+        self.admission = ctx.admission if ctx.admission.limit else None
         self.done = deque()  # (link, stream, future) of calls run on the pool
         self.stop_at = 0.0   # > 0: draining, close everything by then
         self.next_sweep = 0.0
@@ -675,6 +683,20 @@ class GrpcServer(object):
 
     def _run(self, link: _Link, stream: http2.Stream, raw: bytes) -> None:
         call = stream.call
+        counted = (self.admission is not None
+                   and call.method.full_method.rsplit("/", 1)[-1] in MODEL_CALLS)
+        if counted and not self.admission.enter("grpc"):  # the worker's queue is full
+            self._fail(link, stream, "UNAVAILABLE", self.admission.message)
+            return
+        try:
+            self._start(link, stream, raw, counted)
+        except BaseException:
+            if counted:
+                self.admission.leave()
+            raise
+
+    def _start(self, link: _Link, stream: http2.Stream, raw: bytes, counted: bool) -> None:
+        call = stream.call
         if self.pool is None or call.method.streaming:
             if call.run is None:
                 answer, error = call.method.run(raw)
@@ -685,9 +707,13 @@ class GrpcServer(object):
                 call.raw = None
             if stream.owed:
                 link.h2.release(stream)
+            if counted:
+                self.admission.leave()
             self._answer(link, stream, answer, error)
             return
         if len(link.futures) >= self.max_queued:
+            if counted:
+                self.admission.leave()
             link.h2.fail(http2.ENHANCE_YOUR_CALM, "too many calls queued on one connection")
             return
         if call.run is None:
@@ -698,6 +724,8 @@ class GrpcServer(object):
         link.futures.add(future)
 
         def finished(_future: Any) -> None:
+            if counted:
+                self.admission.leave()
             self.done.append((link, stream, _future))
             self._wake()
 

@@ -99,6 +99,8 @@ class App(object):
         self.body_timeout = ctx.settings.body_timeout
         self.write_timeout = ctx.settings.write_timeout
         self.budget = ctx.budget  # what the worker's connections buffer
+        self.admission = ctx.admission  # the worker's queue limit (MODELKILN_QUEUE_LIMIT)
+        self.app_threads = app_threads(ctx.settings)  # the worker's pool
         self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings,
                                                      *self._examples()))
@@ -260,6 +262,14 @@ class PortApp(object):
         return self.app(environ, start_response)
 
 
+def app_threads(settings: Any) -> int:
+    """Threads a worker runs requests on: GUNICORN_THREADS, or with adaptive batching enough
+    for two batches of one-row requests to wait (256 at most)."""
+    if settings.max_batch_size > 1:
+        return max(settings.threads, min(256, 2 * settings.max_batch_size))
+    return settings.threads
+
+
 def create_app(settings: Any, component: Component, metrics: Any = None,
                load_state: Optional[LoadState] = None, tracing: Any = None,
                stop: Optional[Callable[[], Any]] = None) -> App:
@@ -303,7 +313,9 @@ def load_model(component: Component, state: LoadState,
 
     def attempt() -> Optional[str]:
         try:
-            if component.load is not None:
+            if component.load is not None and component.batcher is not None:
+                component.batcher.run_here(component.load)  # the thread batches run on
+            elif component.load is not None:
                 component.load()
         except Exception as exc:
             log.exception("load() failed")

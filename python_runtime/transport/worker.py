@@ -136,10 +136,15 @@ class LoopWorker(Worker):
         self.idle_limit = float(self.keepalive or 1)  # seconds an idle connection is kept
         self.threads = max(1, int(self.cfg.threads))
         self.access_log = bool(self.cfg.accesslog)
-        if self.threads > 1:
+        # the queue limit, and adaptive batching's threads (requests wait there for a batch)
+        self.admission = getattr(wsgi, "admission", None)
+        if self.admission is not None and not self.admission.limit:
+            self.admission = None
+        pool_size = max(self.threads, getattr(wsgi, "app_threads", 0) or 0)
+        if pool_size > 1 or self.admission is not None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self.pool = ThreadPoolExecutor(self.threads)
+            self.pool = ThreadPoolExecutor(pool_size)
         self.multiprocess = self.cfg.workers > 1
         for listener in self.sockets:
             listener.setblocking(False)
@@ -387,8 +392,13 @@ class LoopWorker(Worker):
                 self.log.info("Autorestarting worker after current request.")
                 self.alive = False
             if self.pool is not None:
+                counted = self.admission is not None and request.method not in ("GET", "HEAD")
+                if counted and not self.admission.enter("rest"):  # the queue is full
+                    request.refused = (503, self.admission.message)
+                    self.deliver(conn, self.respond(conn, request, last))  # answered at once
+                    continue
                 conn.busy = True
-                self.pool.submit(self._in_pool, conn, request, last)
+                self.pool.submit(self._in_pool, conn, request, last, counted)
                 break
             self.deliver(conn, self.respond(conn, request, last))
         if conn.sock is None:
@@ -422,12 +432,15 @@ class LoopWorker(Worker):
             conn.deadline = time.monotonic() + (
                 self.body_timeout if reader.phase == BODY else self.header_timeout)
 
-    def _in_pool(self, conn: Connection, request: Request, last: bool) -> None:
+    def _in_pool(self, conn: Connection, request: Request, last: bool,
+                 counted: bool = False) -> None:
         try:
             answer = self.respond(conn, request, last)
         except BaseException:  # respond() answers the app's errors; this is a last resort
             self.log.exception("error answering %s %s", request.method, request.target)
             answer = _failure(request)
+        if counted:
+            self.admission.leave()
         self.finished.append((conn, answer))
         self._wake()
 

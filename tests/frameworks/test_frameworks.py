@@ -71,3 +71,34 @@ def test_sklearn_model_fitted_in_init_serves_from_two_workers(serve):
     for got in many_predictions(server, rows.tolist()):
         np.testing.assert_allclose(got, expected, rtol=1e-9)
     assert len(server.workers()) == 2 and server.alive()
+
+
+def test_torch_model_with_adaptive_batching_answers_as_unbatched(serve):
+    """Concurrent one-row requests merged into batches: each answer is the model's answer for
+    that row alone, and load()'s thread-local torch setting holds for the batches (they run
+    on the thread load() ran on)."""
+    import concurrent.futures
+
+    server = serve("torchinit", "TorchInit", env={"MODELKILN_MAX_BATCH_SIZE": "32",
+                                                  "MODELKILN_MAX_BATCH_TIME": "0.02"})
+    rows = np.random.RandomState(2).normal(size=(48, 64)).astype(np.float32)
+    net = app_module("torchinit", "TorchInit").build()
+    with torch.no_grad():
+        expected = [net(torch.tensor(row[None, :])).numpy() for row in rows]
+
+    def one(index):
+        answer = server.post("/api/v1.0/predictions",
+                             json={"data": {"ndarray": rows[index:index + 1].tolist()}},
+                             timeout=30)
+        assert answer.status_code == 200, answer.text
+        return np.array(answer.json()["data"]["ndarray"])
+
+    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(one, range(len(rows))))
+    for got, want in zip(answers, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    metrics = server.session.get(server.metrics_url()).text
+    sizes = [line for line in metrics.splitlines() if line.startswith("modelkiln_batch_rows_sum")]
+    count = [line for line in metrics.splitlines()
+             if line.startswith("modelkiln_batch_rows_count")]
+    assert float(sizes[0].split()[-1]) / float(count[0].split()[-1]) > 1.5  # merged calls

@@ -1,0 +1,265 @@
+"""Adaptive batching: rows of concurrent requests merged into one call of the model.
+
+Off unless MODELKILN_MAX_BATCH_SIZE > 1. Then the worker hands requests to a pool of threads
+(its event loop keeps accepting and parsing), and each Seldon v1 or V2 request whose payload
+is a numeric or string array (REST or gRPC, JSON or binary) is *submitted* here instead of
+calling the model itself. One batching thread per worker takes the oldest waiting request,
+waits at most MODELKILN_MAX_BATCH_TIME from its arrival for others it can be merged with,
+until their rows reach MODELKILN_MAX_BATCH_SIZE (or a preferred size), concatenates them
+along the first axis, calls the model once under the model's lock (so the model is still
+entered by one call at a time), and splits the answer back by row counts.
+
+Requests merge when the same method serves them with the same column names, dtype and
+trailing shape and no request parameters (Seldon ``meta.tags``, V2 ``parameters``); the rest
+wait for a batch of their own kind. A request with more rows than the maximum runs alone,
+unsplit, outside the batcher. An answer that is not one row per input row fails every request
+of the batch with a message saying so. When a merged call raises, each of its requests is
+run again alone, so an error reaches only the requests it belongs to.
+
+A request thread holds the model's lock while it decodes and encodes (``ctx.call``); it lets
+go of it while it waits here, and takes it back for its answer.
+"""
+
+import collections
+import os
+import threading
+import time
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import InternalError
+from ..model.response import Response, unpack
+
+Key = Tuple[Any, ...]
+
+MERGEABLE_KINDS = frozenset("biufUS")  # bool, ints, floats, fixed-width strings and bytes
+
+
+def batch_key(method: str, X: Any, names: Sequence[str]) -> Optional[Key]:
+    """What a request must share with others to be merged with them; None when its payload
+    cannot be merged (not an array, an object array, a scalar)."""
+    if type(X) is not np.ndarray or X.ndim == 0 or X.dtype.kind not in MERGEABLE_KINDS:
+        return None
+    return (method, X.dtype.str if X.dtype.kind not in "US" else X.dtype.kind,
+            X.shape[1:], tuple(names or ()))
+
+
+class Item(object):
+    """One request's rows, waiting for its share of a batch's answer."""
+
+    __slots__ = ("key", "X", "names", "meta", "rows", "arrived", "done", "result", "error",
+                 "queued")
+
+    def __init__(self, key: Key, X: Any, names: List[str], meta: Any) -> None:
+        self.key = key
+        self.X = X
+        self.names = names
+        self.meta = meta
+        self.rows = int(X.shape[0])
+        self.arrived = time.monotonic()
+        self.done = threading.Event()
+        self.result = None  # type: Any
+        self.error = None  # type: Optional[BaseException]
+        self.queued = 0.0  # seconds from arrival to the start of its batch
+
+
+class Batcher(object):
+    """The batching thread of one worker and the queue it takes batches from."""
+
+    def __init__(self, call: Callable[[str, Any, List[str], Any], Any], lock: Any,
+                 max_rows: int, max_time: float, preferred: Sequence[int] = (),
+                 metrics: Any = None, name: str = "modelkiln-batcher") -> None:
+        self.call = call          # the model: call(method, X, names, meta) -> its answer
+        self.lock = lock          # component.ModelLock: one model call at a time
+        self.max_rows = max_rows
+        self.max_time = max_time
+        self.preferred = sorted(set(n for n in preferred if 0 < n <= max_rows))
+        self.metrics = metrics
+        self.queue: Deque[Item] = collections.deque()
+        self.tasks: Deque[Item] = collections.deque()  # run_here: load()
+        self.cond = threading.Condition(threading.Lock())
+        self.stopped = False
+        self.name = name
+        self.pid = 0  # the process whose batching thread runs (started on the first request)
+
+    # -- request threads ------------------------------------------------------------------
+
+    def fits(self, X: Any) -> bool:
+        return 0 < int(X.shape[0]) <= self.max_rows
+
+    def run_here(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` on the batching thread (the worker runs the model's ``load()``
+        there, so thread-local state it sets, such as torch.set_grad_enabled(False), holds
+        for every batch); its result, or what it raised."""
+        task = Item((), np.zeros((0,)), [], function)
+        with self.cond:
+            self._started()
+            self.tasks.append(task)
+            self.cond.notify()
+        task.done.wait()
+        if task.error is not None:
+            raise task.error
+        return task.result
+
+    def _started(self) -> None:
+        if self.pid != os.getpid():  # (a worker forked after the batcher was made)
+            self.pid = os.getpid()
+            threading.Thread(target=self._run, name=self.name, daemon=True).start()
+
+    def submit(self, key: Key, X: Any, names: List[str], meta: Any = None) -> Any:
+        """The model's answer for these rows (a Response: its rows of the batch's data, the
+        batch's tags, metrics for one of its requests); raises what the call raised."""
+        item = Item(key, X, names, meta)
+        with self.cond:
+            self._started()
+            self.queue.append(item)
+            self.cond.notify()
+        released = self.lock is not None and self.lock.release_if_mine()
+        try:
+            item.done.wait()
+        finally:
+            if released:
+                self.lock.acquire()
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+
+    # -- the batching thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if isinstance(batch, Item):
+                try:
+                    batch.result = batch.meta()
+                except BaseException as exc:
+                    batch.error = exc
+                batch.done.set()
+                continue
+            self._execute(batch)
+
+    def _next_batch(self) -> Any:
+        """A task (``run_here``), or the oldest waiting request and those that merge with
+        it, once their rows reach the maximum (or a preferred size) or the oldest has waited
+        the window; None once stopped."""
+        with self.cond:
+            while not self.queue and not self.tasks:
+                if self.stopped:
+                    return None
+                self.cond.wait()
+            if self.tasks:
+                return self.tasks.popleft()
+            first = self.queue[0]
+            deadline = first.arrived + self.max_time
+            while True:
+                rows, batch = self._gather(first.key)
+                now = time.monotonic()
+                if rows >= self.max_rows or rows in self.preferred or now >= deadline:
+                    break
+                self.cond.wait(deadline - now)
+            for item in batch:
+                self.queue.remove(item)
+            started = time.monotonic()
+            for item in batch:
+                item.queued = started - item.arrived
+            return batch
+
+    def _gather(self, key: Key) -> Tuple[int, List[Item]]:
+        """Waiting requests of ``key``, oldest first, as many as fit in one batch."""
+        rows, batch = 0, []
+        for item in self.queue:
+            if item.key == key and rows + item.rows <= self.max_rows:
+                rows += item.rows
+                batch.append(item)
+        return rows, batch
+
+    def _execute(self, batch: List[Item]) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_batch(sum(item.rows for item in batch),
+                                       [item.queued for item in batch])
+        if len(batch) == 1:
+            self._alone(batch[0])
+            return
+        try:
+            X = np.concatenate([item.X for item in batch])
+            with self.lock:
+                answer = self.call(batch[0].key[0], X, batch[0].names, {})
+            data, tags, metrics = unpack(answer)
+            parts = split(data, [item.rows for item in batch])
+        except Exception:  # whose? each request again on its own, so only its own fails
+            for item in batch:
+                self._alone(item)
+            return
+        if isinstance(parts, Exception):
+            for item in batch:
+                item.error = parts
+                item.done.set()
+            return
+        for number, (item, part) in enumerate(zip(batch, parts)):
+            item.result = Response(part, tags, metrics if number == 0 else [])
+            item.done.set()
+
+    def _alone(self, item: Item) -> None:
+        try:
+            with self.lock:
+                item.result = self.call(item.key[0], item.X, item.names, item.meta)
+        except BaseException as exc:  # the request's own error, raised in its thread
+            item.error = exc
+        item.done.set()
+
+
+def split(data: Any, rows: List[int]) -> Any:
+    """``data`` cut into consecutive pieces of ``rows`` rows; an InternalError (returned) when
+    the answer does not have one row per input row."""
+    total = sum(rows)
+    length = len(data) if isinstance(data, (list, np.ndarray)) and np.ndim(data) > 0 else None
+    if length != total:
+        return InternalError(
+            "with adaptive batching the model must answer one row per input row: a batch of "
+            "%d rows from %d requests got %s; set MODELKILN_MAX_BATCH_SIZE=1 for this model"
+            % (total, len(rows), "%d rows" % length if length is not None
+               else "an answer of type %s" % type(data).__name__))
+    pieces, start = [], 0
+    for count in rows:
+        pieces.append(data[start:start + count])
+        start += count
+    return pieces
+
+
+class Admission(object):
+    """The per-worker queue limit (MODELKILN_QUEUE_LIMIT): requests held for the model at
+    once, REST and gRPC together; ``enter`` is False when the limit is reached."""
+
+    def __init__(self, limit: int, metrics: Any = None) -> None:
+        self.limit = limit
+        self.metrics = metrics
+        self.held = 0
+        self.guard = threading.Lock()
+
+    def enter(self, protocol: str) -> bool:
+        with self.guard:
+            if self.limit and self.held >= self.limit:
+                refused = True
+            else:
+                self.held += 1
+                refused = False
+        if refused and self.metrics is not None:
+            self.metrics.observe_refused(protocol)
+        return not refused
+
+    def leave(self) -> None:
+        with self.guard:
+            self.held -= 1
+
+    @property
+    def message(self) -> str:
+        return ("the worker holds %d requests for the model, its limit "
+                "(MODELKILN_QUEUE_LIMIT): try again shortly" % self.limit)

@@ -1,0 +1,275 @@
+"""Adaptive batching and the queue limit (python_runtime/inference/batching.py): the batcher on
+its own (merging, keys, the window, errors, random mixes against unbatched answers), then live
+servers (Seldon and V2 over REST and gRPC in one batch, refusals when the queue is full)."""
+
+import concurrent.futures
+import threading
+import time
+
+import grpc
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from python_runtime.errors import InternalError
+from python_runtime.inference.batching import Admission, Batcher, batch_key, split
+from python_runtime.model.component import ModelLock
+from python_runtime.model.response import unpack
+
+from .live import running
+
+
+class Recorder(object):
+    """A model for the batcher: answers X * 2 + 1, raises on a row holding -1, and records
+    the rows of each call."""
+
+    def __init__(self, cost=0.0, rows_answered=None):
+        self.calls = []
+        self.cost = cost
+        self.rows_answered = rows_answered
+        self.guard = threading.Lock()
+
+    def __call__(self, method, X, names, meta):
+        with self.guard:
+            self.calls.append((method, int(X.shape[0]), tuple(names)))
+        time.sleep(self.cost)
+        if (X == -1).any():
+            raise ValueError("a row holds -1")
+        if self.rows_answered is not None:
+            return np.zeros(self.rows_answered)
+        return X * 2 + 1
+
+
+def batcher(model, max_rows=16, max_time=0.05, preferred=()):
+    return Batcher(model, ModelLock(), max_rows, max_time, preferred)
+
+
+def submit_all(b, arrays, names=()):
+    """Submit each array from its own thread at once; their answers (or errors), in order."""
+    def one(X):
+        try:
+            key = batch_key("predict", X, list(names))
+            return unpack(b.submit(key, X, list(names)))[0]
+        except Exception as exc:
+            return exc
+    with concurrent.futures.ThreadPoolExecutor(len(arrays)) as pool:
+        return list(pool.map(one, arrays))
+
+
+def test_concurrent_requests_become_one_call_and_get_their_own_rows():
+    model = Recorder()
+    arrays = [np.full((n, 2), float(i)) for i, n in enumerate((1, 3, 2, 1))]
+    answers = submit_all(batcher(model), arrays)
+    assert model.calls == [("predict", 7, ())]
+    for X, answer in zip(arrays, answers):
+        assert np.array_equal(answer, X * 2 + 1)
+
+
+def test_requests_that_differ_are_never_merged():
+    model = Recorder()
+    b = batcher(model)
+    cases = [np.ones((1, 2)), np.ones((1, 3)), np.ones((1, 2), dtype=np.int64)]
+    keys = {batch_key("predict", X, []) for X in cases}
+    assert len(keys) == 3  # trailing shape, dtype
+    assert batch_key("predict", np.ones((1, 2)), ["a", "b"]) != batch_key(
+        "predict", np.ones((1, 2)), ["b", "a"])  # column names
+    assert batch_key("predict", np.ones(2), []) != batch_key("transform_input", np.ones(2), [])
+    assert batch_key("predict", np.array([{"a": 1}], dtype=object), []) is None
+    assert batch_key("predict", np.float64(1.0), []) is None
+    answers = submit_all(b, cases)
+    assert sorted(rows for _, rows, _ in model.calls) == [1, 1, 1]
+    for X, answer in zip(cases, answers):
+        assert np.array_equal(answer, X * 2 + 1)
+
+
+def test_a_lone_request_waits_the_window_and_no_longer():
+    model = Recorder()
+    b = batcher(model, max_time=0.1)
+    started = time.monotonic()
+    b.submit(batch_key("predict", np.ones((1, 2)), []), np.ones((1, 2)), [])
+    waited = time.monotonic() - started
+    assert 0.09 <= waited < 0.5, waited
+
+
+def test_a_full_or_preferred_batch_goes_at_once():
+    model = Recorder()
+    b = batcher(model, max_rows=4, max_time=5.0)  # a window far longer than the test
+    started = time.monotonic()
+    submit_all(b, [np.ones((2, 1)), np.ones((2, 1))])
+    assert time.monotonic() - started < 2.0 and model.calls == [("predict", 4, ())]
+    model = Recorder()
+    b = batcher(model, max_rows=64, max_time=5.0, preferred=(3,))
+    started = time.monotonic()
+    submit_all(b, [np.ones((1, 1)), np.ones((2, 1))])
+    assert time.monotonic() - started < 2.0 and model.calls == [("predict", 3, ())]
+
+
+def test_rows_beyond_the_maximum_wait_for_the_next_batch():
+    model = Recorder(cost=0.05)
+    b = batcher(model, max_rows=4, max_time=0.2)
+    answers = submit_all(b, [np.ones((3, 1)), np.ones((3, 1)), np.ones((1, 1))])
+    assert sorted(rows for _, rows, _ in model.calls) == [3, 4]
+    assert all(np.array_equal(a, 3 * np.ones_like(a)) for a in answers)
+    assert not b.fits(np.ones((5, 1))) and b.fits(np.ones((4, 1)))
+
+
+def test_an_error_in_a_merged_call_reaches_only_its_request():
+    model = Recorder()
+    arrays = [np.ones((1, 2)), np.full((1, 2), -1.0), np.ones((2, 2))]
+    answers = submit_all(batcher(model), arrays)
+    assert isinstance(answers[1], ValueError) and str(answers[1]) == "a row holds -1"
+    assert np.array_equal(answers[0], [[3.0, 3.0]])
+    assert np.array_equal(answers[2], [[3.0, 3.0], [3.0, 3.0]])
+    assert model.calls[0] == ("predict", 4, ())  # the merged call, then each alone
+    assert sorted(rows for _, rows, _ in model.calls[1:]) == [1, 1, 2]
+
+
+def test_an_answer_without_one_row_per_row_fails_the_whole_batch_clearly():
+    model = Recorder(rows_answered=1)
+    answers = submit_all(batcher(model), [np.ones((1, 2)), np.ones((2, 2))])
+    for answer in answers:
+        assert isinstance(answer, InternalError)
+        assert answer.message == (
+            "with adaptive batching the model must answer one row per input row: a batch of "
+            "3 rows from 2 requests got 1 rows; set MODELKILN_MAX_BATCH_SIZE=1 for this model")
+    assert isinstance(split({"a": 1}, [1]), InternalError)
+    assert [list(p) for p in split([1, 2, 3], [2, 1])] == [[1, 2], [3]]
+
+
+def test_the_model_lock_is_let_go_while_waiting_and_taken_back():
+    lock = ModelLock()
+    model = Recorder()
+    b = Batcher(model, lock, 16, 0.05)
+    with lock:  # as ctx.call holds it around a request
+        answer = b.submit(batch_key("predict", np.ones((1, 1)), []), np.ones((1, 1)), [])
+        assert lock.release_if_mine()  # still this thread's after the wait
+        lock.acquire()
+    assert np.array_equal(unpack(answer)[0], [[3.0]])
+    assert not lock.release_if_mine()  # not held
+
+
+def test_admission_counts_and_refuses_beyond_its_limit():
+    admission = Admission(2)
+    assert admission.enter("rest") and admission.enter("grpc")
+    assert not admission.enter("rest")
+    admission.leave()
+    assert admission.enter("rest")
+    assert "MODELKILN_QUEUE_LIMIT" in admission.message
+    unlimited = Admission(0)
+    assert all(unlimited.enter("rest") for _ in range(1000))
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(1, 5), st.sampled_from(["f8", "i8"]),
+                          st.sampled_from([(), ("a", "b")]), st.booleans()),
+                min_size=1, max_size=12))
+def test_every_answer_equals_the_unbatched_answer(mix):
+    model = Recorder()
+    b = batcher(model, max_rows=8, max_time=0.01)
+    arrays = []
+    for number, (rows, dtype, names, bad) in enumerate(mix):
+        X = (np.arange(rows * 2).reshape(rows, 2) + number).astype(dtype)
+        if bad:
+            X[0, 0] = -1
+        arrays.append((X, names))
+
+    def one(case):
+        X, names = case
+        try:
+            return unpack(b.submit(batch_key("predict", X, list(names)), X, list(names)))[0]
+        except ValueError as exc:
+            return exc
+
+    with concurrent.futures.ThreadPoolExecutor(len(arrays)) as pool:
+        answers = list(pool.map(one, arrays))
+    for (X, _), answer in zip(arrays, answers):
+        if (X == -1).any():
+            assert isinstance(answer, ValueError)
+        else:
+            assert answer.dtype == (X * 2 + 1).dtype and np.array_equal(answer, X * 2 + 1)
+    assert all(rows <= 8 for _, rows, _ in model.calls)
+
+
+# -- live servers ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def batched():
+    env = {"MODELKILN_MAX_BATCH_SIZE": "64", "MODELKILN_MAX_BATCH_TIME": "0.05",
+           "MODELKILN_TEST_CALL_COST": "0.05"}
+    with running("batched", "Batched", env=env) as server:
+        yield server
+
+
+def test_rest_and_grpc_seldon_and_v2_requests_share_batches(batched):
+    from google.protobuf import json_format
+
+    from python_runtime.protocols import protos
+
+    seldon_message = protos.load().message("seldon.protos.SeldonMessage")
+    channel = grpc.insecure_channel("127.0.0.1:%d" % batched.grpc_port)
+    seldon_grpc = channel.unary_unary(
+        "/seldon.protos.Seldon/Predict", request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=seldon_message.FromString)
+
+    def rest_seldon(i):
+        answer = batched.post("/api/v1.0/predictions", json={"data": {"ndarray": [[i, 0.5]]}})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["data"]["ndarray"], answer.json()["meta"]["tags"]["call_rows"]
+
+    def rest_v2(i):
+        answer = batched.post("/v2/models/Batched/infer", json={"inputs": [
+            {"name": "x", "datatype": "FP64", "shape": [1, 2], "data": [i, 0.5]}]})
+        assert answer.status_code == 200, answer.text
+        out = answer.json()["outputs"][0]
+        return [out["data"]], answer.json()["parameters"]["call_rows"]
+
+    def grpc_seldon(i):
+        message = json_format.ParseDict({"data": {"ndarray": [[i, 0.5]]}}, seldon_message())
+        answer = json_format.MessageToDict(seldon_grpc(message, timeout=10))
+        return answer["data"]["ndarray"], int(answer["meta"]["tags"]["call_rows"])
+
+    calls = [(f, i) for i in range(8) for f in (rest_seldon, rest_v2, grpc_seldon)]
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        results = list(pool.map(lambda c: (c[1], c[0](c[1])), calls))
+    for i, (rows, _) in results:
+        assert rows == [[2 * i + 1, 2.0]]
+    assert max(call_rows for _, (_, call_rows) in results) > 8  # merged across protocols
+    metrics = batched.session.get(batched.metrics_url()).text
+    assert "modelkiln_batch_rows_count" in metrics and "modelkiln_batch_queue_seconds" in metrics
+
+
+def test_a_failing_row_fails_only_its_request_on_a_live_server(batched):
+    def one(value):
+        return batched.post("/api/v1.0/predictions", json={"data": {"ndarray": [[value, 1]]}})
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(one, [1, 2, -1, 3, 4, 5]))
+    statuses = [a.status_code for a in answers]
+    assert statuses == [200, 200, 500, 200, 200, 200], [a.text for a in answers]
+    assert "a row holds -1" in answers[2].text
+
+
+def test_a_full_queue_refuses_at_once_and_probes_still_answer():
+    env = {"MODELKILN_QUEUE_LIMIT": "2", "MODELKILN_TEST_CALL_COST": "0.4"}
+    with running("batched", "Batched", env=env) as server:
+        def one(i):
+            started = time.monotonic()
+            answer = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[i]]}})
+            return answer, time.monotonic() - started
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(one, i) for i in range(6)]
+            time.sleep(0.15)
+            ready = server.get("/ready")  # the readiness probe never queues behind the model
+            results = [f.result() for f in futures]
+        assert ready.status_code == 200
+        refused = [(a, t) for a, t in results if a.status_code == 503]
+        answered = [(a, t) for a, t in results if a.status_code == 200]
+        assert len(answered) >= 2 and len(refused) >= 1, [a.status_code for a, _ in results]
+        for answer, seconds in refused:
+            assert answer.headers["Retry-After"] == "1"
+            assert answer.json()["status"]["reason"] == "MICROSERVICE_OVERLOADED"
+            assert "MODELKILN_QUEUE_LIMIT" in answer.json()["status"]["info"]
+            assert seconds < 0.3  # at once, not after the model
+        metrics = server.session.get(server.metrics_url()).text
+        assert 'modelkiln_requests_refused_total{protocol="rest"}' in metrics
