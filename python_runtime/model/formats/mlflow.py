@@ -165,8 +165,11 @@ class MlflowModel(object):
         self.version = VERSION
         # as `mlflow models serve` runs it (some flavors behave differently when serving)
         os.environ.setdefault("_MLFLOW_IS_IN_SERVING_ENVIRONMENT", "true")
+        # MLflow's server loads through this, which passes SERVING_MODEL_CONFIG (JSON) on as
+        # the model's model_config; older mlflow has only load_model
+        load = getattr(self.scoring, "load_model_with_mlflow_config", load_model)
         try:
-            self.model = load_model(folder)
+            self.model = load(folder)
         except Exception as exc:
             raise LoadError("mlflow could not load the model in %s: %s: %s"
                             % (folder, type(exc).__name__, exc)) from exc
