@@ -104,19 +104,23 @@ def mlflow_server(folder: Path, label: str, log_dir: Path, port: Optional[int] =
 
 
 def modelkiln_server(folder: Path, label: str, log_dir: Path, python: Optional[str] = None,
-                     port: Optional[int] = None, workers: int = 1) -> FolderServer:
+                     port: Optional[int] = None, workers: int = 1, grpc_on: bool = False
+                     ) -> FolderServer:
+    """modelkiln on ``folder``; gRPC off unless ``grpc_on`` (its port: ``server.grpc_port``)."""
     http, metrics, grpc = ([port] + free_ports(2)) if port else free_ports(3)
     argv = [python or sys.executable, "-m", "python_runtime", str(folder)]
     env = _base_env()
     env.update({
         "PYTHONPATH": str(REPO_ROOT),
         "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": str(http),
-        "GRPC_WORKERS": "0",
+        "GRPC_WORKERS": "1" if grpc_on else "0",
         "PREDICTIVE_UNIT_GRPC_SERVICE_PORT": str(grpc),
         "PREDICTIVE_UNIT_METRICS_SERVICE_PORT": str(metrics),
         "GUNICORN_WORKERS": str(workers),
     })
-    return FolderServer(label, argv, env, http, log_dir, folder)
+    server = FolderServer(label, argv, env, http, log_dir, folder)
+    server.grpc_port = grpc
+    return server
 
 
 class ServerPool(compat_servers.ServerPool):
