@@ -53,20 +53,7 @@ class ServingContext(object):
         # own rules and messages) declares them as metadata only
         self.signature.checks_inputs = not getattr(component.obj, "enforces_signature", False)
         self.lock = component.lock
-        # Adaptive batching and the queue limit (inference.batching), shared by REST and gRPC
-        from ..inference.batching import Admission, Batcher
-
-        self.admission = Admission(settings.queue_limit, metrics)
-        if settings.max_batch_size > 1 and component.batcher is None:
-            if component.lock is None:  # batches are one model call at a time in any case
-                from .component import ModelLock
-
-                component.lock = self.lock = ModelLock()
-            component.batcher = Batcher(
-                lambda method, X, names, meta: component.endpoint(method).call_high(
-                    X, names, meta=meta),
-                component.lock, settings.max_batch_size, settings.max_batch_time,
-                getattr(component.obj, "preferred_batch_sizes", ()), metrics)
+        self.admission = None  # type: Any  (inference.batching.Admission: create_app sets it)
 
     def call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Run user code, one call at a time when FLASK_SINGLE_THREADED asks for it."""

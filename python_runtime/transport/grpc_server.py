@@ -298,7 +298,8 @@ class GrpcServer(object):
             self.pool = ThreadPoolExecutor(
                 max_workers=max(settings.grpc_threads, app_threads(settings) if batching else 0),
                 thread_name_prefix="modelkiln-grpc")
-        self.admission = ctx.admission if ctx.admission.limit else None
+        admission = ctx.admission  # the queue limit, when there is one
+        self.admission = admission if admission is not None and admission.limit else None
         self.done = deque()  # (link, stream, future) of calls run on the pool
         self.stop_at = 0.0   # > 0: draining, close everything by then
         self.next_sweep = 0.0

@@ -17,8 +17,9 @@ from .. import logs
 from ..codecs import jsonio
 from ..errors import (MethodNotAllowed, MicroserviceError, NotReady, Overloaded,
                      RouteNotFound, from_user_exception)
+from ..inference.batching import Admission, Batcher
 from ..inference.documents import DocumentCalls
-from ..model.component import Component
+from ..model.component import Component, ModelLock
 from ..model.context import LoadState, ServingContext
 from ..protocols.catwalk import CatwalkRest
 from ..protocols.docs import DocsPage, request_examples
@@ -262,6 +263,21 @@ class PortApp(object):
         return self.app(environ, start_response)
 
 
+def add_batching(ctx: ServingContext) -> None:
+    """The worker's queue limit and, with MODELKILN_MAX_BATCH_SIZE > 1, its batcher
+    (``inference.batching``), shared by the REST app and the gRPC server."""
+    settings, component = ctx.settings, ctx.component
+    ctx.admission = Admission(settings.queue_limit, ctx.metrics)
+    if settings.max_batch_size > 1 and component.batcher is None:
+        if component.lock is None:  # batches are one model call at a time in any case
+            component.lock = ctx.lock = ModelLock()
+        component.batcher = Batcher(
+            lambda method, X, names, meta: component.endpoint(method).call_high(
+                X, names, meta=meta),
+            component.lock, settings.max_batch_size, settings.max_batch_time,
+            getattr(component.obj, "preferred_batch_sizes", ()), ctx.metrics)
+
+
 def app_threads(settings: Any) -> int:
     """Threads a worker runs requests on: GUNICORN_THREADS, or with adaptive batching enough
     for two batches of one-row requests to wait (256 at most)."""
@@ -279,6 +295,7 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     REST port, which PSC_MODEL_PORT names then), ahead of them; for a GPPI folder, ODAHU's
     API as its docker-rest image answers it."""
     ctx = ServingContext(settings, component, metrics, load_state, tracing)
+    add_batching(ctx)
     seldon, v2 = SeldonRest(ctx), V2Rest(ctx)
     documents = DocumentCalls(ctx, seldon.calls, v2.calls, v2.model)
     side = {}  # type: Dict[int, Any]
