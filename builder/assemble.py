@@ -409,25 +409,31 @@ def dependencies_unchanged(fingerprint: str) -> bool:
 
 
 def use_project_environment(settings: BuildSettings, app_dir: str) -> None:
-    """A GPPI project names its conda environment file (``binaries.conda_path``): that file
-    is the environment the build creates, unless ENVIRONMENT_FILE names another."""
-    if settings.model_format != "gppi" or settings.environment_file:
+    """A format whose folder names its own conda environment file (its module's
+    ``conda_file(folder)``: a GPPI project's ``binaries.conda_path``, a Triton folder's
+    ``conda.yaml``): that file is the environment the build creates, unless ENVIRONMENT_FILE
+    names another."""
+    if settings.environment_file:
         return
-    from python_runtime.model.formats import gppi
+    from python_runtime.model.formats import FORMATS
     from python_runtime.settings import SettingsError
 
+    module = FORMATS.get(settings.model_format)
+    conda_file = getattr(module, "conda_file", None)
+    if conda_file is None:
+        return
+    source = getattr(module, "CONDA_SOURCE", "the folder")
     try:
-        named = gppi.conda_file(app_dir)
+        named = conda_file(app_dir)
     except SettingsError as exc:
         raise AssembleError(str(exc)) from exc
     if named is None:
         return
     if not os.path.isfile(os.path.join(app_dir, named)):
-        raise AssembleError("%s: binaries.conda_path is %s, and the artifact has no such file "
-                            "(set ENVIRONMENT_FILE to the conda environment file it has)"
-                            % (gppi.PROJECT, named))
-    print("---> the conda environment of the GPPI project: %s (binaries.conda_path)" % named,
-          flush=True)
+        raise AssembleError("%s is %s, and the artifact has no such file (set ENVIRONMENT_FILE "
+                            "to the conda environment file it has)" % (source, named))
+    print("---> the conda environment of the %s model folder: %s (%s)"
+          % (settings.model_format, named, source), flush=True)
     settings.environment_file = named
 
 

@@ -70,7 +70,7 @@ BUILD_SETTINGS = (
     shared("model_name", help="The class to serve, `Module` or `pkg.mod.Class`; without it "
            "the folder must be a model folder of another system (MODELKILN_MODEL_FORMAT)."),
     shared("model_format", help="What the app folder holds (`seldon`, `catwalk`, `modzy`, `gppi`, "
-           "`mlflow`, or "
+           "`mlflow`, `triton`, or "
            "`auto`: `seldon` when MODEL_NAME is set, otherwise found from the folder's files); "
            "the build checks that it imports."),
     shared("service_type", help="What the class implements (%s); checked at build time."

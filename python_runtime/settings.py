@@ -21,7 +21,7 @@ SERVICE_TYPES = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 # what a model folder may hold (python_runtime/model/formats/ has one module for each but auto)
-MODEL_FORMATS = ("auto", "seldon", "catwalk", "modzy", "gppi", "mlflow")
+MODEL_FORMATS = ("auto", "seldon", "catwalk", "modzy", "gppi", "mlflow", "triton")
 ANNOTATIONS_FILE = "/etc/podinfo/annotations"
 REST_TIMEOUT_ANNOTATION = "seldon.io/rest-timeout"
 GRPC_MAX_MESSAGE_ANNOTATION = "seldon.io/grpc-max-message-size"
@@ -169,7 +169,8 @@ SETTINGS = (
             "(model.yml + model.py), `modzy` (Modzy's Python model template: model.yaml + "
             "app.py calling flask_psc_model's create_app), `gppi` (ODAHU's trained-model "
             "artifact: odahuflow.project.yaml), `mlflow` (an MLflow model: MLmodel with a "
-            "python_function flavor), or `auto`: `seldon` when "
+            "python_function flavor), `triton` (a Triton Python-backend model: config.pbtxt + "
+            "model.py), or `auto`: `seldon` when "
             "MODEL_NAME is set, otherwise found from the folder's files."),
     Setting("service_type", "SERVICE_TYPE", "--service-type", "MODEL",
             _upper_choice(SERVICE_TYPES), "One of " + ", ".join(SERVICE_TYPES) + "."),

@@ -74,12 +74,20 @@ class V2Calls(object):
         self.endpoint = (component.endpoint(self.method)
                          if self.method not in ("score",) else None)
         self.output_name = signature.outputs[0].name if signature.outputs else DEFAULT_OUTPUT
+        # -- a Triton Python-backend model: Triton's checks and answers (inference.triton) --
+        from ..model.formats.triton import TritonModel
+        from .triton import TritonCalls
+
+        self.triton = (TritonCalls(component.obj) if isinstance(component.obj, TritonModel)
+                       else None)  # type: Optional[TritonCalls]
 
     # -- request ------------------------------------------------------------------------
 
     def infer(self, request: Any, binary: Optional[BinaryReader]
               ) -> Tuple[Dict[str, Any], List[bytes]]:
         """(response object, binary chunks of the outputs sent in binary)."""
+        if self.triton is not None:  # a Triton Python-backend model (see __init__)
+            return self.triton.infer(request, binary)
         if not isinstance(request, dict):
             raise BadDataError("a V2 inference request is a JSON object with inputs, got %s"
                                % describe(request))

@@ -82,9 +82,24 @@ class V2Grpc(object):
             "ServerMetadataResponse", "ModelMetadataResponse", "ModelInferResponse")}
         self._phases = tracing.phased(ctx.tracing, "infer", self._decode, self._call,
                                       self._encode)
+        # a Triton Python-backend model: Triton's ModelConfig method and unknown-model errors
+        self.triton = self.calls.triton is not None
+        if self.triton:
+            response = protos.message("inference.ModelConfigResponse")()
+            response.config.ParseFromString(ctx.component.obj.config.SerializeToString())
+            self.config_response = response
 
     def handlers(self) -> Dict[str, Dict[str, Callable[[Any], Any]]]:
-        return {SERVICE: {
+        if self.triton:
+            return {SERVICE: dict(self._handlers(), ModelConfig=self._model_config)}
+        return {SERVICE: self._handlers()}
+
+    def _model_config(self, request: Any) -> Any:
+        self._check_model(request.name, request.version)
+        return self.config_response
+
+    def _handlers(self) -> Dict[str, Callable[[Any], Any]]:
+        return {
             "ServerLive": lambda request: self.msg["ServerLiveResponse"](live=True),
             "ServerReady": lambda request: self.msg["ServerReadyResponse"](
                 ready=self.ctx.state.ready),
@@ -93,9 +108,13 @@ class V2Grpc(object):
                 name="modelkiln", version=__version__, extensions=EXTENSIONS),
             "ModelMetadata": self._model_metadata,
             "ModelInfer": self._infer,
-        }}
+        }
 
     def _check_model(self, name: str, version: str) -> None:
+        if self.triton and (name != self.model or version not in ("", self.version)):
+            from .triton import unknown_model
+
+            raise unknown_model(name, version)
         if name != self.model:
             raise RouteNotFound("unknown model %s: this server serves %r"
                                 % (shown(name), self.model))
@@ -106,6 +125,9 @@ class V2Grpc(object):
                                                      else "it has no versions"))
 
     def _model_ready(self, request: Any) -> Any:
+        if self.triton and (request.name != self.model
+                            or request.version not in ("", self.version)):
+            return self.msg["ModelReadyResponse"](ready=False)  # as Triton answers
         self._check_model(request.name, request.version)
         return self.msg["ModelReadyResponse"](ready=self.ctx.state.ready)
 

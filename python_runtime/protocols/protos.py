@@ -2,7 +2,8 @@
 
 Five packages, with the names and field numbers the clients use (the wire format):
 ``tensorflow`` (TensorProto, for Seldon's tftensor), ``seldon.protos`` (Seldon Core v1's
-prediction API), ``inference`` (the Open Inference Protocol's GRPCInferenceService) and
+prediction API), ``inference`` (the Open Inference Protocol's GRPCInferenceService, with
+Triton's ModelConfig method, whose message ``model.formats.triton_config`` declares) and
 gRPC's server reflection (``grpc.reflection.v1alpha`` and ``v1``, what grpcurl asks).
 The descriptors are built at run time into a private descriptor pool, so no generated code
 ties the image to one protobuf release (the py36 image has protobuf 3.19, the py311 image
@@ -12,18 +13,14 @@ Nothing happens at import time: ``load()`` builds everything once and caches it.
 """
 
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict
+
+from ..codecs.descriptors import (BOOL, BYTES, DOUBLE, ENUM, FLOAT, INT32, INT64, MESSAGE,
+                                   STRING, UINT32, UINT64, file_proto, message_class)
+from ..model.formats import triton_config
 
 _LOCK = threading.Lock()
 _LOADED = {}  # type: Dict[str, Any]
-
-# field kinds (FieldDescriptorProto.Type)
-DOUBLE, FLOAT, INT64, UINT64, INT32, BOOL, STRING, MESSAGE, BYTES, UINT32, ENUM = (
-    1, 2, 3, 4, 5, 8, 9, 11, 12, 13, 14)
-
-# (name, number, kind, message or enum type, repeated, oneof); a "map" kind is a pair
-# (key kind, value kind or type name) and becomes a repeated MapEntry message.
-Field = Tuple[Any, ...]
 
 TENSORFLOW = {
     "package": "tensorflow",
@@ -140,8 +137,12 @@ _PARAMS = ("map", (STRING, ".inference.InferParameter"))
 _I = ".inference."
 INFERENCE = {
     "package": "inference",
+    "deps": [triton_config.FILE_NAME],
     "enums": {},
     "messages": [
+        # Triton's model configuration extension (ModelConfig: model.formats.triton_config)
+        ("ModelConfigRequest", [("name", 1, STRING), ("version", 2, STRING)]),
+        ("ModelConfigResponse", [("config", 1, MESSAGE, _I + "ModelConfig")]),
         ("ServerLiveRequest", []), ("ServerLiveResponse", [("live", 1, BOOL)]),
         ("ServerReadyRequest", []), ("ServerReadyResponse", [("ready", 1, BOOL)]),
         ("ModelReadyRequest", [("name", 1, STRING), ("version", 2, STRING)]),
@@ -192,7 +193,7 @@ INFERENCE = {
         "GRPCInferenceService": [
             (name, _I + name + "Request", _I + name + "Response")
             for name in ("ServerLive", "ServerReady", "ModelReady", "ServerMetadata",
-                         "ModelMetadata", "ModelInfer")],
+                         "ModelMetadata", "ModelInfer", "ModelConfig")],
     },
 }
 
@@ -240,92 +241,10 @@ def _reflection(package: str) -> Dict[str, Any]:
 
 REFLECTION_PACKAGES = ("grpc.reflection.v1alpha", "grpc.reflection.v1")
 FILES = (("modelkiln/tensorflow.proto", TENSORFLOW), ("modelkiln/seldon.proto", SELDON),
+         (triton_config.FILE_NAME, triton_config.MODEL_CONFIG),
          ("modelkiln/inference.proto", INFERENCE),
          ("modelkiln/reflection_v1alpha.proto", _reflection(REFLECTION_PACKAGES[0])),
          ("modelkiln/reflection_v1.proto", _reflection(REFLECTION_PACKAGES[1])))
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def _add_message(scope: str, container: Any, name: str, fields: Sequence[Field],
-                 nested: Sequence[Any] = (), oneofs: Sequence[str] = (),
-                 enums: Optional[Dict[str, List[Tuple[str, int]]]] = None) -> None:
-    """Add message ``name`` (full name ``scope.name``) to ``container``."""
-    from google.protobuf import descriptor_pb2
-
-    FDP = descriptor_pb2.FieldDescriptorProto
-    full_name = "%s.%s" % (scope, name)
-    message = container.add(name=name)
-    for oneof in oneofs:
-        message.oneof_decl.add(name=oneof)
-    for enum_name, values in (enums or {}).items():
-        enum = message.enum_type.add(name=enum_name)
-        for value_name, number in values:
-            enum.value.add(name=value_name, number=number)
-    for child in nested:
-        _add_message(full_name, message.nested_type, *child)
-    for spec in fields:
-        fname, number, kind = spec[0], spec[1], spec[2]
-        field = message.field.add(name=fname, number=number, json_name=_camel(fname))
-        if kind == "map":
-            key_kind, value = spec[3]
-            entry_name = fname[:1].upper() + fname[1:] + "Entry"
-            entry = message.nested_type.add(name=entry_name)
-            entry.options.map_entry = True
-            entry.field.add(name="key", number=1, type=key_kind, label=FDP.LABEL_OPTIONAL,
-                            json_name="key")
-            value_field = entry.field.add(name="value", number=2, label=FDP.LABEL_OPTIONAL,
-                                          json_name="value")
-            if isinstance(value, str):
-                value_field.type, value_field.type_name = MESSAGE, value
-            else:
-                value_field.type = value
-            field.type = MESSAGE
-            field.label = FDP.LABEL_REPEATED
-            field.type_name = ".%s.%s" % (full_name, entry_name)
-            continue
-        type_name = spec[3] if len(spec) > 3 else None
-        repeated = spec[4] if len(spec) > 4 else False
-        oneof = spec[5] if len(spec) > 5 else None
-        field.type = kind
-        field.label = FDP.LABEL_REPEATED if repeated else FDP.LABEL_OPTIONAL
-        if type_name:
-            field.type_name = type_name
-        if oneof is not None:
-            field.oneof_index = oneof
-
-
-def _file(name: str, spec: Dict[str, Any]) -> Any:
-    from google.protobuf import descriptor_pb2
-
-    proto = descriptor_pb2.FileDescriptorProto(name=name, package=spec["package"],
-                                               syntax="proto3")
-    proto.dependency.extend(spec.get("deps", []))
-    for enum_name, values in spec["enums"].items():
-        enum = proto.enum_type.add(name=enum_name)
-        for value_name, number in values:
-            enum.value.add(name=value_name, number=number)
-    for message in spec["messages"]:
-        _add_message(spec["package"], proto.message_type, *message)
-    for service_name, methods in spec.get("services", {}).items():
-        service = proto.service.add(name=service_name)
-        for method, request, response, *streaming in methods:
-            service.method.add(name=method, input_type=request, output_type=response,
-                               client_streaming=bool(streaming), server_streaming=bool(streaming))
-    return proto
-
-
-def _message_class(pool: Any, full_name: str) -> Any:
-    from google.protobuf import message_factory
-
-    descriptor = pool.FindMessageTypeByName(full_name)
-    get_class = getattr(message_factory, "GetMessageClass", None)  # protobuf >= 4.21
-    if get_class is not None:
-        return get_class(descriptor)
-    return message_factory.MessageFactory(pool).GetPrototype(descriptor)
 
 
 class Protos(object):
@@ -340,7 +259,7 @@ class Protos(object):
         self.services = {}  # type: Dict[str, List[Tuple[str, str, str]]]
         self.streaming = set()  # type: Set[str]  (full method names: /service/method)
         for name, spec in FILES:
-            self.pool.AddSerializedFile(_file(name, spec).SerializeToString())
+            self.pool.AddSerializedFile(file_proto(name, spec).SerializeToString())
             for service, methods in spec.get("services", {}).items():
                 self.services["%s.%s" % (spec["package"], service)] = [
                     (method, request.lstrip("."), response.lstrip("."))
@@ -365,7 +284,7 @@ class Protos(object):
     def message(self, full_name: str) -> Any:
         found = self._classes.get(full_name)
         if found is None:
-            found = self._classes[full_name] = _message_class(self.pool, full_name)
+            found = self._classes[full_name] = message_class(self.pool, full_name)
         return found
 
 

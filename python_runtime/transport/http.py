@@ -29,6 +29,7 @@ from ..protocols.odahu import GppiRest, OdahuRest
 from ..protocols.openapi import openapi_document
 from ..protocols.routes import JSON, Answer, Doc, Route, Router
 from ..protocols.seldon import SeldonRest
+from ..protocols.triton import TritonRest
 from ..protocols.v2 import V2Rest
 from ..tls import server_context
 
@@ -293,7 +294,8 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
     port, and Modzy's file-job API on PSC_MODEL_PORT when it is set (``stop`` ends the
     server for its /shutdown); a catwalk folder's API, or a Modzy template folder's (on the
     REST port, which PSC_MODEL_PORT names then), ahead of them; for a GPPI folder, ODAHU's
-    API as its docker-rest image answers it."""
+    API as its docker-rest image answers it; for a Triton Python-backend folder, V2 as Triton
+    answers it."""
     ctx = ServingContext(settings, component, metrics, load_state, tracing)
     add_batching(ctx)
     seldon, v2 = SeldonRest(ctx), V2Rest(ctx)
@@ -307,6 +309,8 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
         protocols.insert(0, CatwalkRest(ctx))  # its errors for unknown paths, its /predict
     if settings.model_format == "mlflow":  # MLflow's scoring protocol, its 404 and 405
         protocols.insert(0, MlflowRest(ctx))
+    if settings.model_format == "triton":  # V2 as Triton answers it, and its /config
+        protocols.insert(0, TritonRest(ctx))
     if settings.model_format == "modzy":  # Modzy's API on the REST port, its errors there
         protocols.insert(0, ModzyRest(ctx, documents, stop, file_model=component.obj))
     if settings.docs:

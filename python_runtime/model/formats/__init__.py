@@ -8,7 +8,9 @@ model folder into the component the protocols already serve.
   becomes) and ``modzy_examples`` (its test data, for ``modelkiln test``);
 - ``gppi``: ODAHU's trained-model artifact (``odahuflow.project.yaml`` + its entrypoint);
 - ``mlflow``: an MLflow model (``MLmodel`` with a ``python_function`` flavor), loaded by
-  MLflow's own pyfunc loader.
+  MLflow's own pyfunc loader;
+- ``triton``: a Triton Python-backend model (``config.pbtxt`` + ``model.py``), with
+  ``triton_config`` (its ``config.pbtxt``: Triton's ModelConfig declared as a descriptor).
 
 ``resolve(settings)`` picks the format: MODEL_NAME set means ``seldon`` whatever else the
 folder holds (a Seldon app may ship a ``model.yaml`` for Modzy's API, or sit beside an
@@ -24,10 +26,10 @@ May import what ``model`` may import, and ``model`` itself.
 from typing import Any, List, Tuple
 
 from ...settings import NO_MODEL, Settings, SettingsError
-from . import catwalk, gppi, mlflow, modzy, seldon
+from . import catwalk, gppi, mlflow, modzy, seldon, triton
 
-FORMATS = {module.NAME: module for module in (seldon, catwalk, modzy, gppi, mlflow)}
-FOREIGN = [catwalk, modzy, gppi, mlflow]  # recognised from a folder's files (seldon needs MODEL_NAME)
+FORMATS = {module.NAME: module for module in (seldon, catwalk, modzy, gppi, mlflow, triton)}
+FOREIGN = [catwalk, modzy, gppi, mlflow, triton]  # recognised from a folder's files (seldon needs MODEL_NAME)
 
 
 def recognised(folder: str) -> List[Any]:

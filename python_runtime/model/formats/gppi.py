@@ -32,6 +32,7 @@ from ...settings import Settings, SettingsError, read_yaml_mapping
 NAME = "gppi"
 PROJECT = "odahuflow.project.yaml"
 MARKERS = PROJECT
+CONDA_SOURCE = PROJECT + ": binaries.conda_path"  # where conda_file() finds the file
 DEFAULT_PORT = 5000      # ODAHU's docker-rest packager's
 DEFAULT_GRPC_PORT = 9000  # modelkiln's REST default, free once REST is on 5000
 MATRIX, OBJECTS = "matrix", "objects"
