@@ -51,12 +51,13 @@ class Item(object):
     __slots__ = ("key", "X", "names", "meta", "rows", "arrived", "done", "result", "error",
                  "queued")
 
-    def __init__(self, key: Key, X: Any, names: List[str], meta: Any) -> None:
+    def __init__(self, key: Key, X: Any, names: List[str], meta: Any,
+                 rows: Optional[int] = None) -> None:
         self.key = key
-        self.X = X
+        self.X = X  # the rows; in a list batch, the model's own request object
         self.names = names
         self.meta = meta
-        self.rows = int(X.shape[0])
+        self.rows = int(X.shape[0]) if rows is None else rows
         self.arrived = time.monotonic()
         self.done = threading.Event()
         self.result = None  # type: Any
@@ -69,8 +70,12 @@ class Batcher(object):
 
     def __init__(self, call: Callable[[str, Any, List[str], Any], Any], lock: Any,
                  max_rows: int, max_time: float, preferred: Sequence[int] = (),
-                 metrics: Any = None, name: str = "modelkiln-batcher") -> None:
+                 metrics: Any = None, name: str = "modelkiln-batcher",
+                 list_call: Optional[Callable[[List[Any]], List[Any]]] = None) -> None:
         self.call = call          # the model: call(method, X, names, meta) -> its answer
+        # a model that takes a batch as a list of its own request objects and answers one
+        # response each (Triton's execute(requests)): list_call(requests) -> responses
+        self.list_call = list_call
         self.lock = lock          # component.ModelLock: one model call at a time
         self.max_rows = max_rows
         self.max_time = max_time
@@ -107,10 +112,13 @@ class Batcher(object):
             self.pid = os.getpid()
             threading.Thread(target=self._run, name=self.name, daemon=True).start()
 
-    def submit(self, key: Key, X: Any, names: List[str], meta: Any = None) -> Any:
+    def submit(self, key: Key, X: Any, names: List[str], meta: Any = None,
+               rows: Optional[int] = None) -> Any:
         """The model's answer for these rows (a Response: its rows of the batch's data, the
-        batch's tags, metrics for one of its requests); raises what the call raised."""
-        item = Item(key, X, names, meta)
+        batch's tags, metrics for one of its requests); raises what the call raised. With
+        ``list_call``, ``X`` is a request object of ``rows`` rows and the answer its
+        response."""
+        item = Item(key, X, names, meta, rows)
         with self.cond:
             self._started()
             self.queue.append(item)
@@ -185,6 +193,9 @@ class Batcher(object):
         if self.metrics is not None:
             self.metrics.observe_batch(sum(item.rows for item in batch),
                                        [item.queued for item in batch])
+        if self.list_call is not None:
+            self._execute_list(batch)
+            return
         if len(batch) == 1:
             self._alone(batch[0])
             return
@@ -205,6 +216,21 @@ class Batcher(object):
             return
         for number, (item, part) in enumerate(zip(batch, parts)):
             item.result = Response(part, tags, metrics if number == 0 else [])
+            item.done.set()
+
+    def _execute_list(self, batch: List[Item]) -> None:
+        """One call with the batch's requests as a list, one response each; what the call
+        raises fails them all (as in Triton: whose it is cannot be known)."""
+        try:
+            with self.lock:
+                responses = self.list_call([item.X for item in batch])
+        except BaseException as exc:
+            for item in batch:
+                item.error = exc
+                item.done.set()
+            return
+        for item, response in zip(batch, responses):
+            item.result = response
             item.done.set()
 
     def _alone(self, item: Item) -> None:

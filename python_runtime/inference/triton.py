@@ -25,8 +25,9 @@ NO_ID = "<id_unknown>"
 class TritonCalls(object):
     """V2 ``infer`` for one Triton model."""
 
-    def __init__(self, model: TritonModel) -> None:
+    def __init__(self, model: TritonModel, component: Any = None) -> None:
         self.model = model
+        self.component = component  # its batcher, with config.pbtxt's dynamic_batching
 
     def infer(self, request: Any, binary: Optional[BinaryReader]
               ) -> Tuple[Dict[str, Any], List[bytes]]:
@@ -53,9 +54,22 @@ class TritonCalls(object):
             [(t.name, t.array) for t in tensors], request_id or "",
             {k: v for k, v in parameters.items() if k not in EXTENSION_PARAMETERS},
             [name for name, _ in wanted or ()])
-        response = model.execute_requests([inference_request])[0]
+        response = self.execute(inference_request, tensors)
         outputs = model.response_outputs(response)
         return self.answer(outputs, wanted, parameters, request_id)
+
+    def execute(self, inference_request: Any, tensors: List[Any]) -> Any:
+        """The request's response: from a batch of requests that arrived together when the
+        model has dynamic batching (its rows within max_batch_size), else executed alone."""
+        batcher = getattr(self.component, "batcher", None)
+        if batcher is None:
+            return self.model.execute_requests([inference_request])[0]
+        rows = int(tensors[0].array.shape[0]) if tensors and tensors[0].array.ndim else 0
+        key = ("triton",) + tuple(sorted((t.name, t.array.dtype.str, t.array.shape[1:])
+                                         for t in tensors))
+        if not 0 < rows <= batcher.max_rows:
+            return self.model.execute_requests([inference_request])[0]
+        return batcher.submit(key, inference_request, [], None, rows)
 
     def check_inputs(self, items: List[Any], prefix: str) -> None:
         """Triton's checks of the inputs' names, count, batch size, data types and shapes."""

@@ -78,7 +78,8 @@ class V2Calls(object):
         from ..model.formats.triton import TritonModel
         from .triton import TritonCalls
 
-        self.triton = (TritonCalls(component.obj) if isinstance(component.obj, TritonModel)
+        self.triton = (TritonCalls(component.obj, component)
+                       if isinstance(component.obj, TritonModel)
                        else None)  # type: Optional[TritonCalls]
 
     # -- request ------------------------------------------------------------------------

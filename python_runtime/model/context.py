@@ -54,6 +54,7 @@ class ServingContext(object):
         self.signature.checks_inputs = not getattr(component.obj, "enforces_signature", False)
         self.lock = component.lock
         self.admission = None  # type: Any  (inference.batching.Admission: create_app sets it)
+        self.batch_rows = 1  # the batcher's rows per call (create_app sets it; 1: no batching)
 
     def call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Run user code, one call at a time when FLASK_SINGLE_THREADED asks for it."""

@@ -289,14 +289,15 @@ class GrpcServer(object):
         self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
         self.links = {}  # type: Dict[int, _Link]
         self.pool = None  # type: Any
-        batching = settings.max_batch_size > 1  # calls wait for their batch on the pool
-        if (ctx.lock is None and settings.threads > 1) or batching:
+        rows = getattr(ctx, "batch_rows", 1)  # > 1: calls wait for their batch on the pool
+        if (ctx.lock is None and settings.threads > 1) or rows > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             from .http import app_threads
 
             self.pool = ThreadPoolExecutor(
-                max_workers=max(settings.grpc_threads, app_threads(settings) if batching else 0),
+                max_workers=max(settings.grpc_threads,
+                                app_threads(settings, rows) if rows > 1 else 0),
                 thread_name_prefix="modelkiln-grpc")
         admission = ctx.admission  # the queue limit, when there is one
         self.admission = admission if admission is not None and admission.limit else None

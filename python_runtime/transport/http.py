@@ -102,7 +102,7 @@ class App(object):
         self.write_timeout = ctx.settings.write_timeout
         self.budget = ctx.budget  # what the worker's connections buffer
         self.admission = ctx.admission  # the worker's queue limit (MODELKILN_QUEUE_LIMIT)
-        self.app_threads = app_threads(ctx.settings)  # the worker's pool
+        self.app_threads = app_threads(ctx.settings, ctx.batch_rows)  # the worker's pool
         self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings,
                                                      *self._examples()))
@@ -265,25 +265,39 @@ class PortApp(object):
 
 
 def add_batching(ctx: ServingContext) -> None:
-    """The worker's queue limit and, with MODELKILN_MAX_BATCH_SIZE > 1, its batcher
-    (``inference.batching``), shared by the REST app and the gRPC server."""
+    """The worker's queue limit and, with MODELKILN_MAX_BATCH_SIZE > 1 (for a Triton folder:
+    config.pbtxt's dynamic_batching), its batcher (``inference.batching``), shared by the
+    REST app and the gRPC server."""
     settings, component = ctx.settings, ctx.component
     ctx.admission = Admission(settings.queue_limit, ctx.metrics)
-    if settings.max_batch_size > 1 and component.batcher is None:
+    ctx.batch_rows = 1
+    plan = getattr(component.obj, "batching", None)  # a model that says how it batches
+    if callable(plan):
+        found = plan()
+        if found is None:
+            return
+        rows, seconds, preferred = found
+        list_call = component.obj.execute_requests  # type: Any
+    elif settings.max_batch_size > 1:
+        rows, seconds = settings.max_batch_size, settings.max_batch_time
+        preferred, list_call = getattr(component.obj, "preferred_batch_sizes", ()), None
+    else:
+        return
+    if component.batcher is None:
         if component.lock is None:  # batches are one model call at a time in any case
             component.lock = ctx.lock = ModelLock()
         component.batcher = Batcher(
             lambda method, X, names, meta: component.endpoint(method).call_high(
                 X, names, meta=meta),
-            component.lock, settings.max_batch_size, settings.max_batch_time,
-            getattr(component.obj, "preferred_batch_sizes", ()), ctx.metrics)
+            component.lock, rows, seconds, preferred, ctx.metrics, list_call=list_call)
+    ctx.batch_rows = component.batcher.max_rows
 
 
-def app_threads(settings: Any) -> int:
+def app_threads(settings: Any, batch_rows: int = 1) -> int:
     """Threads a worker runs requests on: GUNICORN_THREADS, or with adaptive batching enough
     for two batches of one-row requests to wait (256 at most)."""
-    if settings.max_batch_size > 1:
-        return max(settings.threads, min(256, 2 * settings.max_batch_size))
+    if batch_rows > 1:
+        return max(settings.threads, min(256, 2 * batch_rows))
     return settings.threads
 
 

@@ -308,6 +308,18 @@ class TritonModel(object):
             self._finalized = True
             self.model.finalize()
 
+    def batching(self) -> Optional[Tuple[int, float, List[int]]]:
+        """How Triton would batch this model (config.pbtxt's ``dynamic_batching`` and
+        ``max_batch_size``, which take the place of MODELKILN_MAX_BATCH_SIZE and _TIME):
+        (rows per execute, the longest wait in seconds, preferred sizes); None: every
+        request is executed alone."""
+        config = self.config
+        if self.max_batch_size <= 0 or not config.HasField("dynamic_batching"):
+            return None
+        dynamic = config.dynamic_batching
+        return (self.max_batch_size, dynamic.max_queue_delay_microseconds / 1e6,
+                [int(n) for n in dynamic.preferred_batch_size])
+
     # -- requests and responses (the batcher uses these too) --------------------------------
 
     def make_request(self, inputs: Sequence[Tuple[str, Any]], request_id: str = "",
