@@ -12,6 +12,7 @@ ODAHU_TARBALL ?= ../shared/vendor/odahu-gppi.tar.gz
 ODAHU_SRC := .build/$(basename $(basename $(notdir $(ODAHU_TARBALL))))
 MLFLOW_VENV ?= .venv-mlflow
 MLFLOW_SKINNY_VENV ?= .venv-mlflow-skinny
+TRITON_VENV ?= .venv-triton
 OLDPINS_VENV ?= .venv-oldpins
 V2_VENV ?= .venv-v2
 ASGI_VENV ?= .venv-asgi
@@ -26,6 +27,7 @@ PYTEST_ARGS ?=
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
 	odahu-venv test-compat-gppi \
 	catwalk-venv test-compat-catwalk mlflow-venv test-compat-mlflow mlflow-test-app \
+	triton-venv test-compat-triton bench-triton \
 	browser test-browser test-full test-images-full docs-venv site test-docs reliability-tools
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
@@ -109,6 +111,23 @@ $(MLFLOW_SKINNY_VENV)/.installed: requirements/runtime-py311.txt requirements/te
 	touch $@
 
 mlflow-venv: $(MLFLOW_VENV)/.installed $(MLFLOW_SKINNY_VENV)/.installed ## MLflow (test oracle, bench peer) and the runtime with mlflow-skinny, each in its own virtualenv
+
+# Triton, the oracle of tests/compat_triton and the peer of bench/triton.py: the tritonserver that
+# nvidia-pytriton's wheel bundles (requirements/test-triton.txt) in .venv-triton, laid out in
+# .build/tritonserver as its own launcher does (bin, backends/python with the Python backend stub
+# built for this Python, its libraries from the wheel's nvidia_pytriton.libs). It runs
+# Python-backend models on the CPU. modelkiln's side of the suite runs from .venv.
+TRITON_SITE = $(TRITON_VENV)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/site-packages
+$(TRITON_VENV)/.installed: requirements/test-triton.txt
+	rm -rf $(TRITON_VENV) .build/tritonserver
+	$(PYTHON) -m venv $(TRITON_VENV)
+	$(TRITON_VENV)/bin/pip install -q -r requirements/test-triton.txt
+	mkdir -p .build && cp -r $(TRITON_SITE)/pytriton/tritonserver .build/tritonserver
+	rm -rf .build/tritonserver/python_backend_stubs
+	cp $(TRITON_SITE)/pytriton/tritonserver/python_backend_stubs/$$($(TRITON_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')/triton_python_backend_stub .build/tritonserver/backends/python/
+	touch $@
+
+triton-venv: venv $(TRITON_VENV)/.installed ## tritonserver from nvidia-pytriton and tritonclient in their own virtualenv (test oracle and bench peer only)
 
 mlflow-test-app: mlflow-venv ## write test_apps/mlflow-sklearn again with the oracle's mlflow (tests/compat_mlflow/make_models.py)
 	rm -rf .build/mlflow-app && $(MLFLOW_VENV)/bin/python tests/compat_mlflow/make_models.py .build/mlflow-app sklearn-iris
@@ -218,6 +237,9 @@ test-compat-gppi: venv odahu-venv ## differential tests against ODAHU's docker-r
 test-compat-mlflow: mlflow-venv ## differential tests against `mlflow models serve` on MLflow folders its own mlflow saves (tests/compat_mlflow)
 	$(MLFLOW_SKINNY_VENV)/bin/python -m pytest tests/compat_mlflow $(PYTEST_ARGS)
 
+test-compat-triton: venv triton-venv ## differential tests against tritonserver (nvidia-pytriton's) on Triton Python-backend models, tritonclient HTTP and gRPC (tests/compat_triton)
+	$(TRITON_VENV)/bin/python -m pytest tests/compat_triton $(PYTEST_ARGS)
+
 # The HTTP/1.1 smuggling corpus too: the oldest pins' httptools (llhttp 6) takes another path.
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
@@ -249,7 +271,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 podman reliability-tools ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-gppi test-compat-mlflow test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
+test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-gppi test-compat-mlflow test-compat-triton test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
 
 # The heaviest image cases: conda environments (their Python compiled once), podman kube play, and
 # every app again with the py36 builder. .ci/run adds them when the image inputs changed.
