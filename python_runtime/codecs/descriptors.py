@@ -50,7 +50,8 @@ def _add_message(scope: str, container: Any, name: str, fields: Sequence[Field],
         field = message.field.add(name=fname, number=number, json_name=_camel(fname))
         if kind == "map":
             key_kind, value = spec[3]
-            entry_name = fname[:1].upper() + fname[1:] + "Entry"
+            # protoc's name: the field's, in CamelCase, then Entry
+            entry_name = "".join(p[:1].upper() + p[1:] for p in fname.split("_")) + "Entry"
             entry = message.nested_type.add(name=entry_name)
             entry.options.map_entry = True
             entry.field.add(name="key", number=1, type=key_kind, label=FDP.LABEL_OPTIONAL,
