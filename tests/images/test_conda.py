@@ -37,6 +37,8 @@ EXPECTED_PACKAGES = {
     "conda-python311": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.11.2")],
     # a GPPI artifact: the environment file its project names (binaries.conda_path)
     "conda-gppi": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.11.2")],
+    # a Triton folder in ODAHU's packager layout: its conda.yaml
+    "conda-triton": [("kiln-data", "1.0.0"), ("pip", "25.1.1"), ("python", "3.11.2")],
 }
 # Where an environment's own Python would hold a second copy of the runtime's libraries:
 # a Python of the builder image's own minor version must reuse the image's instead.
