@@ -389,3 +389,29 @@ def targets_text(targets):
             tail = "".join("; " + t for t in (c.note, c.extra) if t)
             lines.append("    - %-5s %s = %s%s%s" % (c.status, c.where, fmt(c.value, "%.3fx", "—"), want, tail))
     return "\n".join(lines)
+
+
+def peer_lines(results, keys, kinds):
+    """Markdown rows ``| request | conc | server | median | min-max | ratio |`` of interleaved
+    rounds: ``results[(name, c, kind)]`` is a list of req/s; the first of ``kinds`` is
+    modelkiln, the ratio is modelkiln's median over each peer's."""
+    lines = []
+    for name, c in keys:
+        mine = statistics.median(results[(name, c, kinds[0])])
+        for kind in kinds:
+            values = results[(name, c, kind)]
+            middle = statistics.median(values)
+            lines.append("| %s | %d | %s | %.0f | %.0f-%.0f | %s |" % (
+                name, c, kind, middle, min(values), max(values),
+                "" if kind == kinds[0] else "%.2fx" % (mine / middle)))
+    return lines
+
+
+def print_and_write(lines, output=None):
+    """The report's lines on stdout, and in ``output`` when one is given."""
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text)
+    if output:
+        with open(output, "w") as handle:
+            handle.write(text)

@@ -28,6 +28,10 @@ class TritonCalls(object):
     def __init__(self, model: TritonModel, component: Any = None) -> None:
         self.model = model
         self.component = component  # its batcher, with config.pbtxt's dynamic_batching
+        # each input's V2 datatype and dims, looked up once
+        self.expected = {name: (V2_DATATYPE.get(data_type_name(spec.data_type), "BYTES"),
+                                [int(d) for d in spec.dims])
+                         for name, spec in model.inputs.items()}
 
     def infer(self, request: Any, binary: Optional[BinaryReader]
               ) -> Tuple[Dict[str, Any], List[bytes]]:
@@ -52,8 +56,8 @@ class TritonCalls(object):
         model = self.model
         inference_request = model.make_request(
             [(t.name, t.array) for t in tensors], request_id or "",
-            {k: v for k, v in parameters.items() if k not in EXTENSION_PARAMETERS},
-            [name for name, _ in wanted or ()])
+            {k: v for k, v in parameters.items() if k not in EXTENSION_PARAMETERS}
+            if parameters else None, [name for name, _ in wanted or ()])
         response = self.execute(inference_request, tensors)
         outputs = model.response_outputs(response)
         return self.answer(outputs, wanted, parameters, request_id)
@@ -132,14 +136,18 @@ class TritonCalls(object):
                                    % (prefix, model.max_batch_size, model.name))
             if batch == 0:  # Triton counts the bytes of one row and finds none
                 self.empty_batch(items, prefix)
+        batched = model.max_batch_size > 0
         for item in items:
-            spec = model.inputs[item["name"]]
-            expected = V2_DATATYPE.get(data_type_name(spec.data_type), "BYTES")
+            expected, dims = self.expected[item["name"]]
             if item["datatype"] != expected:
                 raise BadDataError("%sinference input '%s' data-type is '%s', but model '%s' "
                                    "expects '%s'" % (prefix, item["name"], item["datatype"],
                                                      model.name, expected))
-            check_shape(model, item["name"], item["shape"], prefix)
+            shape = item["shape"]
+            given = shape[1:] if batched else shape
+            if len(given) != len(dims) or any(want != -1 and want != got
+                                              for want, got in zip(dims, given)):
+                check_shape(model, item["name"], shape, prefix)  # Triton's message
 
     def empty_batch(self, items: List[Any], prefix: str) -> None:
         """Triton's answer to a batch of 0 rows: the first fixed-size input has bytes

@@ -332,7 +332,7 @@ class TritonModel(object):
             request_id=request_id or "", correlation_id=0,
             requested_output_names=list(requested), model_name=self.name,
             model_version=int(self.version) if self.version.isdigit() else -1,
-            parameters=json.dumps(parameters or {}))
+            parameters=json.dumps(parameters) if parameters else "{}")
 
     def execute_requests(self, requests: List[Any]) -> List[Any]:
         """``execute(requests)``: one response per request, in order. A model that raises
