@@ -273,3 +273,31 @@ def test_a_full_queue_refuses_at_once_and_probes_still_answer():
             assert seconds < 0.3  # at once, not after the model
         metrics = server.session.get(server.metrics_url()).text
         assert 'modelkiln_requests_refused_total{protocol="rest"}' in metrics
+
+
+def test_a_triton_model_with_dynamic_batching_gets_requests_as_a_list():
+    """config.pbtxt's dynamic_batching (max_batch_size 8, preferred 4 and 8) drives the
+    batcher instead of MODELKILN_MAX_BATCH_SIZE: execute() receives several requests at once,
+    each answered with its own response."""
+    from pathlib import Path
+
+    scale = Path(__file__).resolve().parents[1] / "compat_triton" / "models" / "scale"
+    with running(str(scale)) as server:
+        def one(i):
+            answer = server.post("/v2/models/scale/infer", json={"inputs": [
+                {"name": "INPUT0", "datatype": "FP32", "shape": [1, 4], "data": [i] * 4}]})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["outputs"]
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(one, range(48)))
+        single = server.post("/v2/models/scale/infer", json={"inputs": [
+            {"name": "INPUT0", "datatype": "FP32", "shape": [1, 4], "data": [1] * 4}]})
+        factor = single.json()["outputs"][0]["data"][0] - 0.5  # 1 * factor + offset 0.5
+        for i, outputs in enumerate(answers):
+            assert outputs[0]["data"] == [i * factor + 0.5] * 4
+            assert outputs[1]["data"] == [4 * (i * factor + 0.5)]
+        metrics = server.session.get(server.metrics_url()).text
+        count = next(float(line.split()[-1]) for line in metrics.splitlines()
+                     if line.startswith("modelkiln_batch_rows_count"))
+        assert count < 48  # several requests per execute()
