@@ -178,7 +178,8 @@ def run_build(options: BuildOptions) -> str:
             base, command=[scripts + "/assemble"], user=user,
             environment=env, network_mode=options.network,
             # Mounts, not volumes: nothing of the injection may reach the image's config.
-            mounts=[bind_mount(src, dst) for src, dst in stage_injections(injections, workdir)],
+            mounts=[bind_mount(src, dst)
+                    for src, dst in stage_injections(injections, workdir, uid)],
         )
         try:
             container.put_archive(destination,

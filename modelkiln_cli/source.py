@@ -56,6 +56,11 @@ def _commit_info(repo: str, ref: Optional[str]) -> Dict[str, str]:
 def prepare(location: str, workdir: str, ref: Optional[str] = None, context_dir: str = "",
             copy: bool = False) -> Source:
     """Materialise the build source in ``workdir``; returns where its context is."""
+    if ref is not None and ref.startswith("-"):
+        raise SourceError("--ref %r starts with '-': name a branch, tag or commit" % ref)
+    if location.startswith("-"):
+        raise SourceError("source %r starts with '-': name a folder, git URL or archive "
+                          "(./%s for a folder of that name)" % (location, location))
     local = os.path.isdir(location)
     target = os.path.join(workdir, "source")
     commit = {}  # type: Dict[str, str]
@@ -76,7 +81,7 @@ def prepare(location: str, workdir: str, ref: Optional[str] = None, context_dir:
         if local and not _git(["rev-list", "-n", "1", "--all"], cwd=url):
             raise SourceError("%s is an empty git repository: commit the app first, or pass "
                               "--copy to build the files as they are" % location)
-        _git(["clone", "--quiet", url, target])
+        _git(["clone", "--quiet", "--", url, target])
         if ref:
             _git(["checkout", "--quiet", ref], cwd=target)
         commit = _commit_info(target, ref)

@@ -5,6 +5,7 @@ both use it."""
 
 import os
 import shutil
+import subprocess
 from typing import Dict, List, Optional, Tuple
 
 from . import hostconfig
@@ -77,8 +78,8 @@ def parse_injections(options: BuildOptions) -> List[Tuple[str, str]]:
 
 
 def copy_readable(src: str, copy: str) -> None:
-    """Copy a file or folder so that any user can read it (the builder's non-root user must,
-    whatever the modes on this machine)."""
+    """Copy a file or folder so that any user can read it (``--as-dockerfile``'s context: the
+    engine reads it, and it holds no secret)."""
     os.makedirs(os.path.dirname(copy), exist_ok=True)
     if os.path.isdir(src):
         shutil.copytree(src, copy)
@@ -91,24 +92,71 @@ def copy_readable(src: str, copy: str) -> None:
         os.chmod(copy, 0o644)
 
 
-def stage_injections(injections: List[Tuple[str, str]], workdir: str) -> List[Tuple[str, str]]:
-    """Readable copies of the injected files, as (copy, mount target) pairs; they are
-    bind-mounted read-only. Files bound for /run/modelkiln share one folder mount there: a
-    file mount leaves a 0-byte stub of itself in the committed image, a folder the builder
-    image already has leaves nothing."""
+def _paths(root: str) -> List[Tuple[str, bool]]:
+    """(path, is a folder) of ``root`` and everything below it."""
+    if not os.path.isdir(root):
+        return [(root, False)]
+    found = [(root, True)]
+    for base, dirs, files in os.walk(root):
+        found.extend((os.path.join(base, d), True) for d in dirs)
+        found.extend((os.path.join(base, f), False) for f in files)
+    return found
+
+
+def readable_by(root: str, uid: Optional[int]) -> str:
+    """Let the builder's user (``uid``) read ``root`` and nobody else on this machine: owned
+    by that UID, modes 0500/0400, when this process may give files away (root); else a POSIX
+    ACL for it (``setfacl``), the owner keeping its own rights; else, as the last resort,
+    readable by everyone. Returns how ("owner", "acl" or "everyone")."""
+    paths = _paths(root)
+    if uid is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        for path, folder in paths:
+            os.chown(path, uid, -1)
+            os.chmod(path, 0o500 if folder else 0o400)
+        return "owner"
+    setfacl = shutil.which("setfacl")
+    if uid is not None and setfacl:
+        for path, folder in paths:
+            os.chmod(path, 0o700 if folder else 0o600)
+        done = subprocess.run([setfacl, "-R", "-m", "u:%d:rX" % uid, "--", root],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if done.returncode == 0:
+            return "acl"
+    for path, folder in paths:
+        os.chmod(path, 0o755 if folder else 0o644)
+    return "everyone"
+
+
+def stage_injections(injections: List[Tuple[str, str]], workdir: str,
+                     uid: Optional[int] = None) -> List[Tuple[str, str]]:
+    """Copies of the injected files, as (copy, mount target) pairs, readable by the builder's
+    user ``uid`` only (``readable_by``); they are bind-mounted read-only (a bind mount's own
+    modes are what the container sees: the build's private folder around them stays 0700).
+    Files bound for /run/modelkiln share one folder mount there: a file mount leaves a 0-byte
+    stub of itself in the committed image, a folder the builder image already has leaves
+    nothing."""
     staged = []
     secrets = os.path.join(workdir, "secrets")
     for index, (src, dst) in enumerate(injections):
         if os.path.dirname(dst.rstrip("/")) == SECRETS_DIR:
-            copy_readable(src, os.path.join(secrets, os.path.basename(dst.rstrip("/"))))
+            copy = os.path.join(secrets, os.path.basename(dst.rstrip("/")))
+            os.makedirs(secrets, mode=0o700, exist_ok=True)
         else:
             copy = os.path.join(workdir, "inject", str(index))
-            copy_readable(src, copy)
             staged.append((copy, dst))
+        os.makedirs(os.path.dirname(copy), mode=0o700, exist_ok=True)
+        if os.path.isdir(src):
+            shutil.copytree(src, copy)
+        else:
+            shutil.copyfile(src, copy)
     if os.path.isdir(secrets):
-        os.chmod(secrets, 0o755)
         staged.append((secrets, SECRETS_DIR))
-    os.chmod(workdir, 0o755)
+    how = set(readable_by(copy, uid) for copy, _ in staged)
+    if "everyone" in how:
+        say("WARNING: the injected files are readable by every user of this machine while "
+            "the build runs (this process cannot give them to the builder's user %s: run as "
+            "root, or install setfacl)" % ("UID %d" % uid if uid is not None else "(unknown)"))
+    os.chmod(workdir, 0o700)
     return staged
 
 

@@ -245,3 +245,61 @@ def test_examples_matching(expected, got, tolerance, same):
     from modelkiln_cli.testimage import matches
 
     assert matches(expected, got, tolerance) is same
+
+
+def test_injected_files_are_readable_by_the_builders_user_only(tmp_path, capsys):
+    """Credentials (pip.conf with an index token) and injected folders: owned by the builder's
+    UID, 0400 files and 0500 folders, in a build folder of mode 0700, so that no other user of
+    the build host can read them while the build runs (this test runs as root, as the build
+    does on these machines)."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("giving files to another UID needs root")
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = https://builder:token@example.com/simple\n")
+    folder = injected_folder(tmp_path)
+    options = BuildOptions("src", "b", "t", pip_conf=str(conf), host_ca=False,
+                           inject=["%s:/kiln-channel" % folder])
+    work = tmp_path / "work"
+    work.mkdir()
+    staged = dict((dst, src) for src, dst in stage_injections(parse_injections(options),
+                                                               str(work), 1001))
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700
+    for mount in staged.values():
+        root = type(work)(mount)
+        for path in [root] + list(root.rglob("*")):
+            assert path.stat().st_uid == 1001, path
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode == (0o500 if path.is_dir() else 0o400), (path, oct(mode))
+    assert "WARNING" not in capsys.readouterr().out
+
+
+def test_without_a_way_to_give_files_away_the_build_says_they_are_readable(tmp_path, capsys,
+                                                                           monkeypatch):
+    """Not root and no setfacl: the files must still reach the builder's user, so they are
+    readable by all, and the build says so."""
+    from modelkiln_cli import staging
+
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\n")
+    monkeypatch.setattr(staging.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(staging.shutil, "which", lambda name: None)
+    options = BuildOptions("src", "b", "t", pip_conf=str(conf), host_ca=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    staged = stage_injections(parse_injections(options), str(work), 1001)
+    assert tree(type(work)(staged[0][0])) == {"pip.conf": 0o644}
+    assert "WARNING: the injected files are readable by every user" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"location": "--upload-pack=touch /tmp/x"}, "starts with '-'"),
+    ({"location": "https://example.com/app.git", "ref": "--orphan"}, "--ref '--orphan' starts"),
+])
+def test_arguments_that_git_would_read_as_options_are_refused(tmp_path, kwargs, fragment):
+    from modelkiln_cli.source import SourceError, prepare
+
+    with pytest.raises(SourceError) as info:
+        prepare(workdir=str(tmp_path), **kwargs)
+    assert fragment in str(info.value)
