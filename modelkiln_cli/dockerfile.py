@@ -2,17 +2,21 @@
 buildah, kaniko or ``docker build`` where no engine socket is available to modelkiln.
 
 Beside PATH it writes ``upload/src`` (the prepared source) and ``upload/inject/N`` (injected
-files). Injected files are bind-mounted into the assemble step (``RUN --mount``), never
-copied into a layer; an incremental build reuses the previous image's artifacts through a
-``cached`` stage.
+files and folders). Those are bind-mounted into the assemble step (``RUN --mount``), never
+copied into a layer; files bound for /run/modelkiln (pip.conf with its credentials, the CA
+bundle, conda's auth file) are BuildKit secret mounts instead, readable by the builder's user
+only and never written beside the Dockerfile: the ``docker build`` command it prints (and
+writes on the Dockerfile's first line) hands them over with ``--secret``. An incremental
+build reuses the previous image's artifacts through a ``cached`` stage.
 """
 
 import json
 import os
+import shlex
 import shutil
 from typing import Any, Dict, List, Tuple
 
-from .staging import build_labels, copy_readable
+from .staging import SECRETS_DIR, build_labels, copy_readable
 
 DEFAULT_SCRIPTS = "/usr/libexec/s2i"
 DEFAULT_USER = "1001"
@@ -47,14 +51,26 @@ def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
         lines.append("COPY --from=cached --chown=%s:0 /tmp/artifacts /tmp/artifacts"
                      % DEFAULT_USER)
     lines.append("USER %s" % DEFAULT_USER)
-    mounts = []
+    mounts, secrets = [], []
     for index, (src, dst) in enumerate(injections):
+        if os.path.dirname(dst.rstrip("/")) == SECRETS_DIR and os.path.isfile(src):
+            # credentials and the CA bundle: BuildKit secret mounts, never in the context
+            secret = "inject%d" % index
+            secrets.append("--secret id=%s,src=%s" % (secret, shlex.quote(src)))
+            mounts.append("--mount=type=secret,id=%s,target=%s,uid=%s,mode=0400"
+                          % (secret, dst, DEFAULT_USER))
+            continue
         name = "inject/%d" % index
         copy_readable(src, os.path.join(upload, name))
         mounts.append("--mount=type=bind,source=upload/%s,target=%s" % (name, dst))
     lines.append("RUN %s%s/assemble && rm -rf /tmp/src /tmp/artifacts"
                  % ("".join(m + " " for m in mounts), DEFAULT_SCRIPTS))
     lines.append('CMD ["%s/run"]' % DEFAULT_SCRIPTS)
+    command = "DOCKER_BUILDKIT=1 docker build %s-f %s -t %s %s" % (
+        "".join(s + " " for s in secrets), shlex.quote(path), shlex.quote(options.tag),
+        shlex.quote(folder))
+    lines.insert(0, "# build: %s" % command)
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
-    print("---> wrote %s (context: %s)" % (path, folder), flush=True)
+    print("---> wrote %s (context: %s); build it with:\n%s" % (path, folder, command),
+          flush=True)

@@ -196,19 +196,35 @@ def test_incremental_rebuilds(engine, request, tmp_path):
          "one_requirement_s": round(one_more, 1), "save_artifacts_s": round(classic, 1)}))
 
 
-def test_as_dockerfile_writes_a_buildable_description(tmp_path):
+def test_as_dockerfile_writes_a_buildable_description(engine, tmp_path):
+    """The Dockerfile builds with the command it prints; the CA bundle and pip.conf are
+    BuildKit secrets (never copied beside it), readable by the builder's user alone."""
     app = REPO / "templates" / "model-template-app"
     target = tmp_path / "Dockerfile"
-    code, output = modelkiln("build", app, BUILDER, "x:1", "--as-dockerfile", target,
-                             "--inject", "%s:/run/modelkiln/ca-bundle.crt" % CA_BUNDLE)
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\ntimeout = 60\n")
+    conf.chmod(0o600)
+    tag = PREFIX + "as-dockerfile:ci"
+    code, output = modelkiln("build", app, BUILDER, tag, "--as-dockerfile", target,
+                             "--ca-bundle", CA_BUNDLE, "--pip-conf", conf)
     assert code == 0, output
     text = target.read_text()
-    assert text.startswith("FROM %s\n" % BUILDER)
+    assert "\nFROM %s\n" % BUILDER in text
     assert "COPY --chown=1001:0 upload/src /tmp/src" in text
-    assert ("--mount=type=bind,source=upload/inject/0,target=/run/modelkiln/ca-bundle.crt"
-            in text)
+    assert ("--mount=type=secret,id=inject0,target=/run/modelkiln/ca-bundle.crt,uid=1001,"
+            "mode=0400" in text)
+    assert "--mount=type=secret,id=inject1,target=/run/modelkiln/pip.conf" in text
     assert 'CMD ["/usr/libexec/s2i/run"]' in text
     assert (tmp_path / "upload" / "src" / "MyModel.py").exists()
+    assert not (tmp_path / "upload" / "inject").exists()  # no secret beside the Dockerfile
+    command = text.splitlines()[0][len("# build: "):]
+    assert command.startswith("DOCKER_BUILDKIT=1 docker build --secret id=inject0,src=")
+    built = subprocess.run(  # with Debian's docker.io client (BuildKit without buildx)
+        command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900,
+        env=dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", "")))
+    assert built.returncode == 0, built.stdout.decode(errors="replace")[-3000:]
+    assert_examples_pass(tag, app)
+    engine.images.remove(tag, force=True)
 
 
 def test_git_source_builds_committed_content_with_commit_labels(engine, tmp_path):
