@@ -35,7 +35,8 @@ def test_every_service_and_method_is_declared(loaded):
         "seldon.protos.Combiner": ["Aggregate"],
         "seldon.protos.Seldon": ["Predict", "SendFeedback", "ModelMetadata", "GraphMetadata"],
         "inference.GRPCInferenceService": ["ServerLive", "ServerReady", "ModelReady",
-                                           "ServerMetadata", "ModelMetadata", "ModelInfer"],
+                                           "ServerMetadata", "ModelMetadata", "ModelInfer",
+                                           "ModelConfig"],
         "grpc.reflection.v1alpha.ServerReflection": ["ServerReflectionInfo"],
         "grpc.reflection.v1.ServerReflection": ["ServerReflectionInfo"],
     }
