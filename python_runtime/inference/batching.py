@@ -193,8 +193,8 @@ class Batcher(object):
         if self.metrics is not None:
             self.metrics.observe_batch(sum(item.rows for item in batch),
                                        [item.queued for item in batch])
-        if self.list_call is not None:
-            self._execute_list(batch)
+        if self.list_call is not None and batch[0].key[:1] == ("triton",):
+            self._execute_list(batch)  # (a Triton model's Seldon calls go the method's way)
             return
         if len(batch) == 1:
             self._alone(batch[0])

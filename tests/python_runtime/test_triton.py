@@ -391,6 +391,13 @@ def test_live_rest_config_metadata_and_infer():
             ("TEXT", "BYTES", [1, 1], ["fail"])))
         assert (failed.status_code, failed.headers["Content-Type"], failed.json()) == (
             500, "text/plain", {"error": "cannot upper-case 'fail'"})
+        # Seldon on a model with dynamic_batching: through the batcher to predict
+        seldon = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [["ab"]]}})
+        assert seldon.json()["data"]["ndarray"] == [["AB"]]
+    with LiveServer(str(COMPAT_MODELS / "scale")) as server:
+        server.wait_ready()
+        seldon = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1, 2, 3, 4]]}})
+        assert seldon.json()["data"]["ndarray"] == [[2.5, 4.5, 6.5, 8.5]]
 
 
 def test_live_seldon_reaches_a_model_of_one_input():

@@ -412,7 +412,16 @@ class TritonModel(object):
         outputs = self.response_outputs(self.execute_requests([request])[0])
         if not outputs:
             raise InternalError("the Triton model answered no output")
-        return outputs[0][1]
+        name, answer = outputs[0]
+        if answer.dtype.kind == "O":  # BYTES: text in a Seldon answer
+            try:
+                texts = [v.decode("utf-8") if isinstance(v, bytes) else v
+                         for v in answer.ravel()]
+            except UnicodeDecodeError as exc:
+                raise InternalError("output %r holds bytes that are not UTF-8 text, which a "
+                                    "Seldon answer cannot carry: use V2" % name) from exc
+            answer = np.array(texts, dtype=object).reshape(answer.shape)
+        return answer
 
 
 def check_shape(model: TritonModel, name: str, shape: List[int], prefix: str) -> None:
