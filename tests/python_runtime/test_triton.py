@@ -408,3 +408,20 @@ def test_live_seldon_reaches_a_model_of_one_input():
         wrong = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [1, 2, 3]}})
         assert wrong.status_code == 400
         assert "unexpected shape for input 'X'" in wrong.json()["status"]["info"]
+
+
+def test_live_finalize_runs_when_the_worker_exits(tmp_path):
+    marker = tmp_path / "finalized"
+    model = MODEL + '''
+    def finalize(self):
+        with open(%r, "w") as handle:
+            handle.write(self.args["model_instance_name"])
+''' % str(marker)
+    folder = model_folder(tmp_path / "double", model=model)
+    server = LiveServer(str(folder)).start()
+    try:
+        server.wait_ready()
+        assert not marker.exists()
+    finally:
+        server.stop()  # SIGTERM: the worker drains and exits
+    assert marker.read_text() == "double_0"
