@@ -271,8 +271,30 @@ def test_a_full_queue_refuses_at_once_and_probes_still_answer():
             assert answer.json()["status"]["reason"] == "MICROSERVICE_OVERLOADED"
             assert "MODELKILN_QUEUE_LIMIT" in answer.json()["status"]["info"]
             assert seconds < 0.3  # at once, not after the model
+        # V2 answers its own error body; gRPC says UNAVAILABLE, at once too
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            busy = [pool.submit(one, i) for i in range(2)]
+            time.sleep(0.15)
+            v2 = server.post("/v2/models/Batched/infer", json={"inputs": [
+                {"name": "x", "datatype": "FP64", "shape": [1, 1], "data": [1.0]}]})
+            channel = grpc.insecure_channel("127.0.0.1:%d" % server.grpc_port)
+            infer = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer",
+                                        request_serializer=lambda raw: raw,
+                                        response_deserializer=lambda raw: raw)
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as refused_call:
+                infer(b"", timeout=5)
+            grpc_seconds = time.monotonic() - started
+            for future in busy:
+                future.result()
+        assert v2.status_code == 503 and v2.headers["Retry-After"] == "1"
+        assert set(v2.json()) == {"error"} and "MODELKILN_QUEUE_LIMIT" in v2.json()["error"]
+        assert refused_call.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "MODELKILN_QUEUE_LIMIT" in refused_call.value.details()
+        assert grpc_seconds < 0.3
         metrics = server.session.get(server.metrics_url()).text
         assert 'modelkiln_requests_refused_total{protocol="rest"}' in metrics
+        assert 'modelkiln_requests_refused_total{protocol="grpc"}' in metrics
 
 
 def test_a_triton_model_with_dynamic_batching_gets_requests_as_a_list():
