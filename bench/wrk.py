@@ -77,8 +77,9 @@ class WrkError(RuntimeError):
     pass
 
 
-def run(url, script, connections, duration_s, timeout_s=10):
-    threads = min(2, connections)
+def run(url, script, connections, duration_s, timeout_s=10, threads=None):
+    """One wrk run; ``threads`` defaults to min(2, connections)."""
+    threads = threads or min(2, connections)
     cmd = [
         "wrk", "-t", str(threads), "-c", str(connections), "-d", "%ds" % duration_s,
         "--timeout", "%ds" % timeout_s, "--latency", "-s", script, url,
