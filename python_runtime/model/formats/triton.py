@@ -32,8 +32,6 @@ import sys
 import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from ...errors import BadDataError, InternalError, LoadError, MicroserviceError
 from ...settings import Settings, SettingsError, read_yaml_mapping
 from ..seldon_compat import FALLBACK_DIR
@@ -357,9 +355,11 @@ class TritonModel(object):
         return ("Failed to process the request(s) for model '%s', message: %s: %s\n\nAt:\n%s"
                 % (self.instance_name, type(exc).__name__, exc, where))
 
-    def response_outputs(self, response: Any) -> List[Tuple[str, np.ndarray]]:
+    def response_outputs(self, response: Any) -> List[Tuple[str, Any]]:
         """(name, array) of each output tensor of a response; TritonModelError with the
         response's error message when it has one."""
+        import numpy as np  # (not at import: the manifests' tools read formats without it)
+
         if not hasattr(response, "output_tensors"):
             raise TritonModelError("Failed to process the request(s) for model '%s', message: "
                                    "execute() returned %s where an InferenceResponse was due"
@@ -391,6 +391,8 @@ class TritonModel(object):
     def predict(self, X: Any, features_names: Optional[List[str]] = None) -> Any:
         """A Seldon array is the model's one required input (cast to its data type); the
         answer is the first output (the only one, for most models)."""
+        import numpy as np
+
         if self.required != 1 and len(self.inputs) != 1:
             raise BadDataError("this Triton model takes %d inputs (%s): send them as V2 "
                                "inputs, a Seldon message carries one array"
