@@ -100,7 +100,11 @@ def assert_conda_layers(engine, tag: str, skip: int, app: Path) -> None:
     assert not others, "unexpected packages in %s: %s" % (tag, sorted(others))
 
 
-NO_INSTALLER = "environment.yml found, but this builder image has no conda installer"
+def no_installer(app: Path) -> str:
+    """The refusal of a builder without conda names the app's environment file (build.json
+    "environment_file": ODAHU's folders name theirs conda.yaml)."""
+    name = app_config(app).get("environment_file", "environment.yml")
+    return "%s found, but this builder image has no conda installer" % name
 
 
 @pytest.mark.parametrize("app", [a for a in APPS if not app_config(a).get("incremental")],
@@ -111,7 +115,7 @@ def test_conda_app_image(app, engine, builder_layers, builder_has_conda, conda_c
     code, output, _ = build(app, tag, conda_channel)
     if not builder_has_conda and app.name != "conda-fail-malformed":
         # The file is read (and a malformed one refused) before the installer is needed.
-        assert_failed_as_expected(app, dict(config, must_fail=NO_INSTALLER), code, output)
+        assert_failed_as_expected(app, dict(config, must_fail=no_installer(app)), code, output)
         return
     if config.get("must_fail"):
         assert_failed_as_expected(app, config, code, output)
@@ -131,7 +135,7 @@ def test_conda_incremental_rebuild(app, engine, builder_layers, builder_has_cond
     tag = tag_for(app)
     if not builder_has_conda:
         code, output, _ = build(app, tag, conda_channel)
-        assert_failed_as_expected(app, {"must_fail": NO_INSTALLER}, code, output)
+        assert_failed_as_expected(app, {"must_fail": no_installer(app)}, code, output)
         return
     try:
         engine.images.remove(tag, force=True)
