@@ -244,7 +244,8 @@ SETTINGS = (
     Setting("max_batch_time", "MODELKILN_MAX_BATCH_TIME", "--max-batch-time", 0.005,
             _non_negative_float,
             "Adaptive batching: seconds the oldest waiting request waits for others to merge "
-            "with, at most (a lone request waits this long)."),
+            "with, at most; a batch starts sooner once every request the worker has taken "
+            "in has joined it (so a lone request does not wait)."),
     Setting("queue_limit", "MODELKILN_QUEUE_LIMIT", "--queue-limit", 0, _non_negative_int,
             "Requests a worker holds for the model at once (waiting or running); beyond it "
             "a request is refused at once: 503 with Retry-After on REST, UNAVAILABLE on "

@@ -18,6 +18,14 @@ run again alone, so an error reaches only the requests it belongs to.
 
 A request thread holds the model's lock while it decodes and encodes (``ctx.call``); it lets
 go of it while it waits here, and takes it back for its answer.
+
+The window is the longest a batch waits, not a fixed delay. The worker's event loop and its
+gRPC server count the model requests they have taken in and not yet seen here (``expect``,
+``expected``); once every one of them has joined the queue (or been answered without it), a
+batch starts at once: waiting longer could only gather requests that have not reached the
+worker yet. So a lone request costs no window, and under load a batch holds what arrived
+while the model ran plus what the worker was still reading. A batcher no worker counts for
+(the unit tests, a file job) waits the whole window.
 """
 
 import collections
@@ -65,6 +73,15 @@ class Item(object):
         self.queued = 0.0  # seconds from arrival to the start of its batch
 
 
+class Coming(object):
+    """One request the worker has taken in that may still come to the batcher."""
+
+    __slots__ = ("open",)
+
+    def __init__(self) -> None:
+        self.open = True
+
+
 class Batcher(object):
     """The batching thread of one worker and the queue it takes batches from."""
 
@@ -87,6 +104,9 @@ class Batcher(object):
         self.stopped = False
         self.name = name
         self.pid = 0  # the process whose batching thread runs (started on the first request)
+        self.counted = False  # a worker counts what is coming (expect): windows end early
+        self.coming = 0       # requests taken in by the worker, not yet here nor answered
+        self.local = threading.local()  # the request thread's Coming
 
     # -- request threads ------------------------------------------------------------------
 
@@ -112,6 +132,32 @@ class Batcher(object):
             self.pid = os.getpid()
             threading.Thread(target=self._run, name=self.name, daemon=True).start()
 
+    def expect(self) -> Coming:
+        """A model request the worker has taken in (its loop calls this before the request
+        goes to a thread): until it is queued here or answered, a batch may wait for it."""
+        with self.cond:
+            self.counted = True
+            self.coming += 1
+        return Coming()
+
+    def expected(self, coming: Coming, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` on a request thread, for the request ``coming`` stands for."""
+        self.local.coming = coming
+        try:
+            return function(*args)
+        finally:
+            self.local.coming = None
+            self.arrived(coming)
+
+    def arrived(self, coming: Optional[Coming]) -> None:
+        """``coming`` no longer holds a batch open (answered, failed or cancelled); once."""
+        if coming is not None and coming.open:
+            with self.cond:
+                if coming.open:
+                    coming.open = False
+                    self.coming -= 1
+                    self.cond.notify()
+
     def submit(self, key: Key, X: Any, names: List[str], meta: Any = None,
                rows: Optional[int] = None) -> Any:
         """The model's answer for these rows (a Response: its rows of the batch's data, the
@@ -119,9 +165,13 @@ class Batcher(object):
         ``list_call``, ``X`` is a request object of ``rows`` rows and the answer its
         response."""
         item = Item(key, X, names, meta, rows)
+        coming = getattr(self.local, "coming", None)
         with self.cond:
             self._started()
             self.queue.append(item)
+            if coming is not None and coming.open:  # here now: no longer coming
+                coming.open = False
+                self.coming -= 1
             self.cond.notify()
         released = self.lock is not None and self.lock.release_if_mine()
         try:
@@ -156,8 +206,9 @@ class Batcher(object):
 
     def _next_batch(self) -> Any:
         """A task (``run_here``), or the oldest waiting request and those that merge with
-        it, once their rows reach the maximum (or a preferred size) or the oldest has waited
-        the window; None once stopped."""
+        it, once their rows reach the maximum (or a preferred size), the oldest has waited
+        the window, or nothing the worker has taken in is still on its way; None once
+        stopped."""
         with self.cond:
             while not self.queue and not self.tasks:
                 if self.stopped:
@@ -170,7 +221,8 @@ class Batcher(object):
             while True:
                 rows, batch = self._gather(first.key)
                 now = time.monotonic()
-                if rows >= self.max_rows or rows in self.preferred or now >= deadline:
+                if (rows >= self.max_rows or rows in self.preferred or now >= deadline
+                        or (self.counted and self.coming <= 0)):
                     break
                 self.cond.wait(deadline - now)
             for item in batch:

@@ -299,6 +299,7 @@ class GrpcServer(object):
                 max_workers=max(settings.grpc_threads,
                                 app_threads(settings, rows) if rows > 1 else 0),
                 thread_name_prefix="modelkiln-grpc")
+        self.batcher = ctx.component.batcher  # told of each model call taken in
         admission = ctx.admission  # the queue limit, when there is one
         self.admission = admission if admission is not None and admission.limit else None
         self.done = deque()  # (link, stream, future) of calls run on the pool
@@ -718,14 +719,21 @@ class GrpcServer(object):
                 self.admission.leave()
             link.h2.fail(http2.ENHANCE_YOUR_CALM, "too many calls queued on one connection")
             return
-        if call.run is None:
-            future = self.pool.submit(call.method.run, raw)
+        run, args = ((call.method.run, (raw,)) if call.run is None
+                     else (call.run, (raw, call.context)))
+        coming = None
+        if (self.batcher is not None
+                and call.method.full_method.rsplit("/", 1)[-1] in MODEL_CALLS):
+            coming = self.batcher.expect()
+            future = self.pool.submit(self.batcher.expected, coming, run, *args)
         else:
-            future = self.pool.submit(call.run, raw, call.context)
+            future = self.pool.submit(run, *args)
         call.future = future
         link.futures.add(future)
 
         def finished(_future: Any) -> None:
+            if coming is not None:  # (cancelled while queued: it never ran)
+                self.batcher.arrived(coming)
             if counted:
                 self.admission.leave()
             self.done.append((link, stream, _future))

@@ -102,6 +102,10 @@ class App(object):
         self.write_timeout = ctx.settings.write_timeout
         self.budget = ctx.budget  # what the worker's connections buffer
         self.admission = ctx.admission  # the worker's queue limit (MODELKILN_QUEUE_LIMIT)
+        self.batcher = ctx.component.batcher  # the worker tells it of requests taken in
+        self.refusals = {}  # type: Dict[Any, Tuple[str, List[Tuple[str, str]], bytes]]
+        self.refused_since = 0  # refusals not yet in a log line (one a minute at most)
+        self.refusals_logged = 0.0
         self.app_threads = app_threads(ctx.settings, ctx.batch_rows)  # the worker's pool
         self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings,
@@ -195,6 +199,41 @@ class App(object):
             answer_body.count = (self.metrics, route.label if route is not None
                                  else "<unmatched>", status, started)
         return answer_body
+
+    def refusal(self, path: str, origin: bool) -> Tuple[str, List[Tuple[str, str]], bytes,
+                                                         Counted]:
+        """The answer to a model request the worker's full queue refuses (503, Retry-After;
+        the error body of the path's protocol), made once per protocol: under overload the
+        event loop answers thousands of these a second, so a refusal costs no routing, no
+        error path and no log line of its own (one WARNING a minute counts them; the metrics
+        count each). Returns the status line, headers, body and its WSGI result (whose
+        ``close()`` counts the request)."""
+        started = time.perf_counter()
+        route, _ = self.router.match(path)
+        protocol = self._protocol_of(route, path)
+        made = self.refusals.get(protocol)
+        if made is None:
+            error = Overloaded(self.admission.message)
+            status, body, ctype = protocol.error_answer(error)
+            made = (status_line(status),
+                    [("Content-Type", ctype), ("Content-Length", str(len(body))),
+                     ("Retry-After", str(Overloaded.retry_after))], body)
+            self.refusals[protocol] = made
+        line, headers, body = made
+        if origin:
+            headers = headers + [("Access-Control-Allow-Origin", "*")]
+        result = Counted([body])
+        if self.metrics is not None:
+            result.count = (self.metrics, route.label if route is not None else "<unmatched>",
+                            503, started)
+        self.refused_since += 1
+        now = time.monotonic()
+        if now - self.refusals_logged >= 60.0:
+            log.warning("the queue limit (MODELKILN_QUEUE_LIMIT=%d) refused %d request(s) "
+                        "with 503 since the last such line", self.admission.limit,
+                        self.refused_since)
+            self.refused_since, self.refusals_logged = 0, now
+        return line, headers, body, result
 
     def _protocol_of(self, route: Optional[Route], path: str, side: Any = None) -> Any:
         if route is not None:

@@ -140,6 +140,7 @@ class LoopWorker(Worker):
         self.admission = getattr(wsgi, "admission", None)
         if self.admission is not None and not self.admission.limit:
             self.admission = None
+        self.batcher = getattr(wsgi, "batcher", None)  # told of each model request taken in
         pool_size = max(self.threads, getattr(wsgi, "app_threads", 0) or 0)
         if pool_size > 1 or self.admission is not None:
             from concurrent.futures import ThreadPoolExecutor
@@ -392,13 +393,14 @@ class LoopWorker(Worker):
                 self.log.info("Autorestarting worker after current request.")
                 self.alive = False
             if self.pool is not None:
-                counted = self.admission is not None and request.method not in ("GET", "HEAD")
+                model = request.method not in ("GET", "HEAD")
+                counted = model and self.admission is not None
                 if counted and not self.admission.enter("rest"):  # the queue is full
-                    request.refused = (503, self.admission.message)
-                    self.deliver(conn, self.respond(conn, request, last))  # answered at once
+                    self.deliver(conn, self.refusal(conn, request, last))  # answered at once
                     continue
                 conn.busy = True
-                self.pool.submit(self._in_pool, conn, request, last, counted)
+                coming = self.batcher.expect() if model and self.batcher is not None else None
+                self.pool.submit(self._in_pool, conn, request, last, counted, coming)
                 break
             self.deliver(conn, self.respond(conn, request, last))
         if conn.sock is None:
@@ -433,9 +435,12 @@ class LoopWorker(Worker):
                 self.body_timeout if reader.phase == BODY else self.header_timeout)
 
     def _in_pool(self, conn: Connection, request: Request, last: bool,
-                 counted: bool = False) -> None:
+                 counted: bool = False, coming: Any = None) -> None:
         try:
-            answer = self.respond(conn, request, last)
+            if coming is not None:
+                answer = self.batcher.expected(coming, self.respond, conn, request, last)
+            else:
+                answer = self.respond(conn, request, last)
         except BaseException:  # respond() answers the app's errors; this is a last resort
             self.log.exception("error answering %s %s", request.method, request.target)
             answer = _failure(request)
@@ -477,6 +482,36 @@ class LoopWorker(Worker):
             environ["modelkiln.refused"] = request.refused  # the app answers it
         return environ
 
+    def refusal(self, conn: Connection, request: Request, last: bool) -> Answer:
+        """The queue is full: the app's ready-made 503 for the request's protocol, without
+        running the app (an app without one answers ``request.refused`` itself)."""
+        made = getattr(self.wsgi, "refusal", None)
+        if made is None:
+            request.refused = (503, self.admission.message)
+            return self.respond(conn, request, last)
+        started = time.time() if self.access_log else 0.0
+        path = request.target.partition("?")[0]
+        if path.startswith(("http://", "https://")):  # absolute form
+            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+        status, headers, body, result = made(unquote(path, "latin-1"),
+                                             "HTTP_ORIGIN" in request.headers)
+        head, keep = self._close_or_keep(conn, request, last, _head(status, headers, len(body)))
+        environ = self.environ(conn, request) if self.access_log else None
+        return Answer((head + "\r\n").encode("latin-1") + body, keep, result.close, environ,
+                      status, len(body), started)
+
+    def _close_or_keep(self, conn: Connection, request: Request, last: bool,
+                       head: str) -> Tuple[str, bool]:
+        """The answer's head with what the connection does after it."""
+        # Stopping (SIGTERM, or another request reached max_requests): the connection's last
+        # answer says so. (The loop does not read a connection while the pool answers it.)
+        if request.keep_alive and not last and self.keepalive and (
+                self.alive or conn.reader.ready or conn.reader.in_request):
+            if request.version == "1.0":
+                head += "Connection: keep-alive\r\n"
+            return head, True
+        return head + "Connection: close\r\n", False
+
     def respond(self, conn: Connection, request: Request, last: bool) -> Answer:
         """Run the app for ``request`` (on the loop's thread, or in the pool)."""
         started = time.time() if self.access_log else 0.0
@@ -494,16 +529,7 @@ class LoopWorker(Worker):
             self.log.exception("error handling %s %s", request.method, request.target)
             status, head, body = "500 Internal Server Error", _FAILURE_HEAD, _FAILURE_BODY
             request.keep_alive = False
-        # Stopping (SIGTERM, or another request reached max_requests): the connection's last
-        # answer says so. (The loop does not read a connection while the pool answers it.)
-        if request.keep_alive and not last and self.keepalive and (
-                self.alive or conn.reader.ready or conn.reader.in_request):
-            keep = True
-            if request.version == "1.0":
-                head += "Connection: keep-alive\r\n"
-        else:
-            keep = False
-            head += "Connection: close\r\n"
+        head, keep = self._close_or_keep(conn, request, last, head)
         data = (head + "\r\n").encode("latin-1") + body
         return Answer(data, keep, closer, environ, status, len(body), started)
 

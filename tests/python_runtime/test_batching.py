@@ -91,6 +91,58 @@ def test_a_lone_request_waits_the_window_and_no_longer():
     assert 0.09 <= waited < 0.5, waited
 
 
+def counted_submit(b, coming, X, delay=0.0):
+    """A request thread of a worker that counts what is coming: ``delay`` s to decode, then
+    submit; its answer."""
+    def work():
+        time.sleep(delay)
+        return unpack(b.submit(batch_key("predict", X, []), X, []))[0]
+    return b.expected(coming, work)
+
+
+def test_with_a_worker_counting_a_lone_request_does_not_wait_the_window():
+    model = Recorder()
+    b = batcher(model, max_time=5.0)  # a window far longer than the test
+    started = time.monotonic()
+    answer = counted_submit(b, b.expect(), np.ones((1, 2)))
+    assert time.monotonic() - started < 2.0
+    assert np.array_equal(answer, np.full((1, 2), 3.0)) and model.calls == [("predict", 1, ())]
+    assert b.coming == 0
+
+
+def test_a_batch_waits_for_a_request_the_worker_has_taken_in_and_no_longer():
+    model = Recorder()
+    b = batcher(model, max_time=5.0)
+    first, second = b.expect(), b.expect()
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        a = pool.submit(counted_submit, b, first, np.full((1, 2), 1.0))
+        c = pool.submit(counted_submit, b, second, np.full((2, 2), 2.0), 0.3)  # still reading
+        answers = a.result(), c.result()
+    assert time.monotonic() - started < 2.0
+    assert model.calls == [("predict", 3, ())]  # one batch: the first waited for the second
+    assert np.array_equal(answers[0], np.full((1, 2), 3.0))
+    assert np.array_equal(answers[1], np.full((2, 2), 5.0))
+
+
+def test_a_request_answered_without_the_batcher_lets_the_batch_go():
+    model = Recorder()
+    b = batcher(model, max_time=5.0)
+    first, second = b.expect(), b.expect()
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        a = pool.submit(counted_submit, b, first, np.ones((1, 2)))
+        # the second request ends before the model (a client error, a GET): not waited for
+        other = pool.submit(b.expected, second, lambda: time.sleep(0.2) or "400")
+        assert other.result() == "400"
+        assert np.array_equal(a.result(), np.full((1, 2), 3.0))
+    assert time.monotonic() - started < 2.0 and model.calls == [("predict", 1, ())]
+    third = b.expect()
+    b.arrived(third)  # a call cancelled before it ran (gRPC): counted once, however often
+    b.arrived(third)
+    assert b.coming == 0
+
+
 def test_a_full_or_preferred_batch_goes_at_once():
     model = Recorder()
     b = batcher(model, max_rows=4, max_time=5.0)  # a window far longer than the test
@@ -249,6 +301,23 @@ def test_a_failing_row_fails_only_its_request_on_a_live_server(batched):
     assert "a row holds -1" in answers[2].text
 
 
+def test_a_lone_request_on_a_live_server_does_not_wait_a_long_window():
+    env = {"MODELKILN_MAX_BATCH_SIZE": "8", "MODELKILN_MAX_BATCH_TIME": "3"}
+    with running("batched", "Batched", env=env) as server:
+        for protocol in ("seldon", "v2"):
+            started = time.monotonic()
+            if protocol == "seldon":
+                answer = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[2, 1]]}})
+                assert answer.json()["data"]["ndarray"] == [[5, 3]], answer.text
+            else:
+                answer = server.post("/v2/models/Batched/infer", json={"inputs": [
+                    {"name": "x", "datatype": "FP64", "shape": [1, 2], "data": [2, 1]}]})
+                assert answer.json()["outputs"][0]["data"] == [5, 3], answer.text
+            assert time.monotonic() - started < 1.5, protocol  # not the 3 s window
+        metrics = server.session.get(server.metrics_url()).text
+        assert "modelkiln_batch_rows_count 2" in metrics.replace(".0", ""), metrics[-2000:]
+
+
 def test_a_full_queue_refuses_at_once_and_probes_still_answer():
     env = {"MODELKILN_QUEUE_LIMIT": "2", "MODELKILN_TEST_CALL_COST": "0.4"}
     with running("batched", "Batched", env=env) as server:
@@ -276,7 +345,8 @@ def test_a_full_queue_refuses_at_once_and_probes_still_answer():
             busy = [pool.submit(one, i) for i in range(2)]
             time.sleep(0.15)
             v2 = server.post("/v2/models/Batched/infer", json={"inputs": [
-                {"name": "x", "datatype": "FP64", "shape": [1, 1], "data": [1.0]}]})
+                {"name": "x", "datatype": "FP64", "shape": [1, 1], "data": [1.0]}]},
+                headers={"Origin": "http://example.com"})
             channel = grpc.insecure_channel("127.0.0.1:%d" % server.grpc_port)
             infer = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer",
                                         request_serializer=lambda raw: raw,
@@ -288,6 +358,7 @@ def test_a_full_queue_refuses_at_once_and_probes_still_answer():
             for future in busy:
                 future.result()
         assert v2.status_code == 503 and v2.headers["Retry-After"] == "1"
+        assert v2.headers["Access-Control-Allow-Origin"] == "*"
         assert set(v2.json()) == {"error"} and "MODELKILN_QUEUE_LIMIT" in v2.json()["error"]
         assert refused_call.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "MODELKILN_QUEUE_LIMIT" in refused_call.value.details()
