@@ -391,19 +391,24 @@ def targets_text(targets):
     return "\n".join(lines)
 
 
-def peer_lines(results, keys, kinds):
+def peer_lines(results, keys, kinds, extra=()):
     """Markdown rows ``| request | conc | server | median | min-max | ratio |`` of interleaved
     rounds: ``results[(name, c, kind)]`` is a list of req/s; the first of ``kinds`` is
-    modelkiln, the ratio is modelkiln's median over each peer's."""
+    modelkiln, the ratio is modelkiln's median over each peer's. ``extra``: (format,
+    {(name, c, kind): [values]}) of more columns, each the median of its values (empty when
+    there are none)."""
     lines = []
     for name, c in keys:
         mine = statistics.median(results[(name, c, kinds[0])])
         for kind in kinds:
             values = results[(name, c, kind)]
             middle = statistics.median(values)
+            more = [form % statistics.median(column[(name, c, kind)])
+                    if column.get((name, c, kind)) else "" for form, column in extra]
             lines.append("| %s | %d | %s | %.0f | %.0f-%.0f | %s |" % (
                 name, c, kind, middle, min(values), max(values),
-                "" if kind == kinds[0] else "%.2fx" % (mine / middle)))
+                "" if kind == kinds[0] else "%.2fx" % (mine / middle))
+                + "".join(" %s |" % text for text in more))
     return lines
 
 
