@@ -9,6 +9,7 @@ import errno
 import fcntl
 import os
 import socket
+import time
 from typing import Any, Iterator, Optional
 
 from .inputs import CHUNK, JobError
@@ -34,10 +35,11 @@ class OutputLock(object):
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
-                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another job"
-                os.close(fd)
                 if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    os.close(fd)
                     raise JobError("cannot lock %s: %s" % (self.path, exc.strerror)) from exc
+                holder = self._holder(fd)
+                os.close(fd)
                 raise JobError("output %s is in use by another job (%s, lock %s): wait for it "
                                "to end, or give this job another output"
                                % (self.target, holder, self.path)) from None
@@ -53,6 +55,17 @@ class OutputLock(object):
             raise JobError("cannot write the lock file %s: %s" % (self.path, exc.strerror)
                            ) from exc
         return self
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        """The holder's name; a holder that has just taken the lock writes it a moment later,
+        so an empty file is read again for up to a second."""
+        for _ in range(50):
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            if holder:
+                return holder
+            time.sleep(0.02)
+        return "another job"
 
     def _still_named(self, fd: int) -> bool:
         try:
