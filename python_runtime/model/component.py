@@ -149,6 +149,19 @@ class ModelLock(object):
         self.release()
         return True
 
+    def guarded(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        """``method`` called under this lock; a thread that holds it already (the batching
+        thread, a request thread inside ``ServingContext.call``) calls it at once."""
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._owner == threading.get_ident():
+                return method(*args, **kwargs)
+            self.acquire()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.release()
+        return call
+
     def __enter__(self) -> "ModelLock":
         self.acquire()
         return self
@@ -164,7 +177,7 @@ class Component(object):
         self.obj = obj
         self.service_type = service_type
         self._endpoints = {}  # type: Dict[str, Endpoint]
-        self._wrap = None  # type: Any
+        self._wraps = []  # type: List[Callable[[Callable[..., Any]], Callable[..., Any]]]
         self.score = user_method(obj, "score")
         self.load = user_method(obj, "load")
         self.tags = user_method(obj, "tags")
@@ -183,26 +196,45 @@ class Component(object):
         # FLASK_SINGLE_THREADED: one call at a time into user code per worker.
         self.lock = ModelLock() if single_threaded else None  # type: Optional[ModelLock]
         self.batcher = None  # type: Any  (inference.batching.Batcher, when batching is on)
+        self.guarded = False  # each user method takes self.lock itself (guard())
 
     def endpoint(self, name: str) -> Endpoint:
         """The user's ``name`` / ``name_raw`` / ``name_rest`` methods, looked up once."""
         found = self._endpoints.get(name)
         if found is None:
             found = self._endpoints[name] = Endpoint(name, self.obj)
-            if self._wrap is not None:
-                found.wrap(self._wrap)
+            for wrap in self._wraps:
+                found.wrap(wrap)
         return found
 
     def instrument(self, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
         """Call the user's request methods through ``wrap(method)`` from now on (the
         tracing spans of user calls)."""
-        self._wrap = wrap
+        self._wraps.append(wrap)
         for endpoint in self._endpoints.values():
             endpoint.wrap(wrap)
         for name in ("score", "v2_raw"):
             method = getattr(self, name)
             if method is not None:
                 setattr(self, name, wrap(method))
+
+    def guard(self, lock: ModelLock) -> None:
+        """Every user method takes ``lock`` for its own call (adaptive batching: request
+        threads decode and encode without the lock, while the batching thread runs the
+        model; the user's code is still entered by one call at a time)."""
+        if self.guarded:
+            return
+        self.lock, self.guarded = lock, True
+        self.instrument(lock.guarded)
+        for name in ("tags", "metrics", "feature_names", "health_status",
+                     "health_status_raw"):
+            method = getattr(self, name)
+            if method is not None:
+                setattr(self, name, lock.guarded(method))
+        if callable(self.class_names):
+            self.class_names = lock.guarded(self.class_names)
+        for name in getattr(self.obj, "guarded_methods", ()):  # a format's own entry points
+            setattr(self.obj, name, lock.guarded(getattr(self.obj, name)))
 
     def output_names(self, array: Any) -> List[str]:
         """Names of the output columns: class_names() or t:0, t:1, ... for 2-D answers."""

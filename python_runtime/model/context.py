@@ -62,3 +62,13 @@ class ServingContext(object):
             return method(*args)
         with self.lock:
             return method(*args)
+
+    def call_model(self, method: Callable[..., Any], *args: Any) -> Any:
+        """A protocol's request to the model (Seldon v1, V2, Triton; REST and gRPC): as
+        ``call``, except with adaptive batching, where each user method takes the lock for
+        its own call (``Component.guard``): the request is decoded and its answer encoded
+        while the batching thread runs the model, which never waits for the lock."""
+        if self.lock is None or self.component.guarded:
+            return method(*args)
+        with self.lock:
+            return method(*args)

@@ -98,7 +98,7 @@ class SeldonGrpc(object):
         endpoint = self.calls.endpoints[operation.__name__]
 
         def run(request: Any) -> Any:
-            return ctx.call(operation, request)
+            return ctx.call_model(operation, request)
 
         phases = tracing.phased(ctx.tracing, operation.__name__, self.to_dict, run,
                                 self.to_message)

@@ -183,7 +183,7 @@ class V2Grpc(object):
 
     def _call(self, decoded: Any) -> Any:
         body, binary, raw = decoded
-        response, out_chunks = self.ctx.call(self.calls.infer, body, binary)
+        response, out_chunks = self.ctx.call_model(self.calls.infer, body, binary)
         return response, out_chunks, raw
 
     def _encode(self, result: Any) -> Any:

@@ -103,7 +103,7 @@ class SeldonRest(object):
             return request_message(environ, body)
 
         def run(request: Any) -> Any:
-            return ctx.call(call, request)
+            return ctx.call_model(call, request)
 
         def encode(answer: Any) -> Answer:
             return encode_answer(answer, check_status)

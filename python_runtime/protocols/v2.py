@@ -139,7 +139,7 @@ class V2Rest(object):
         return jsonio.loads(header), binary
 
     def _call(self, request: Any) -> Any:
-        return self.ctx.call(self.calls.infer, request[0], request[1])
+        return self.ctx.call_model(self.calls.infer, request[0], request[1])
 
     def _encode(self, result: Any) -> Answer:
         response, chunks = result

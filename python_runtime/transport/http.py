@@ -316,7 +316,7 @@ def add_batching(ctx: ServingContext) -> None:
         if found is None:
             return
         rows, seconds, preferred = found
-        list_call = component.obj.execute_requests  # type: Any
+        list_call = component.obj.execute_requests  # type: Any  (guard() wraps it)
     elif settings.max_batch_size > 1:
         rows, seconds = settings.max_batch_size, settings.max_batch_time
         preferred, list_call = getattr(component.obj, "preferred_batch_sizes", ()), None
@@ -329,6 +329,7 @@ def add_batching(ctx: ServingContext) -> None:
             lambda method, X, names, meta: component.endpoint(method).call_high(
                 X, names, meta=meta),
             component.lock, rows, seconds, preferred, ctx.metrics, list_call=list_call)
+        component.guard(component.lock)
     ctx.batch_rows = component.batcher.max_rows
 
 

@@ -290,6 +290,40 @@ def test_rest_and_grpc_seldon_and_v2_requests_share_batches(batched):
     assert "modelkiln_batch_rows_count" in metrics and "modelkiln_batch_queue_seconds" in metrics
 
 
+def test_the_users_code_is_entered_one_call_at_a_time_while_requests_are_decoded_freely(
+        batched):
+    """Request threads decode and encode without the model's lock (each user method takes it
+    for its own call): merged requests, requests called directly (tags in the request, which
+    keep it out of a batch) and tags() after each answer never overlap in the model."""
+    def merged(i):
+        return batched.post("/api/v1.0/predictions", json={"data": {"ndarray": [[i, 1]]}})
+
+    def alone(i):
+        return batched.post("/api/v1.0/predictions", json={
+            "data": {"ndarray": [[i, 1]]}, "meta": {"tags": {"mine": i}}})
+
+    def v2_alone(i):
+        return batched.post("/v2/models/Batched/infer", json={
+            "parameters": {"mine": i},
+            "inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 2], "data": [i, 1]}]})
+
+    calls = [(f, i) for i in range(8) for f in (merged, alone, v2_alone)]
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        answers = list(pool.map(lambda c: c[0](c[1]), calls))
+    most = []
+    for (kind, i), answer in zip(calls, answers):
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        if kind is v2_alone:
+            assert body["outputs"][0]["data"] == [2 * i + 1, 3.0]
+            assert body["parameters"]["mine"] == i
+            most.append(body["parameters"]["most_at_once"])
+        else:
+            assert body["data"]["ndarray"] == [[2 * i + 1, 3]]
+            most.append(body["meta"]["tags"]["most_at_once"])
+    assert max(most) == 1, most
+
+
 def test_a_failing_row_fails_only_its_request_on_a_live_server(batched):
     def one(value):
         return batched.post("/api/v1.0/predictions", json={"data": {"ndarray": [[value, 1]]}})

@@ -266,6 +266,7 @@ class TritonModel(object):
     """A ``TritonPythonModel`` as a component."""
 
     enforces_signature = True  # Triton's own checks and messages (inference.triton)
+    guarded_methods = ("execute_requests",)  # the user's code: under the model's lock
 
     def __init__(self, layout: Layout, module: Any, identity: Tuple[str, str],
                  config: Any) -> None:
