@@ -22,12 +22,12 @@ DOCS_VENV ?= .venv-docs
 PYTEST_ARGS ?=
 
 .PHONY: help venv seldon-venv oldpins-venv asgi-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
-	base-py311 local-base-py311 image-py311 images hadolint engine ruff \
+	base-py311 local-base-py311 image-py311 base-py311-runtime image-py311-runtime images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
 	odahu-venv test-compat-gppi \
 	catwalk-venv test-compat-catwalk mlflow-venv test-compat-mlflow mlflow-test-app \
-	triton-venv test-compat-triton bench-triton \
+	triton-venv test-compat-triton \
 	browser test-browser test-full test-images-full docs-venv site test-docs reliability-tools
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
@@ -35,6 +35,7 @@ DOCKER ?= $(shell [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
 export DOCKER_API_VERSION ?= 1.41
 BASE_PY311 ?= python:3.11-slim
 LOCAL_BASE_PY311 ?= modelkiln-local/python311-base:bookworm
+RUNTIME_BASE_PY311 ?= modelkiln-local/python311-runtime-base:bookworm
 BASE_PY36 ?= python:3.6-slim
 LOCAL_BASE_PY36 ?= modelkiln-local/python36-base:3.6.13
 CA_BUNDLE ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt))
@@ -244,10 +245,10 @@ test-compat-triton: venv triton-venv ## differential tests against tritonserver 
 test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
-test-images: venv image-py311 reliability-tools ## build every template and test app with modelkiln build (and two with the real s2i, built from ../shared/vendor) and test the images (not the `full` ones)
+test-images: venv image-py311 image-py311-runtime reliability-tools ## build every template and test app with modelkiln build (and two with the real s2i, built from ../shared/vendor) and test the images (not the `full` ones)
 	$(PY) -m pytest tests/images -m "not full" $(PYTEST_ARGS)
 
-test-images-full: venv image-py311 podman ## the heaviest image cases (conda environments, podman kube play): make test-full
+test-images-full: venv image-py311 image-py311-runtime podman ## the heaviest image cases (conda environments, podman kube play): make test-full
 	$(PY) -m pytest tests/images -m full $(PYTEST_ARGS)
 
 test-browser: venv browser ## the /docs page in headless Chromium (Selenium): Try it out, offline
@@ -343,6 +344,16 @@ image-py311: base-py311 .build/pip.conf ## the default builder image modelkiln/p
 	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
 		--build-arg BASE_IMAGE=$$(cat .build/base-py311) -f Dockerfile.py311 -t modelkiln/python311 .
 
+# The slim runtime image (Dockerfile.py311-runtime): its base is the builder's base less what
+# only building needs (standins/runtime-base.sh; rebuilt when the script or the base changes).
+base-py311-runtime: base-py311 ## the base image for image-py311-runtime
+	DOCKER=$(DOCKER) bash standins/runtime-base.sh $$(cat .build/base-py311) $(RUNTIME_BASE_PY311)
+
+image-py311-runtime: base-py311-runtime .build/pip.conf ## the runtime image slim app images run on, modelkiln/python311-runtime
+	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
+		--build-arg BASE_IMAGE=$$(cat .build/base-py311) --build-arg RUNTIME_BASE_IMAGE=$(RUNTIME_BASE_PY311) \
+		-f Dockerfile.py311-runtime -t modelkiln/python311-runtime .
+
 # The py36 builder: on python:3.6-slim when the engine has it or can pull it; otherwise on a
 # stand-in built from CPython 3.6.13 and OpenSSL 1.1.1 sources (cached, see standins/README.md).
 base-py36: .build/pip.conf | engine
@@ -360,10 +371,10 @@ image-py36: base-py36 .build/pip.conf ## the legacy builder image modelkiln/pyth
 	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
 		--build-arg BASE_IMAGE=$$(cat .build/base-py36) -f Dockerfile.py36 -t modelkiln/python36 .
 
-images: image-py311 image-py36 hadolint ## every builder image that can be built here (py38-cuda: lint only)
+images: image-py311 image-py311-runtime image-py36 hadolint ## every builder image that can be built here (py38-cuda: lint only)
 
 hadolint: venv ## lint the Dockerfiles
-	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py311-runtime Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
 
 clean:
 	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(ASGI_VENV) $(FRAMEWORKS_VENV) $(MANIFESTS_VENV) $(DOCS_VENV) site build .build *.egg-info

@@ -5,6 +5,12 @@ targets: source only <= 30% of a clean build, one requirement more <= 50%.
 
     .venv/bin/python bench/images.py [--app bench/apps/heavy-deps] [--runs 3] [--write]
 
+With ``--slim``: today's app image against the slim one (``modelkiln build --slim``, on
+modelkiln/python311-runtime) for the model template, a scikit-learn app and a PyTorch CPU app
+(torch from the wheel folder pip's configuration names, injected at /whl): sizes, build times
+and `docker run` -> /ready, interleaved; aims: the slim template <= 45% of today's size, every
+slim app >= 150 MB smaller, ready no slower. Writes bench/RESULTS-slim.md with ``--write``.
+
 Needs the engine and modelkiln/python311 (make image-py311). Runs builds of its own tags only.
 """
 
@@ -26,6 +32,76 @@ from modelkiln_cli.engine import connect  # noqa: E402
 CA = "/etc/ssl/certs/ca-certificates.crt"
 IMAGES_MARK = "<!-- images:begin -->"
 JOBS_MARK = "<!-- jobs:begin -->"
+
+
+def find_links():
+    """The wheel folder of this machine's pip configuration (the PyTorch CPU wheel), or None."""
+    done = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True,
+                          text=True)
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition("=")
+        if key.endswith("find-links"):
+            for path in value.strip("'\"").split():
+                if os.path.isdir(path):
+                    return path
+    return None
+
+
+SLIM_APPS = (("model template", "templates/model-template-app"),
+             ("scikit-learn", "bench/apps/sklearn-iris"),
+             ("PyTorch CPU", "bench/apps/torch-mlp"))
+SLIM_MARK = "<!-- slim:begin -->"
+
+
+def slim_section(client, runs):
+    """Today's app image against the slim one for each app of SLIM_APPS: markdown lines."""
+    wheels = find_links()
+    rows, aims = [], []
+    for name, app in SLIM_APPS:
+        extra = []
+        if "torch" in app:
+            if wheels is None:
+                raise SystemExit("no wheel folder in pip's configuration: the PyTorch app "
+                                 "needs its torch wheel (pip config list: find-links)")
+            extra = ["--inject", "%s:/whl" % wheels]
+        base = "modelkiln-bench/slim-%s" % os.path.basename(app)
+        today, slim = base + ":today", base + ":slim"
+        for tag in (today, slim):
+            try:
+                client.images.remove(tag, force=True)
+            except Exception:
+                pass
+        built = {today: build(app, today, *extra), slim: build(app, slim, "--slim", *extra)}
+        ready = {today: [], slim: []}
+        for _ in range(runs):  # interleaved
+            for tag in (today, slim):
+                ready[tag].append(start_to_ready(client, tag))
+        sizes = {tag: mib(client, tag) for tag in (today, slim)}
+        share = sizes[slim] / sizes[today]
+        saved = sizes[today] - sizes[slim]
+        rows.append("| %s (`%s`) | %.0f | %.0f | %.0f%% | %.0f | %.1f / %.1f | %.2f / %.2f |" % (
+            name, app, sizes[today], sizes[slim], 100 * share, saved, built[today],
+            built[slim], statistics.median(ready[today]), statistics.median(ready[slim])))
+        saved_mb = saved * 1048576 / 1e6
+        aims.append("- %s: %.0f MB smaller (aim >= 150 MB): %s" % (
+            name, saved_mb, "met" if saved_mb >= 150 else "**not met**"))
+        if app.startswith("templates/"):
+            aims.append("- %s: slim is %.1f%% of today's size (aim <= 45%%): %s" % (
+                name, 100 * share, "met" if share <= 0.45 else "**not met**"))
+        aims.append("- %s: ready %.2f s slim against %.2f s today (aim: no slower than "
+                    "today's rounds allow): %s" % (
+                        name, statistics.median(ready[slim]), statistics.median(ready[today]),
+                        "met" if statistics.median(ready[slim]) <= max(ready[today]) else
+                        "**not met**"))
+    return [SLIM_MARK, "## Slim app images", "",
+            "- date: %s UTC" % time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "- command: `.venv/bin/python bench/images.py --slim --runs %d --write`" % runs,
+            "- images: %s (%.0f MiB) and %s (%.0f MiB)" % (
+                "modelkiln/python311", mib(client, "modelkiln/python311"),
+                "modelkiln/python311-runtime", mib(client, "modelkiln/python311-runtime")),
+            "", "| app | today MiB | slim MiB | slim / today | saved MiB | clean build s "
+            "(today / slim) | docker run to /ready s, median of %d (today / slim) |" % runs,
+            "|---|---:|---:|---:|---:|---:|---:|"] + rows + [""] + aims
 
 
 def build(app, tag, *extra):
@@ -67,8 +143,20 @@ def main():
     ap.add_argument("--app", default="bench/apps/heavy-deps")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="put the section into bench/RESULTS.md")
+    ap.add_argument("--slim", action="store_true",
+                    help="today's app images against slim ones (bench/RESULTS-slim.md)")
     args = ap.parse_args()
     client = connect()
+    if args.slim:
+        text = "\n".join(slim_section(client, args.runs)) + "\n"
+        print(text)
+        if args.write:
+            path = os.path.join(REPO, "bench", "RESULTS-slim.md")
+            with open(path, "w") as f:
+                f.write("# Slim app images: today's against slim\n\n"
+                        "Generated by `bench/images.py --slim` (see its docstring).\n\n" + text)
+            print("wrote %s" % path)
+        return
     base = open(os.path.join(REPO, ".build", "base-py311")).read().strip()
     template = "modelkiln-bench/model-template-app:latest"
     build("templates/model-template-app", template)

@@ -20,21 +20,14 @@ from typing import Any, Dict, Optional, Tuple
 from builder.conda import ENV_FILES
 
 from .dockerfile import write_dockerfile
-from .engine import bind_mount, connect, stream_output
+from .engine import bind_mount, commit_app, connect, stream_output
+from .slim import (SLIM_LABEL, assemble_runtime, check_options, find_runtime,
+                   runtime_image_name)
 from .source import build_environment, prepare
 from .staging import (BuildError, BuildOptions, build_labels, parse_injections, say,
-                      stage_injections)
+                      scripts_path, stage_injections)
 
-SCRIPTS_LABEL = "io.openshift.s2i.scripts-url"
 DESTINATION_LABEL = "io.openshift.s2i.destination"
-
-
-def scripts_path(labels: Dict[str, str]) -> str:
-    url = labels.get(SCRIPTS_LABEL) or labels.get("io.s2i.scripts-url") or ""
-    if not url.startswith("image://"):
-        raise BuildError("builder image has no %s=image:///... label: is it an s2i builder?"
-                         % SCRIPTS_LABEL)
-    return url[len("image://"):].rstrip("/")
 
 
 def _add_tree(tar: tarfile.TarFile, root: str, arcname: str, uid: int) -> None:
@@ -112,9 +105,12 @@ def save_artifacts(client: Any, tag: str, scripts: str, user: str) -> Optional[b
     The stream goes to a file in the container and is fetched with the archive API: several
     times faster than reading it through the attach stream's frames."""
     try:
-        client.images.get(tag)
+        previous = client.images.get(tag)
     except Exception:  # docker.errors.ImageNotFound: first build, nothing to reuse
         say("no previous image %s: a clean build" % tag)
+        return None
+    if (previous.labels or {}).get(SLIM_LABEL) == "true":
+        say("the previous %s is slim (it keeps no build artifacts): a clean build" % tag)
         return None
     say("saving artifacts from the previous %s" % tag)
     container = client.containers.create(
@@ -139,6 +135,7 @@ def save_artifacts(client: Any, tag: str, scripts: str, user: str) -> Optional[b
 def run_build(options: BuildOptions) -> str:
     """Build the app image; returns its id. Raises BuildError/EngineError/SourceError."""
     started = time.time()
+    check_options(options)
     injections = parse_injections(options)
     workdir = tempfile.mkdtemp(prefix="modelkiln-build-")
     try:
@@ -161,6 +158,9 @@ def run_build(options: BuildOptions) -> str:
         destination = labels.get(DESTINATION_LABEL, "/tmp")
         user = config.get("User") or ""
         uid = numeric_user(user)
+        runtime_name = runtime_image_name(options, labels) if options.slim else None
+        if runtime_name is not None:
+            find_runtime(client, runtime_name)  # (missing: say so before building)
         artifacts = None
         base, stacked = options.builder, 0
         if options.incremental:
@@ -191,20 +191,16 @@ def run_build(options: BuildOptions) -> str:
             if status != 0:
                 raise BuildError("assemble failed (exit code %d); its last lines:\n%s"
                                  % (status, "\n".join(tail)))
-            final_labels = dict(labels)
-            final_labels.update(build_labels(options, source))
-            final_labels.update({BUILDER_ID_LABEL: builder.id, ENV_DIGEST_LABEL: env_digest(env),
-                                 LAYERED_LABEL: str(stacked)})
-            final_env = list(config.get("Env") or [])
-            final_env += ["%s=%s" % item for item in env.items()]
-            repository, _, tag = options.tag.rpartition(":") if ":" in options.tag.rsplit(
-                "/", 1)[-1] else (options.tag, "", "latest")
-            image = container.commit(repository=repository, tag=tag, conf={
-                "Cmd": [scripts + "/run"], "Env": final_env, "Labels": final_labels,
-                "User": user, "Entrypoint": config.get("Entrypoint"),
-                "WorkingDir": config.get("WorkingDir") or "",
-                "ExposedPorts": config.get("ExposedPorts") or {},
-            })
+            if runtime_name is not None:
+                image = assemble_runtime(client, container, options, runtime_name, env,
+                                         build_labels(options, source))
+            else:
+                final_labels = dict(labels)
+                final_labels.update(build_labels(options, source))
+                final_labels.update({BUILDER_ID_LABEL: builder.id,
+                                     ENV_DIGEST_LABEL: env_digest(env),
+                                     LAYERED_LABEL: str(stacked)})
+                image = commit_app(container, options.tag, config, final_labels, env, scripts)
         finally:
             container.remove(force=True)
         say("built %s (%s) in %.1f s" % (options.tag, image.short_id, time.time() - started))

@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--incremental", action="store_true",
                         help="reuse the installed packages of the existing TAG")
     parser.add_argument("--network", help="network of the build container (e.g. host)")
+    parser.add_argument("--slim", action="store_true",
+                        help="run the app on the builder's runtime image (the label "
+                             "io.modelkiln.runtime-image names it): no pip, setuptools or "
+                             "conda installer in the app image")
+    parser.add_argument("--runtime-image", metavar="IMAGE",
+                        help="with --slim, this runtime image (implies --slim)")
     parser.add_argument("--as-dockerfile", metavar="PATH",
                         help="write a Dockerfile (and its context) instead of building")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not echo assemble output")
@@ -124,7 +130,7 @@ def run_command(command: str, rest: List[str]) -> int:
             copy=ns.copy, env=ns.env, env_files=ns.env_file, inject=ns.inject,
             incremental=ns.incremental, network=ns.network, as_dockerfile=ns.as_dockerfile,
             ca_bundle=ns.ca_bundle, pip_conf=ns.pip_conf, quiet=ns.quiet,
-            host_ca=not ns.no_host_ca))
+            host_ca=not ns.no_host_ca, slim=ns.slim, runtime_image=ns.runtime_image))
     if command == "test":
         from .testlocal import main as test_local_main
 

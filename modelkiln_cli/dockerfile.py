@@ -20,6 +20,45 @@ from .staging import SECRETS_DIR, build_labels, copy_readable
 
 DEFAULT_SCRIPTS = "/usr/libexec/s2i"
 DEFAULT_USER = "1001"
+APP_ROOT = "/opt/app-root"
+RUNTIME_PYTHON = "/opt/modelkiln/bin/python"
+
+
+def label_and_env(labels: Dict[str, str], env: Dict[str, str]) -> List[str]:
+    lines = ["LABEL " + " \\\n      ".join("%s=%s" % (_quote(k), _quote(v))
+                                         for k, v in sorted(labels.items()))]
+    if env:
+        lines.append("ENV " + " \\\n    ".join("%s=%s" % (k, _quote(v))
+                                             for k, v in env.items()))
+    return lines
+
+
+def default_runtime_image(builder: str) -> str:
+    """The runtime image of a builder named by convention: modelkiln/python311[:tag] ->
+    modelkiln/python311-runtime[:tag] (``modelkiln build --slim`` reads the builder's label
+    instead; writing a Dockerfile needs no engine)."""
+    name, slash, last = builder.rpartition("/")
+    repository, colon, tag = last.partition(":")
+    if "@" in repository:
+        repository = repository.split("@", 1)[0]
+        colon, tag = "", ""
+    return "%s%s%s-runtime%s%s" % (name, slash, repository, colon, tag)
+
+
+def runtime_stage(options: Any, labels: Dict[str, str], env: Dict[str, str]) -> List[str]:
+    """The final stage of a slim build: the app's /opt/app-root (build tools already left
+    out in the build stage, so that they are in no layer) on the runtime image, checked
+    there against the runtime image's own packages."""
+    runtime = options.runtime_image or default_runtime_image(options.builder)
+    lines = ["", "FROM %s" % runtime]
+    slim_labels = dict(labels)
+    slim_labels.update({"io.modelkiln.slim": "true",
+                        "io.openshift.s2i.build.runtime-image": runtime})
+    lines += label_and_env(slim_labels, env)
+    lines.append("COPY --from=build --chown=%s:0 %s %s" % (DEFAULT_USER, APP_ROOT, APP_ROOT))
+    lines.append('RUN ["%s", "-m", "python_runtime.slim", "--check-only", "%s"]'
+                 % (RUNTIME_PYTHON, APP_ROOT))
+    return lines
 
 
 def _quote(value: str) -> str:
@@ -38,13 +77,9 @@ def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
         lines += ["FROM %s AS cached" % options.tag,
                   "RUN mkdir -p /tmp/artifacts && %s/save-artifacts | tar -x -C /tmp/artifacts"
                   % DEFAULT_SCRIPTS, ""]
-    lines.append("FROM %s" % options.builder)
+    lines.append("FROM %s%s" % (options.builder, " AS build" if options.slim else ""))
     labels = build_labels(options, source)
-    lines.append("LABEL " + " \\\n      ".join("%s=%s" % (_quote(k), _quote(v))
-                                             for k, v in sorted(labels.items())))
-    if env:
-        lines.append("ENV " + " \\\n    ".join("%s=%s" % (k, _quote(v))
-                                             for k, v in env.items()))
+    lines += label_and_env(labels, env)
     lines.append("USER root")
     lines.append("COPY --chown=%s:0 upload/src /tmp/src" % DEFAULT_USER)
     if options.incremental:
@@ -63,8 +98,12 @@ def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
         name = "inject/%d" % index
         copy_readable(src, os.path.join(upload, name))
         mounts.append("--mount=type=bind,source=upload/%s,target=%s" % (name, dst))
-    lines.append("RUN %s%s/assemble && rm -rf /tmp/src /tmp/artifacts"
-                 % ("".join(m + " " for m in mounts), DEFAULT_SCRIPTS))
+    lines.append("RUN %s%s/assemble && rm -rf /tmp/src /tmp/artifacts%s"
+                 % ("".join(m + " " for m in mounts), DEFAULT_SCRIPTS,
+                    " \\\n    && %s -m python_runtime.slim --remove-only %s"
+                    % (RUNTIME_PYTHON, APP_ROOT) if options.slim else ""))
+    if options.slim:
+        lines += runtime_stage(options, labels, env)
     lines.append('CMD ["%s/run"]' % DEFAULT_SCRIPTS)
     command = "DOCKER_BUILDKIT=1 docker build %s-f %s -t %s %s" % (
         "".join(s + " " for s in secrets), shlex.quote(path), shlex.quote(options.tag),

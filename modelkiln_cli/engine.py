@@ -2,7 +2,7 @@
 
 import collections
 import sys
-from typing import Any, List
+from typing import Any, Dict, List
 
 from .errors import CliError
 
@@ -57,3 +57,21 @@ def bind_mount(source: str, target: str) -> Any:
     from docker.types import Mount
 
     return Mount(target=target, source=source, type="bind", read_only=True)
+
+
+def commit_app(container: Any, name: str, config: Dict[str, Any], labels: Dict[str, str],
+               env: Dict[str, str], scripts: str) -> Any:
+    """Commit a build container as the app image ``name``: ``CMD run``, the image it ran on
+    (``config``: user, entrypoint, working folder, ports, environment) plus the build
+    environment ``env``, and ``labels``."""
+    from .staging import split_tag
+
+    repository, tag = split_tag(name)
+    return container.commit(repository=repository, tag=tag, conf={
+        "Cmd": [scripts + "/run"], "Labels": labels,
+        "Env": list(config.get("Env") or []) + ["%s=%s" % item for item in env.items()],
+        "User": config.get("User") or "", "Entrypoint": config.get("Entrypoint"),
+        "WorkingDir": config.get("WorkingDir") or "",
+        "ExposedPorts": config.get("ExposedPorts") or {},
+    })
+

@@ -49,7 +49,11 @@ def build_documents(options: argparse.Namespace) -> List[Dict[str, Any]]:
             app.deploy.replicas = options.replicas
     if options.kind == "openshift-build":
         return openshift.openshift_build(app, openshift.git_source(
-            app_dir, options.git_uri, options.git_ref, options.context_dir))
+            app_dir, options.git_uri, options.git_ref, options.context_dir),
+            options.runtime_image)
+    if options.runtime_image:
+        raise ManifestError("--runtime-image is for --kind openshift-build (the chained "
+                            "build of a slim image)")
     return {"deployment": workloads.deployment, "seldon": workloads.seldon,
             "kserve": workloads.kserve, "job": workloads.job}[options.kind](app)
 
@@ -70,6 +74,8 @@ OPTIONS = (   # (flags, argparse keywords) of the command
                                "checkout's branch)")),
     (("--context-dir",), dict(help="openshift-build: app folder in the repository (default: "
                                    "its place in the checkout)")),
+    (("--runtime-image",), dict(help="openshift-build: the chained build of a slim image on "
+                                     "this runtime image (e.g. modelkiln/python311-runtime)")),
 )
 
 

@@ -1,6 +1,9 @@
 """``openshift-build``: the builder and app ImageStreams, a ConfigMap OpenShift fills with the
 cluster's trusted CAs, a BuildConfig with the source strategy, and a Template holding them
-with parameters."""
+with parameters. With ``--runtime-image``, the chained build of a slim image: the source
+build's output (``NAME-build``) is an intermediate, and a second BuildConfig (Docker strategy
+on the runtime image) copies its /opt/app-root into the runtime image and runs the runtime
+image's ``assemble-runtime``, as ``s2i build --runtime-image`` does."""
 
 import subprocess
 from typing import Any, Dict, List, Optional
@@ -48,9 +51,24 @@ def builder_stream(image: str) -> Dict[str, str]:
     return {"name": base if base.startswith("modelkiln") else "modelkiln-" + base, "tag": tag}
 
 
+# The second build of the chained form: the app's /opt/app-root, copied from the source
+# build's image into the build context (``images`` source), goes where s2i's runtime flow puts
+# it, and the runtime image's assemble-runtime puts it in place (one layer: SkipLayers).
+RUNTIME_DOCKERFILE = """FROM runtime
+COPY app-root /opt/app-root/src/app-root
+USER 0
+RUN ["/usr/libexec/s2i/assemble-runtime"]
+USER 1001
+CMD ["/usr/libexec/s2i/run"]
+"""
+
+
 def openshift_objects(app: App, name: str, builder: str,
-                      uri: str, ref: str, context_dir: str) -> List[Dict[str, Any]]:
-    """Builder and app ImageStreams, the trusted-CA ConfigMap and the BuildConfig."""
+                      uri: str, ref: str, context_dir: str,
+                      runtime: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Builder and app ImageStreams, the trusted-CA ConfigMap and the BuildConfig; with
+    ``runtime``, the runtime image's ImageStream, the intermediate one and the second
+    BuildConfig too."""
     stream = builder_stream(app.image)
     labels = dict(app.labels(), **{"app.kubernetes.io/name": name})
 
@@ -74,21 +92,28 @@ def openshift_objects(app: App, name: str, builder: str,
                              "destinationDir": CA_DIR}]
     ca_meta = meta("%s-trusted-ca" % name)
     ca_meta["labels"]["config.openshift.io/inject-trusted-cabundle"] = "true"
-    return [
-        {"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-         "metadata": meta(stream["name"], annotations={
-             "openshift.io/display-name": "modelkiln builder (%s)" % stream["name"]}),
-         "spec": {"lookupPolicy": {"local": False},
-                  "tags": [{"name": stream["tag"],
-                            "annotations": {"tags": "builder,python,modelkiln",
-                                            "supports": "python,seldon,kserve"},
-                            "from": {"kind": "DockerImage", "name": builder},
-                            "importPolicy": {"scheduled": True},
-                            "referencePolicy": {"type": "Local"}}]}},
+
+    def imported(image_stream: Dict[str, str], image: str, what: str,
+                 tags: str) -> Dict[str, Any]:
+        return {"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                "metadata": meta(image_stream["name"], annotations={
+                    "openshift.io/display-name": "modelkiln %s (%s)" % (
+                        what, image_stream["name"])}),
+                "spec": {"lookupPolicy": {"local": False},
+                         "tags": [{"name": image_stream["tag"],
+                                   "annotations": {"tags": tags,
+                                                   "supports": "python,seldon,kserve"},
+                                   "from": {"kind": "DockerImage", "name": image},
+                                   "importPolicy": {"scheduled": True},
+                                   "referencePolicy": {"type": "Local"}}]}}
+
+    built = name if runtime is None else "%s-build" % name  # the source build's output
+    objects = [
+        imported(stream, builder, "builder", "builder,python,modelkiln"),
         {"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "metadata": meta(name),
          "spec": {"lookupPolicy": {"local": True}}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ca_meta},
-        {"apiVersion": "build.openshift.io/v1", "kind": "BuildConfig", "metadata": meta(name),
+        {"apiVersion": "build.openshift.io/v1", "kind": "BuildConfig", "metadata": meta(built),
          "spec": {"runPolicy": "Serial",
                   "source": source,
                   "strategy": {"type": "Source", "sourceStrategy": {
@@ -97,10 +122,36 @@ def openshift_objects(app: App, name: str, builder: str,
                       "incremental": True,
                       "env": [{"name": "MODELKILN_CA_BUNDLE",
                                "value": "%s/ca-bundle.crt" % CA_DIR}]}},
-                  "output": {"to": {"kind": "ImageStreamTag", "name": "%s:latest" % name}},
+                  "output": {"to": {"kind": "ImageStreamTag", "name": "%s:latest" % built}},
                   "triggers": [{"type": "ConfigChange"},
                                {"type": "ImageChange", "imageChange": {}}]}},
     ]
+    if runtime is None:
+        return objects
+    runtime_stream = builder_stream(runtime)
+    objects[1:1] = [
+        imported(runtime_stream, runtime, "runtime", "runtime,python,modelkiln"),
+        {"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "metadata": meta(built),
+         "spec": {"lookupPolicy": {"local": False}}},
+    ]
+    objects.append(
+        {"apiVersion": "build.openshift.io/v1", "kind": "BuildConfig", "metadata": meta(name),
+         "spec": {"runPolicy": "Serial",
+                  "source": {"type": "Dockerfile", "dockerfile": RUNTIME_DOCKERFILE,
+                             "images": [{"from": {"kind": "ImageStreamTag",
+                                                  "name": "%s:latest" % built},
+                                         "paths": [{"sourcePath": "/opt/app-root",
+                                                    "destinationDir": "."}]}]},
+                  "strategy": {"type": "Docker", "dockerStrategy": {
+                      "from": {"kind": "ImageStreamTag", "name": "%s:%s" % (
+                          runtime_stream["name"], runtime_stream["tag"])},
+                      "imageOptimizationPolicy": "SkipLayers"}},
+                  "output": {"to": {"kind": "ImageStreamTag", "name": "%s:latest" % name}},
+                  "triggers": [{"type": "ConfigChange"},
+                               {"type": "ImageChange", "imageChange": {}},
+                               {"type": "ImageChange", "imageChange": {"from": {
+                                   "kind": "ImageStreamTag", "name": "%s:latest" % built}}}]}})
+    return objects
 
 
 TEMPLATE_PARAMETERS = (
@@ -112,17 +163,23 @@ TEMPLATE_PARAMETERS = (
 )
 
 
-def openshift_build(app: App, git: GitSource) -> List[Dict[str, Any]]:
+def openshift_build(app: App, git: GitSource,
+                    runtime: Optional[str] = None) -> List[Dict[str, Any]]:
     """The objects with this app's values, then a Template holding them with parameters."""
-    plain = openshift_objects(app, app.name, app.image, git.uri, git.ref, git.context_dir)
+    plain = openshift_objects(app, app.name, app.image, git.uri, git.ref, git.context_dir,
+                              runtime)
     templated = openshift_objects(app, "${NAME}", "${BUILDER_IMAGE}", "${GIT_URI}",
-                                  "${GIT_REF}", "${CONTEXT_DIR}")
+                                  "${GIT_REF}", "${CONTEXT_DIR}",
+                                  None if runtime is None else "${RUNTIME_IMAGE}")
     defaults = {"NAME": app.name, "GIT_URI": git.uri, "GIT_REF": git.ref,
-                "CONTEXT_DIR": git.context_dir, "BUILDER_IMAGE": app.image}
+                "CONTEXT_DIR": git.context_dir, "BUILDER_IMAGE": app.image,
+                "RUNTIME_IMAGE": runtime}
     parameters = []
-    for key, text in TEMPLATE_PARAMETERS:
+    wanted = TEMPLATE_PARAMETERS + ((("RUNTIME_IMAGE", "modelkiln runtime image the slim app "
+                                      "image runs on"),) if runtime is not None else ())
+    for key, text in wanted:
         parameter = {"name": key, "description": text, "value": defaults[key]}
-        if key in ("NAME", "GIT_URI", "BUILDER_IMAGE"):
+        if key in ("NAME", "GIT_URI", "BUILDER_IMAGE", "RUNTIME_IMAGE"):
             parameter["required"] = True
         parameters.append(parameter)
     template = {"apiVersion": "template.openshift.io/v1", "kind": "Template",

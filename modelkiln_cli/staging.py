@@ -26,7 +26,8 @@ class BuildOptions(object):
                  incremental: bool = False, network: Optional[str] = None,
                  as_dockerfile: Optional[str] = None, ca_bundle: Optional[str] = None,
                  pip_conf: Optional[str] = None, quiet: bool = False,
-                 host_ca: bool = True) -> None:
+                 host_ca: bool = True, slim: bool = False,
+                 runtime_image: Optional[str] = None) -> None:
         self.source = source
         self.builder = builder
         self.tag = tag
@@ -43,6 +44,29 @@ class BuildOptions(object):
         self.pip_conf = pip_conf
         self.quiet = quiet
         self.host_ca = host_ca  # without --ca-bundle, trust what this machine trusts
+        # --slim: the app runs on the builder's runtime image (its label names it), or on
+        # --runtime-image; None: on the builder image, as always
+        self.slim = slim or bool(runtime_image)
+        self.runtime_image = runtime_image
+
+
+SCRIPTS_LABEL = "io.openshift.s2i.scripts-url"
+
+
+def scripts_path(labels: Dict[str, str]) -> str:
+    url = labels.get(SCRIPTS_LABEL) or labels.get("io.s2i.scripts-url") or ""
+    if not url.startswith("image://"):
+        raise BuildError("builder image has no %s=image:///... label: is it an s2i builder?"
+                         % SCRIPTS_LABEL)
+    return url[len("image://"):].rstrip("/")
+
+
+def split_tag(name: str) -> Tuple[str, str]:
+    """(repository, tag) of an image name; the tag is "latest" when it has none."""
+    if ":" in name.rsplit("/", 1)[-1]:
+        repository, _, tag = name.rpartition(":")
+        return repository, tag
+    return name, "latest"
 
 
 def say(message: str) -> None:

@@ -10,7 +10,8 @@ Imports run one way, each layer using only those before it:
 4. ``inference``: what each protocol's calls do with the model;
 5. ``protocols``: REST routes and gRPC services;
 6. ``transport``: HTTP/1.1 worker, WSGI app, HTTP/2 and the gRPC server;
-7. ``server`` (starts gunicorn and the workers), then ``jobs`` (file jobs), then ``cli``.
+7. ``server`` (starts gunicorn and the workers), then ``jobs`` (file jobs), then ``cli`` and
+   ``slim`` (a slim image's last build step, ``python -m python_runtime.slim``).
 
 ``response`` and ``batch`` at the top are public paths kept for user code and scripts
 (``python_runtime.response.Response``, ``python -m python_runtime.batch``). Nothing here

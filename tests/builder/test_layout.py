@@ -67,7 +67,7 @@ RUNTIME_LAYERS = (
     {"transport"},
     {"server"},
     {"jobs"},
-    {"cli", "__main__", "response", "batch"},  # entry points and the kept public paths
+    {"cli", "__main__", "response", "batch", "slim"},  # entry points, kept public paths
 )
 
 

@@ -128,6 +128,27 @@ def test_conda_app_image(app, engine, builder_layers, builder_has_conda, conda_c
     assert_conda_layers(engine, tag, builder_layers, app)
 
 
+SLIM_APPS = ["conda-no-python", "conda-python39", "conda-gppi"]
+
+
+@pytest.mark.parametrize("name", SLIM_APPS)
+def test_conda_app_image_built_slim(name, engine, conda_channel):
+    """The environment (/opt/app-root/conda-envs, with its own Python or with none) comes
+    along to the runtime image, which has no conda installer, and serves there."""
+    from .test_slim import build_tools_in, runtime_image
+
+    runtime_image(engine)
+    app = REPO / "test_apps" / name
+    tag = "%sslim-%s:ci" % (PREFIX, name)
+    code, output, _ = build(app, tag, conda_channel, "--slim")
+    assert code == 0, output[-5000:]
+    assert clean_build_line(app) in output, output[-3000:]
+    assert "---> putting the app in place (/opt/app-root)" in output
+    assert_examples_pass(tag, app)
+    assert "rattler" not in build_tools_in(engine, tag)
+    engine.images.remove(tag, force=True)
+
+
 @pytest.mark.parametrize("app", [a for a in APPS if app_config(a).get("incremental")],
                          ids=[a.name for a in APPS if app_config(a).get("incremental")])
 def test_conda_incremental_rebuild(app, engine, builder_layers, builder_has_conda,

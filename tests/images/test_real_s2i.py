@@ -66,3 +66,27 @@ def test_real_s2i_builds_a_gppi_artifact_uploaded_as_its_zip(s2i, engine, tmp_pa
     assert "---> modelkiln assemble: a gppi model folder (no MODEL_NAME)" in output
     assert_examples_pass(tag, GPPI)
     engine.images.remove(tag, force=True)
+
+
+def test_real_s2i_builds_a_slim_image_on_the_runtime_image(s2i, engine):
+    """``s2i build ... --runtime-image``: s2i reads the artifacts (/opt/app-root) and the
+    assemble-runtime user from the runtime image's labels, copies the artifacts into its
+    working folder and runs its assemble-runtime; the image passes its examples without
+    pip."""
+    from .test_slim import build_tools_in, runtime_image
+
+    runtime = runtime_image(engine)
+    app = REPO / "templates" / "model-template-app"
+    tag = "%ss2i-slim-%s:ci" % (PREFIX, app.name)
+    done = subprocess.run(
+        [s2i, "build", "-v", "%s:/run/modelkiln/ca-bundle.crt:ro" % CA_BUNDLE, str(app),
+         BUILDER, tag, "--runtime-image", runtime], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, timeout=1200, env=dict(os.environ, DOCKER_API_VERSION="1.41"))
+    output = done.stdout.decode(errors="replace")
+    assert done.returncode == 0, output[-5000:]
+    assert "---> putting the app in place (/opt/app-root)" in output
+    assert "left out of the app virtualenv (the app did not ask for them): pip" in output
+    assert_examples_pass(tag, app)
+    assert build_tools_in(engine, tag) == {}
+    assert engine.images.get(tag).attrs["Config"]["User"] == "1001"
+    engine.images.remove(tag, force=True)

@@ -305,3 +305,43 @@ def test_tls_app_is_probed_over_https(tmp_path):
         text = generate(app, kind)
         probes = [d for d in yaml.safe_load_all(text) if d["kind"] != "Service"][0]
         assert text.count("scheme: HTTPS") == 3, probes
+
+
+RUNTIME = "quay.io/acme/modelkiln-python311-runtime:1.0"
+
+
+def test_the_chained_build_of_a_slim_image():
+    """--runtime-image: the source build writes an intermediate image; a Docker build on the
+    runtime image copies its /opt/app-root in and runs assemble-runtime, in one layer, and
+    runs again when either image changes. Golden file and real schemas, as the other kinds."""
+    app = REPO / "templates" / "model-template-app"
+    text = generate(app, "openshift-build", "--runtime-image", RUNTIME)
+    golden = GOLDEN / app.name / "openshift-build-slim.yaml"
+    if UPDATE:
+        golden.write_text(text)
+    assert text == golden.read_text(), "regenerate with MODELKILN_UPDATE_GOLDEN=1 and review"
+    docs = list(yaml.safe_load_all(text))
+    assert {schemas.validate(d) for d in docs} == {"openshift", "kubernetes-validate"}
+    streams = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ImageStream"}
+    assert streams["modelkiln-python311-runtime"]["spec"]["tags"][0]["from"]["name"] == RUNTIME
+    assert set(streams) == {"modelkiln-python311", "modelkiln-python311-runtime",
+                            "model-template-app", "model-template-app-build"}
+    builds = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "BuildConfig"}
+    source = builds["model-template-app-build"]
+    assert source["strategy"]["type"] == "Source"
+    assert source["output"]["to"]["name"] == "model-template-app-build:latest"
+    slim = builds["model-template-app"]
+    assert slim["strategy"]["dockerStrategy"]["from"]["name"] == \
+        "modelkiln-python311-runtime:1.0"
+    assert slim["strategy"]["dockerStrategy"]["imageOptimizationPolicy"] == "SkipLayers"
+    assert slim["source"]["images"] == [{
+        "from": {"kind": "ImageStreamTag", "name": "model-template-app-build:latest"},
+        "paths": [{"sourcePath": "/opt/app-root", "destinationDir": "."}]}]
+    assert 'RUN ["/usr/libexec/s2i/assemble-runtime"]' in slim["source"]["dockerfile"]
+    assert slim["output"]["to"]["name"] == "model-template-app:latest"
+    assert {"type": "ImageChange", "imageChange": {"from": {
+        "kind": "ImageStreamTag", "name": "model-template-app-build:latest"}}} in slim["triggers"]
+    template = [d for d in docs if d["kind"] == "Template"][0]
+    assert {p["name"]: p.get("required") for p in template["parameters"]}["RUNTIME_IMAGE"]
+    with pytest.raises(CliError, match="--runtime-image is for --kind openshift-build"):
+        generate(app, "deployment", "--runtime-image", RUNTIME)
