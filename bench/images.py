@@ -9,7 +9,8 @@ With ``--slim``: today's app image against the slim one (``modelkiln build --sli
 modelkiln/python311-runtime) for the model template, a scikit-learn app and a PyTorch CPU app
 (torch from the wheel folder pip's configuration names, injected at /whl): sizes, build times
 and `docker run` -> /ready, interleaved; aims: the slim template <= 45% of today's size, every
-slim app >= 150 MB smaller, ready no slower. Writes bench/RESULTS-slim.md with ``--write``.
+slim app >= 150 MB smaller, ready no slower. Then the bytes a code-only rebuild adds with 100 MiB
+of weights, without and with MODELKILN_WEIGHTS. Writes bench/RESULTS-slim.md with ``--write``.
 
 Needs the engine and modelkiln/python311 (make image-py311). Runs builds of its own tags only.
 """
@@ -108,6 +109,49 @@ def slim_section(client, runs):
             "|---|---:|---:|---:|---:|---:|---:|"] + rows + [""] + aims
 
 
+def weights_section(client):
+    """Bytes a code-only rebuild adds above what the previous image shares, for the model
+    template with 100 MiB of weights, without and with MODELKILN_WEIGHTS."""
+    lines = ["", "### Weights in a layer of their own", "",
+             "The model template with a 100 MiB file `models/w.bin`, built, then rebuilt after a "
+             "change of code only (`MyModel.py`); the rebuilt image's bytes above the layers it "
+             "shares with the first (what a push to a registry holding the first sends):", "",
+             "| build | shared base | bytes above it after a code-only rebuild |", "|---|---|---:|"]
+    for label, setting in (("today, one layer", None), ("MODELKILN_WEIGHTS=models/*.bin",
+                                                        "models/*.bin")):
+        work = tempfile.mkdtemp(prefix="modelkiln-bench-weights-")
+        app = os.path.join(work, "app")
+        shutil.copytree(os.path.join(REPO, "templates", "model-template-app"), app)
+        os.makedirs(os.path.join(app, "models"))
+        with open(os.path.join(app, "models", "w.bin"), "wb") as f:
+            f.write(os.urandom(100 * 1048576))
+        if setting:
+            with open(os.path.join(app, ".s2i", "environment"), "a") as f:
+                f.write("MODELKILN_WEIGHTS=%s\n" % setting)
+        tag = "modelkiln-bench/weights-%s:latest" % ("on" if setting else "off")
+        build(app, tag)
+        first = client.images.get(tag)
+        with open(os.path.join(app, "MyModel.py"), "a") as f:
+            f.write("\n# a change of code only\n")
+        build(app, tag)
+        after = client.images.get(tag)
+        layers = after.attrs["RootFS"]["Layers"]
+        shared = 0
+        while (shared < len(layers) and shared < len(first.attrs["RootFS"]["Layers"])
+               and layers[shared] == first.attrs["RootFS"]["Layers"][shared]):
+            shared += 1
+        bases = [client.images.get("modelkiln/python311")] + client.images.list(
+            name="modelkiln-weights/modelkiln-bench-weights-on")
+        base = [b for b in bases if b.attrs["RootFS"]["Layers"] == layers[:shared]]
+        if not base:
+            raise SystemExit("%s: no image holds exactly the shared layers" % tag)
+        lines.append("| %s | %s | %.2f MiB |" % (
+            label, base[0].tags[0] if base[0].tags else base[0].short_id,
+            (after.attrs["Size"] - base[0].attrs["Size"]) / 1048576.0))
+        shutil.rmtree(work, ignore_errors=True)
+    return lines
+
+
 def build(app, tag, *extra):
     command = [sys.executable, "-m", "modelkiln_cli.cli", "build", app, "modelkiln/python311", tag,
                "--quiet"] + (["--ca-bundle", CA] if os.path.exists(CA) else []) + list(extra)
@@ -152,7 +196,7 @@ def main():
     args = ap.parse_args()
     client = connect()
     if args.slim:
-        text = "\n".join(slim_section(client, args.runs)) + "\n"
+        text = "\n".join(slim_section(client, args.runs) + weights_section(client)) + "\n"
         print(text)
         if args.write:
             path = os.path.join(REPO, "bench", "RESULTS-slim.md")

@@ -17,7 +17,7 @@ import sysconfig
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import archive, conda, mlflow_folder, pins
+from . import archive, conda, mlflow_folder, pins, weights
 from . import settings as paths
 from .settings import BuildSettings, BuildSettingsError
 
@@ -102,8 +102,14 @@ def copy_source(source: str, app_dir: str, skip: Sequence[str] = (".git",)) -> N
     if not os.path.isdir(source):
         raise AssembleError("no source in %s: the build tool did not upload the app" % source)
     os.makedirs(app_dir, exist_ok=True)
-    for name in os.listdir(app_dir):  # a build on top of a previous image: its source goes
-        stale = os.path.join(app_dir, name)
+    try:
+        kept = weights.compile_patterns(os.environ.get("MODELKILN_WEIGHTS", ""))
+    except ValueError as exc:
+        raise AssembleError(str(exc)) from exc
+    if kept:  # modelkiln build put them here, in a layer of their own: they stay
+        weights.remove_all_but(app_dir, kept)
+    for name in os.listdir(app_dir) if not kept else ():
+        stale = os.path.join(app_dir, name)  # a build on top of a previous image: it goes
         if os.path.isdir(stale) and not os.path.islink(stale):
             shutil.rmtree(stale)
         else:

@@ -108,6 +108,12 @@ BUILD_SETTINGS = (
                  "trusted CAs in as a ConfigMap folder of the source); its top folder in the "
                  "source is not copied into the image. Default: the injected "
                  "`/run/modelkiln/ca-bundle.crt`."),
+    BuildSetting("weights", "MODELKILN_WEIGHTS", None, str,
+                 "Large files of the source (glob patterns relative to it, space separated; "
+                 "`**` crosses folders), which `modelkiln build` puts in a layer of their own "
+                 "before the code, reused while they do not change, so that a code-only "
+                 "rebuild re-pushes only the small layer. Default: none (one layer). The real "
+                 "s2i builds them into its one layer."),
     BuildSetting("pip_index_url", "PIP_INDEX_URL", None, str, "Main package index."),
     BuildSetting("extra_index_url", "EXTRA_INDEX_URL", None, str,
                  "Extra package index(es), space separated."),

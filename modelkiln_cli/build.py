@@ -15,10 +15,11 @@ import shutil
 import tarfile
 import tempfile
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from builder.conda import ENV_FILES
 
+from . import weights
 from .dockerfile import write_dockerfile
 from .engine import bind_mount, commit_app, connect, stream_output
 from .slim import (SLIM_LABEL, assemble_runtime, check_options, find_runtime,
@@ -30,8 +31,11 @@ from .staging import (BuildError, BuildOptions, build_labels, parse_injections, 
 DESTINATION_LABEL = "io.openshift.s2i.destination"
 
 
-def _add_tree(tar: tarfile.TarFile, root: str, arcname: str, uid: int) -> None:
-    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+def _add_tree(tar: tarfile.TarFile, root: str, arcname: str, uid: int,
+              leave_out: Optional[set] = None) -> None:
+    def owned(info: tarfile.TarInfo) -> Optional[tarfile.TarInfo]:
+        if leave_out and info.name in leave_out:
+            return None
         info.uid, info.gid, info.uname, info.gname = uid, 0, "", ""
         info.mode |= 0o060 if info.isfile() else 0o070  # group 0 may write, like the app dir
         return info
@@ -39,12 +43,14 @@ def _add_tree(tar: tarfile.TarFile, root: str, arcname: str, uid: int) -> None:
     tar.add(root, arcname=arcname, filter=owned)
 
 
-def upload_archive(source_root: str, uid: int, with_artifacts: bool) -> bytes:
+def upload_archive(source_root: str, uid: int, with_artifacts: bool,
+                   leave_out: Optional[List[str]] = None) -> bytes:
     """The tar s2i streams: ``src/``, and an empty ``artifacts/`` for incremental builds
-    (the save-artifacts stream is then unpacked into it by the engine, untouched)."""
+    (the save-artifacts stream is then unpacked into it by the engine, untouched); the
+    weight files ``leave_out`` (relative paths) are in their own layer already."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        _add_tree(tar, source_root, "src", uid)
+        _add_tree(tar, source_root, "src", uid, weights.excluded(leave_out, "src/"))
         if with_artifacts:
             folder = tarfile.TarInfo("artifacts")
             folder.type, folder.mode, folder.uid, folder.gid = tarfile.DIRTYPE, 0o775, uid, 0
@@ -144,7 +150,7 @@ def run_build(options: BuildOptions) -> str:
         env = build_environment(source.root, options.env_files, options.env,
                                 warn=lambda text: say("WARNING: " + text))
         if options.as_dockerfile:
-            write_dockerfile(options, source, env, injections)
+            write_dockerfile(options, source, env, injections, weights.find(env, source.root))
             return options.as_dockerfile
         client = connect()
         try:
@@ -161,10 +167,13 @@ def run_build(options: BuildOptions) -> str:
         runtime_name = runtime_image_name(options, labels) if options.slim else None
         if runtime_name is not None:
             find_runtime(client, runtime_name)  # (missing: say so before building)
+        weight_files = weights.find(env, source.root)
         artifacts = None
         base, stacked = options.builder, 0
         if options.incremental:
             previous, why = layered_base(client, options, builder, env, source.root)
+            if previous is not None and weight_files:
+                previous, why = None, "MODELKILN_WEIGHTS: the build starts from the weights layer"
             if previous is not None:
                 say("building on the previous %s: %s; a change of source adds one layer"
                     % (options.tag, why))
@@ -173,6 +182,11 @@ def run_build(options: BuildOptions) -> str:
             else:
                 say("not building on the previous image (%s): save-artifacts" % why)
                 artifacts = save_artifacts(client, options.tag, scripts, user)
+        kept = []  # the weights images this build starts from
+        if weight_files:
+            kept.append(weights.layer_image(client, builder, source.root, weight_files, uid,
+                                            workdir, options.tag))
+            base = kept[0].id
         say("assembling with %s (user %s)" % (options.builder, user))
         container = client.containers.create(
             base, command=[scripts + "/assemble"], user=user,
@@ -182,8 +196,8 @@ def run_build(options: BuildOptions) -> str:
                     for src, dst in stage_injections(injections, workdir, uid)],
         )
         try:
-            container.put_archive(destination,
-                                  upload_archive(source.root, uid, artifacts is not None))
+            container.put_archive(destination, upload_archive(
+                source.root, uid, artifacts is not None, weight_files))
             if artifacts is not None:
                 container.put_archive(destination.rstrip("/") + "/artifacts", artifacts)
             tail = stream_output(container, quiet=options.quiet)
@@ -193,7 +207,8 @@ def run_build(options: BuildOptions) -> str:
                                  % (status, "\n".join(tail)))
             if runtime_name is not None:
                 image = assemble_runtime(client, container, options, runtime_name, env,
-                                         build_labels(options, source))
+                                         build_labels(options, source),
+                                         (source.root, weight_files, uid, workdir, kept))
             else:
                 final_labels = dict(labels)
                 final_labels.update(build_labels(options, source))
@@ -203,6 +218,8 @@ def run_build(options: BuildOptions) -> str:
                 image = commit_app(container, options.tag, config, final_labels, env, scripts)
         finally:
             container.remove(force=True)
+        if weight_files:
+            weights.forget_others(client, options.tag, [k.id for k in kept])
         say("built %s (%s) in %.1f s" % (options.tag, image.short_id, time.time() - started))
         return image.id
     finally:

@@ -14,7 +14,7 @@ import json
 import os
 import shlex
 import shutil
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .staging import SECRETS_DIR, build_labels, copy_readable
 
@@ -45,7 +45,8 @@ def default_runtime_image(builder: str) -> str:
     return "%s%s%s-runtime%s%s" % (name, slash, repository, colon, tag)
 
 
-def runtime_stage(options: Any, labels: Dict[str, str], env: Dict[str, str]) -> List[str]:
+def runtime_stage(options: Any, labels: Dict[str, str], env: Dict[str, str],
+                  weights_line: Optional[str] = None) -> List[str]:
     """The final stage of a slim build: the app's /opt/app-root (build tools already left
     out in the build stage, so that they are in no layer) on the runtime image, checked
     there against the runtime image's own packages."""
@@ -55,6 +56,8 @@ def runtime_stage(options: Any, labels: Dict[str, str], env: Dict[str, str]) -> 
     slim_labels.update({"io.modelkiln.slim": "true",
                         "io.openshift.s2i.build.runtime-image": runtime})
     lines += label_and_env(slim_labels, env)
+    if weights_line:
+        lines.append(weights_line)
     lines.append("COPY --from=build --chown=%s:0 %s %s" % (DEFAULT_USER, APP_ROOT, APP_ROOT))
     lines.append('RUN ["%s", "-m", "python_runtime.slim", "--check-only", "%s"]'
                  % (RUNTIME_PYTHON, APP_ROOT))
@@ -66,12 +69,28 @@ def _quote(value: str) -> str:
 
 
 def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
-                     injections: List[Tuple[str, str]]) -> None:
+                     injections: List[Tuple[str, str]],
+                     weight_files: Optional[List[str]] = None) -> None:
     path = os.path.abspath(options.as_dockerfile)
     folder = os.path.dirname(path)
     upload = os.path.join(folder, "upload")
     shutil.rmtree(upload, ignore_errors=True)
-    shutil.copytree(source.root, os.path.join(upload, "src"), symlinks=True)
+    weight_files = weight_files or []
+    left_out = set(weight_files)
+
+    def weights_of(directory: str, names: List[str]) -> List[str]:
+        relative = os.path.relpath(directory, source.root).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
+        return [n for n in names if prefix + n in left_out]
+
+    shutil.copytree(source.root, os.path.join(upload, "src"), symlinks=True,
+                    ignore=weights_of if left_out else None)
+    for relative in weight_files:  # their own COPY: a layer BuildKit keeps while they are equal
+        target = os.path.join(upload, "weights", relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(os.path.join(source.root, relative), target)
+    weights_line = ("COPY --chown=%s:0 upload/weights/ %s/src/" % (DEFAULT_USER, APP_ROOT)
+                    if weight_files else None)
     lines = []  # type: List[str]
     if options.incremental:
         lines += ["FROM %s AS cached" % options.tag,
@@ -81,6 +100,8 @@ def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
     labels = build_labels(options, source)
     lines += label_and_env(labels, env)
     lines.append("USER root")
+    if weights_line and not options.slim:  # (slim: in the runtime stage only)
+        lines.append(weights_line)
     lines.append("COPY --chown=%s:0 upload/src /tmp/src" % DEFAULT_USER)
     if options.incremental:
         lines.append("COPY --from=cached --chown=%s:0 /tmp/artifacts /tmp/artifacts"
@@ -103,7 +124,7 @@ def write_dockerfile(options: Any, source: Any, env: Dict[str, str],
                     " \\\n    && %s -m python_runtime.slim --remove-only %s"
                     % (RUNTIME_PYTHON, APP_ROOT) if options.slim else ""))
     if options.slim:
-        lines += runtime_stage(options, labels, env)
+        lines += runtime_stage(options, labels, env, weights_line)
     lines.append('CMD ["%s/run"]' % DEFAULT_SCRIPTS)
     command = "DOCKER_BUILDKIT=1 docker build %s-f %s -t %s %s" % (
         "".join(s + " " for s in secrets), shlex.quote(path), shlex.quote(options.tag),

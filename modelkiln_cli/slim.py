@@ -9,8 +9,12 @@ container is committed as the app image with the runtime image's user, entrypoin
 The copy streams from one container to the other: nothing of the app lands on this machine.
 """
 
-from typing import Any, Dict, List, Tuple
+import os
+import tarfile
+import threading
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from . import weights
 from .engine import commit_app
 from .staging import BuildError, say, scripts_path
 
@@ -67,9 +71,20 @@ def find_runtime(client: Any, runtime_name: str) -> Any:
 
 
 def assemble_runtime(client: Any, built: Any, options: Any, runtime_name: str,
-                     env: Dict[str, str], labels: Dict[str, str]) -> Any:
-    """The slim app image, from the stopped build container ``built``: its id."""
+                     env: Dict[str, str], labels: Dict[str, str],
+                     weights_plan: Optional[Tuple[str, List[str], int, str, List[Any]]] = None
+                     ) -> Any:
+    """The slim app image, from the stopped build container ``built``: its id. With
+    ``weights_plan`` (source root, weight files, user, work folder, the weights images of
+    this build), the runtime image gets the weights in a layer of their own too, and they
+    are left out of the copy."""
     runtime = find_runtime(client, runtime_name)
+    start, leave_out = runtime, set()  # type: Any, set
+    if weights_plan is not None and weights_plan[1]:
+        root, files, uid, workdir, kept = weights_plan
+        start = weights.layer_image(client, runtime, root, files, uid, workdir, options.tag)
+        kept.append(start)
+        leave_out = set(files)
     config = runtime.attrs.get("Config") or {}
     runtime_labels = dict(config.get("Labels") or {})
     scripts = scripts_path(runtime_labels)
@@ -80,7 +95,7 @@ def assemble_runtime(client: Any, built: Any, options: Any, runtime_name: str,
     workdir = (config.get("WorkingDir") or "/").rstrip("/") or ""
     user = runtime_labels.get(RUNTIME_USER_LABEL) or config.get("User") or ""
     say("assembling on the runtime image %s (user %s)" % (runtime_name, user or "root"))
-    container = client.containers.create(runtime.id, command=[scripts + "/assemble-runtime"],
+    container = client.containers.create(start.id, command=[scripts + "/assemble-runtime"],
                                          user=user, environment=env,
                                          network_mode=options.network)
     try:
@@ -90,8 +105,14 @@ def assemble_runtime(client: Any, built: Any, options: Any, runtime_name: str,
             if destination != ".":
                 _make_folders(container, workdir, destination)
             stream, _ = built.get_archive(source)
+            top = source.rstrip("/").rsplit("/", 1)[-1] + "/"
+            drop = {top + name for name in _below(source, weights.APP_DIR, leave_out)}
+            if drop:
+                stream = Filtered(stream, drop)
             if not container.put_archive(target or "/", stream):
                 raise BuildError("could not copy %s into the runtime container" % source)
+            if drop:
+                stream.check()
         from .engine import stream_output
 
         tail = stream_output(container, quiet=options.quiet)
@@ -121,3 +142,77 @@ def _make_folders(container: Any, workdir: str, relative: str) -> None:
             info.type, info.mode = tarfile.DIRTYPE, 0o775
             tar.addfile(info)
     container.put_archive(workdir or "/", buffer.getvalue())
+
+
+def _below(source: str, app_dir: str, files: set) -> List[str]:
+    """The weight files as paths inside the artifact ``source`` (empty when it does not
+    hold the app folder)."""
+    source = source.rstrip("/")
+    if not files or not (app_dir + "/").startswith(source + "/"):
+        return []
+    inner = app_dir[len(source):].strip("/")
+    return ["%s/%s" % (inner, f) if inner else f for f in sorted(files)]
+
+
+class Filtered(object):
+    """An archive stream (the engine's chunks) without the members named in ``drop``, read
+    as a file while a thread copies the rest through."""
+
+    def __init__(self, chunks: Iterator[bytes], drop: set) -> None:
+        read_end, write_end = os.pipe()
+        self.reader = os.fdopen(read_end, "rb")
+        self.error = None  # type: Optional[BaseException]
+        self.thread = threading.Thread(target=self._copy, args=(chunks, drop, write_end),
+                                       daemon=True)
+        self.thread.start()
+
+    def _copy(self, chunks: Iterator[bytes], drop: set, write_end: int) -> None:
+        with os.fdopen(write_end, "wb") as out:
+            try:
+                source = _ChunkReader(chunks)
+                with tarfile.open(fileobj=source, mode="r|") as tin, \
+                        tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tout:
+                    for member in tin:
+                        if member.name in drop:
+                            continue
+                        tout.addfile(member, tin.extractfile(member) if member.isfile()
+                                     else None)
+            except BaseException as exc:  # (reported by check(), after the upload)
+                self.error = exc
+
+    def read(self, size: int = -1) -> bytes:
+        return self.reader.read(size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            block = self.reader.read(1 << 16)
+            if not block:
+                return
+            yield block
+
+    def check(self) -> None:
+        self.thread.join()
+        self.reader.close()
+        if self.error is not None:
+            raise BuildError("copying the app without its weights failed: %s" % self.error)
+
+
+class _ChunkReader(object):
+    """A file's read() over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = iter(chunks)
+        self.buffer = b""
+        self.offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self.buffer) - self.offset < size:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                break
+            self.buffer = self.buffer[self.offset:] + chunk
+            self.offset = 0
+        end = len(self.buffer) if size < 0 else min(len(self.buffer), self.offset + size)
+        out = self.buffer[self.offset:end]
+        self.offset = end
+        return out

@@ -135,11 +135,63 @@ def missing_requirements(sites: List[str]) -> List[str]:
     return missing
 
 
+def place(staged: str, target: str) -> None:
+    """Move ``staged``'s entries into ``target``, descending where both hold a folder (the
+    weights a slim build put in a layer of their own stay; everything else is replaced)."""
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(staged):
+        src, dst = os.path.join(staged, name), os.path.join(target, name)
+        if (os.path.isdir(src) and not os.path.islink(src) and os.path.isdir(dst)
+                and not os.path.islink(dst)):
+            place(src, dst)
+            continue
+        if os.path.isdir(dst) and not os.path.islink(dst):
+            shutil.rmtree(dst)
+        elif os.path.lexists(dst):
+            os.remove(dst)
+        os.rename(src, dst)
+    os.rmdir(staged)
+
+
+def own(root: str, uid: int, gid: int = 0) -> int:
+    """Everything below ``root`` owned by ``uid``:``gid`` with the group's rights equal to
+    the owner's (OpenShift's arbitrary UIDs), touching only what differs: a needless chown or
+    chmod would copy a file of a lower layer (the weights) up into the new one. The number of
+    paths changed."""
+    changed = _own_one(root, uid, gid)
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            changed += _own_one(os.path.join(base, name), uid, gid)
+    return changed
+
+
+def _own_one(path: str, uid: int, gid: int) -> int:
+    info = os.lstat(path)
+    changed = 0
+    if info.st_uid != uid or info.st_gid != gid:
+        os.lchown(path, uid, gid)
+        changed = 1
+    if not os.path.islink(path):
+        mode = info.st_mode & 0o7777
+        wanted = (mode & ~0o070) | ((mode & 0o700) >> 3)
+        if wanted != mode:
+            os.chmod(path, wanted)
+            changed = 1
+    return changed
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """``[--remove-only | --check-only] APP_ROOT``: a multi-stage build (``modelkiln build
+    """``[--remove-only | --check-only] APP_ROOT``, ``--place STAGED APP_ROOT``
+    (``place``) or ``--own UID APP_ROOT`` (``own``). A multi-stage build (``modelkiln build
     --slim --as-dockerfile``) removes in the build stage, so that nothing removed is in a
     layer, and checks in the runtime stage, against the runtime image's own packages."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--place"] and len(args) == 3:  # assemble-runtime: the app into place
+        place(args[1], args[2])
+        return 0
+    if args[:1] == ["--own"] and len(args) == 3:  # assemble-runtime: owner and group rights
+        own(args[2], int(args[1]))
+        return 0
     remove = check = True
     if args and args[0] in ("--remove-only", "--check-only"):
         remove, check = args[0] == "--remove-only", args[0] == "--check-only"

@@ -195,3 +195,95 @@ def test_a_missing_runtime_image_is_refused_before_anything_is_built(engine):
     assert ("ERROR: runtime image example.com/none/runtime:0 is not in the local engine: "
             "build it (make image-py311-runtime) or pull it first") in output
     assert "assembling with" not in output
+
+
+def weights_base(engine, tag: str):
+    """The weights image ``tag`` was built on (modelkiln build's, by repository)."""
+    repository = "modelkiln-weights/" + tag.rsplit(":", 1)[0].replace("/", "-")
+    layers = engine.images.get(tag).attrs["RootFS"]["Layers"]
+    for image in engine.images.list(name=repository):
+        own = image.attrs["RootFS"]["Layers"]
+        if layers[:len(own)] == own:
+            return image
+    raise AssertionError("%s was built on no image of %s" % (tag, repository))
+
+
+@pytest.mark.parametrize("kind", ["today", "slim"])
+def test_weights_stay_in_their_own_layer_across_a_code_only_rebuild(engine, request, tmp_path,
+                                                                    kind):
+    """MODELKILN_WEIGHTS=models/*.bin: the 24 MB file goes into a layer of its own before
+    the code; after a change of code only, the rebuilt image shares that layer and differs
+    by a small one; the model still reads its weights in the container."""
+    import hashlib
+    import shutil
+
+    if kind == "slim":
+        runtime_image(engine)
+    app = tmp_path / "app"
+    shutil.copytree(str(TEMPLATE), str(app))
+    (app / "models").mkdir()
+    blob = os.urandom(24 * 1024 * 1024)
+    (app / "models" / "w.bin").write_bytes(blob)
+    with (app / ".s2i" / "environment").open("a") as env:
+        env.write("MODELKILN_WEIGHTS=models/*.bin\n")
+    tag = "%sweights-%s:ci" % (PREFIX, kind)
+    extra = ("--slim",) if kind == "slim" else ()
+    code, output, _ = build(app, tag, request, *extra)
+    assert code == 0, output[-3000:]
+    assert "---> weights: 1 file(s), 24.0 MiB, into a layer of their own" in output
+    first = engine.images.get(tag).id
+    engine.images.get(first).tag(tag.replace(":ci", ":first"))
+    source = app / "MyModel.py"
+    source.write_text(source.read_text() + "\n# a change of code only\n")
+    code, output, _ = build(app, tag, request, *extra)
+    assert code == 0, output[-3000:]
+    assert "---> weights: 1 file(s), 24.0 MiB, unchanged: their layer is reused" in output
+    base = weights_base(engine, tag)
+    layers = base.attrs["RootFS"]["Layers"]
+    assert engine.images.get(first).attrs["RootFS"]["Layers"][:len(layers)] == layers
+    # what a push of the rebuilt image sends to a registry holding the first: above the
+    # weights image, which both share
+    changed = engine.images.get(tag).attrs["Size"] - base.attrs["Size"]
+    assert changed < 2 * 1024 * 1024, changed  # the code layer, not the 24 MB
+    listing = engine.containers.run(tag, ["sh", "-c", "sha256sum /opt/app-root/src/models/w.bin;"
+                                          " tail -1 /opt/app-root/src/MyModel.py"],
+                                    entrypoint=[], remove=True).decode()
+    assert hashlib.sha256(blob).hexdigest() in listing
+    assert "# a change of code only" in listing
+    assert_examples_pass(tag, app)
+    for name in (tag, tag.replace(":ci", ":first")):
+        engine.images.remove(name, force=True)
+    for image in engine.images.list(name="modelkiln-weights/" + tag.rsplit(":", 1)[0].replace(
+            "/", "-")):
+        engine.images.remove(image.id, force=True)
+
+
+def test_a_slim_dockerfile_with_weights_copies_them_once_before_the_app(engine, tmp_path):
+    """--slim --as-dockerfile with MODELKILN_WEIGHTS: the weights' own COPY in the runtime
+    stage, not in the build stage's /opt/app-root (so not twice in the image)."""
+    import hashlib
+    import shutil
+
+    runtime = runtime_image(engine)
+    app = tmp_path / "app"
+    shutil.copytree(str(TEMPLATE), str(app))
+    (app / "models").mkdir()
+    blob = os.urandom(8 * 1024 * 1024)
+    (app / "models" / "w.bin").write_bytes(blob)
+    target = tmp_path / "out" / "Dockerfile"
+    tag = PREFIX + "slim-dockerfile-weights:ci"
+    code, output = modelkiln("build", app, BUILDER, tag, "--slim", "--as-dockerfile", target,
+                             "--ca-bundle", CA_BUNDLE, "-e", "MODELKILN_WEIGHTS=models/*.bin")
+    assert code == 0, output
+    command = target.read_text().splitlines()[0][len("# build: "):]
+    built = subprocess.run(
+        command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900,
+        env=dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", "")))
+    assert built.returncode == 0, built.stdout.decode(errors="replace")[-3000:]
+    listing = engine.containers.run(tag, ["sha256sum", "/opt/app-root/src/models/w.bin"],
+                                    entrypoint=[], remove=True).decode()
+    assert hashlib.sha256(blob).hexdigest() in listing
+    grown = engine.images.get(tag).attrs["Size"] - engine.images.get(runtime).attrs["Size"]
+    assert grown < len(blob) + 4 * 1024 * 1024, grown  # once, plus the small app
+    assert_examples_pass(tag, app)
+    engine.images.remove(tag, force=True)
