@@ -9,13 +9,14 @@ container is committed as the app image with the runtime image's user, entrypoin
 The copy streams from one container to the other: nothing of the app lands on this machine.
 """
 
+import io
 import os
 import tarfile
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import weights
-from .engine import commit_app
+from .engine import commit_app, stream_output
 from .staging import BuildError, say, scripts_path
 
 RUNTIME_IMAGE_LABEL = "io.modelkiln.runtime-image"  # on a builder: the runtime image to use
@@ -113,8 +114,6 @@ def assemble_runtime(client: Any, built: Any, options: Any, runtime_name: str,
                 raise BuildError("could not copy %s into the runtime container" % source)
             if drop:
                 stream.check()
-        from .engine import stream_output
-
         tail = stream_output(container, quiet=options.quiet)
         status = container.wait().get("StatusCode", 1)
         if status != 0:
@@ -131,9 +130,6 @@ def assemble_runtime(client: Any, built: Any, options: Any, runtime_name: str,
 
 def _make_folders(container: Any, workdir: str, relative: str) -> None:
     """The folder ``relative`` below the working folder, in the created container."""
-    import io
-    import tarfile
-
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         parts = [part for part in relative.split("/") if part not in ("", ".")]

@@ -17,6 +17,15 @@ import shutil
 import sys
 from typing import Dict, List, Optional, Set, Tuple
 
+USAGE = """usage: python -m python_runtime.slim [--remove-only | --check-only] APP_ROOT
+       python -m python_runtime.slim --place STAGED APP_ROOT
+       python -m python_runtime.slim --own UID APP_ROOT
+
+The last step of a slim app image (s2i/bin/assemble-runtime): APP_ROOT's virtualenv without
+pip, setuptools and wheel unless the app asked for them, and every requirement of its packages
+installed (--remove-only, --check-only: one of the two); --place moves a copied app into
+APP_ROOT around what is there (weights); --own gives UID:0 everything, group rights equal to
+the owner's, changing only what differs."""
 BUILD_TOOLS = ("pip", "setuptools", "wheel")
 RUNTIME_SITES = "/opt/modelkiln/lib/python*/site-packages"
 
@@ -186,6 +195,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     --slim --as-dockerfile``) removes in the build stage, so that nothing removed is in a
     layer, and checks in the runtime stage, against the runtime image's own packages."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
     if args[:1] == ["--place"] and len(args) == 3:  # assemble-runtime: the app into place
         place(args[1], args[2])
         return 0
@@ -197,8 +209,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         remove, check = args[0] == "--remove-only", args[0] == "--check-only"
         args = args[1:]
     if len(args) != 1:
-        print("usage: python -m python_runtime.slim [--remove-only|--check-only] APP_ROOT",
-              file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     app_root = args[0]
     site = app_site(app_root)

@@ -19,6 +19,7 @@ DOCUMENTED = {
     "python_runtime.jobs": ["--help"],
     "python_runtime.batch": ["--help"],
     "python_runtime.jobs.batch": ["--help"],
+    "python_runtime.slim": ["--help"],
 }
 
 
