@@ -79,8 +79,12 @@ def test_torch_model_with_adaptive_batching_answers_as_unbatched(serve):
     on the thread load() ran on)."""
     import concurrent.futures
 
+    # A call of 20 ms: the requests sent together wait for the model, and merge (a batch
+    # starts once every request the worker has taken in has joined it, so with a call of a
+    # few microseconds they would merge only by chance)
     server = serve("torchinit", "TorchInit", env={"MODELKILN_MAX_BATCH_SIZE": "32",
-                                                  "MODELKILN_MAX_BATCH_TIME": "0.02"})
+                                                  "MODELKILN_MAX_BATCH_TIME": "0.02",
+                                                  "TORCHINIT_CALL_SECONDS": "0.02"})
     rows = np.random.RandomState(2).normal(size=(48, 64)).astype(np.float32)
     net = app_module("torchinit", "TorchInit").build()
     with torch.no_grad():

@@ -1,6 +1,13 @@
-"""A real torch model that computes in __init__ (which starts torch's OpenMP thread pool)."""
+"""A real torch model that computes in __init__ (which starts torch's OpenMP thread pool).
+TORCHINIT_CALL_SECONDS (default 0) makes each call take that much longer, so that requests
+sent together wait for the model and the adaptive batcher merges them."""
+
+import os
+import time
 
 import torch
+
+CALL_SECONDS = float(os.environ.get("TORCHINIT_CALL_SECONDS", "0"))
 
 
 def build():
@@ -21,4 +28,6 @@ class TorchInit(object):
     def predict(self, X, features_names):
         # .numpy() fails on a tensor that requires grad: this answers 500 unless load()'s
         # setting holds here
+        if CALL_SECONDS:
+            time.sleep(CALL_SECONDS)
         return self.net(torch.as_tensor(X, dtype=torch.float32)).numpy()
