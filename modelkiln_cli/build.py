@@ -167,12 +167,13 @@ def run_build(options: BuildOptions) -> str:
         runtime_name = runtime_image_name(options, labels) if options.slim else None
         if runtime_name is not None:
             find_runtime(client, runtime_name)  # (missing: say so before building)
-        weight_files = weights.find(env, source.root)
+        weights_plan = weights.Weights(source.root, weights.find(env, source.root), uid, workdir,
+                                       options.tag)
         artifacts = None
         base, stacked = options.builder, 0
         if options.incremental:
             previous, why = layered_base(client, options, builder, env, source.root)
-            if previous is not None and weight_files:
+            if previous is not None and weights_plan.files:
                 previous, why = None, "MODELKILN_WEIGHTS: the build starts from the weights layer"
             if previous is not None:
                 say("building on the previous %s: %s; a change of source adds one layer"
@@ -182,11 +183,8 @@ def run_build(options: BuildOptions) -> str:
             else:
                 say("not building on the previous image (%s): save-artifacts" % why)
                 artifacts = save_artifacts(client, options.tag, scripts, user)
-        kept = []  # the weights images this build starts from
-        if weight_files:
-            kept.append(weights.layer_image(client, builder, source.root, weight_files, uid,
-                                            workdir, options.tag))
-            base = kept[0].id
+        if weights_plan.files:
+            base = weights_plan.layer_image(client, builder).id
         say("assembling with %s (user %s)" % (options.builder, user))
         container = client.containers.create(
             base, command=[scripts + "/assemble"], user=user,
@@ -197,7 +195,7 @@ def run_build(options: BuildOptions) -> str:
         )
         try:
             container.put_archive(destination, upload_archive(
-                source.root, uid, artifacts is not None, weight_files))
+                source.root, uid, artifacts is not None, weights_plan.files))
             if artifacts is not None:
                 container.put_archive(destination.rstrip("/") + "/artifacts", artifacts)
             tail = stream_output(container, quiet=options.quiet)
@@ -207,8 +205,7 @@ def run_build(options: BuildOptions) -> str:
                                  % (status, "\n".join(tail)))
             if runtime_name is not None:
                 image = assemble_runtime(client, container, options, runtime_name, env,
-                                         build_labels(options, source),
-                                         (source.root, weight_files, uid, workdir, kept))
+                                         build_labels(options, source), weights_plan)
             else:
                 final_labels = dict(labels)
                 final_labels.update(build_labels(options, source))
@@ -218,8 +215,8 @@ def run_build(options: BuildOptions) -> str:
                 image = commit_app(container, options.tag, config, final_labels, env, scripts)
         finally:
             container.remove(force=True)
-        if weight_files:
-            weights.forget_others(client, options.tag, [k.id for k in kept])
+        if weights_plan.files:
+            weights_plan.forget_others(client)
         say("built %s (%s) in %.1f s" % (options.tag, image.short_id, time.time() - started))
         return image.id
     finally:

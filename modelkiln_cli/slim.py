@@ -73,19 +73,15 @@ def find_runtime(client: Any, runtime_name: str) -> Any:
 
 def assemble_runtime(client: Any, built: Any, options: Any, runtime_name: str,
                      env: Dict[str, str], labels: Dict[str, str],
-                     weights_plan: Optional[Tuple[str, List[str], int, str, List[Any]]] = None
-                     ) -> Any:
+                     weight_files: Optional["weights.Weights"] = None) -> Any:
     """The slim app image, from the stopped build container ``built``: its id. With
-    ``weights_plan`` (source root, weight files, user, work folder, the weights images of
-    this build), the runtime image gets the weights in a layer of their own too, and they
-    are left out of the copy."""
+    ``weight_files``, the runtime image gets the weights in a layer of their own too, and
+    they are left out of the copy."""
     runtime = find_runtime(client, runtime_name)
     start, leave_out = runtime, set()  # type: Any, set
-    if weights_plan is not None and weights_plan[1]:
-        root, files, uid, workdir, kept = weights_plan
-        start = weights.layer_image(client, runtime, root, files, uid, workdir, options.tag)
-        kept.append(start)
-        leave_out = set(files)
+    if weight_files is not None and weight_files.files:
+        start = weight_files.layer_image(client, runtime)
+        leave_out = set(weight_files.files)
     config = runtime.attrs.get("Config") or {}
     runtime_labels = dict(config.get("Labels") or {})
     scripts = scripts_path(runtime_labels)
