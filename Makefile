@@ -24,6 +24,7 @@ PYTEST_ARGS ?=
 .PHONY: help venv seldon-venv oldpins-venv asgi-venv lint vermin test test-runtime test-compat test-oldpins test-images demo bench docs clean \
 	base-py311 local-base-py311 image-py311 base-py311-runtime image-py311-runtime images hadolint engine ruff \
 	base-py36 local-base-py36 image-py36 test-py36 test-images-py36 v2-venv test-v2 test-compat-grpc \
+	base-py38-cuda local-base-cuda11 image-py38-cuda base-py311-cuda image-py311-cuda test-images-cuda \
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
 	odahu-venv test-compat-gppi \
 	catwalk-venv test-compat-catwalk mlflow-venv test-compat-mlflow mlflow-test-app \
@@ -38,6 +39,9 @@ LOCAL_BASE_PY311 ?= modelkiln-local/python311-base:bookworm
 RUNTIME_BASE_PY311 ?= modelkiln-local/python311-runtime-base:bookworm
 BASE_PY36 ?= python:3.6-slim
 LOCAL_BASE_PY36 ?= modelkiln-local/python36-base:3.6.13
+BASE_PY38_CUDA ?= nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu20.04
+LOCAL_BASE_CUDA11 ?= modelkiln-local/cuda-base:11.8.0-cudnn8-bullseye
+BASE_PY311_CUDA ?= modelkiln-local/python311-cuda-base:cu128
 CA_BUNDLE ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt))
 BUILD_SECRETS = $(if $(CA_BUNDLE),--secret id=ca_bundle$(comma)src=$(CA_BUNDLE)) --secret id=pip_conf,src=.build/pip.conf
 comma := ,
@@ -246,10 +250,14 @@ test-oldpins: oldpins-venv
 	$(OLDPINS_VENV)/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
 test-images: venv image-py311 image-py311-runtime reliability-tools ## build every template and test app with modelkiln build (and two with the real s2i, built from ../shared/vendor) and test the images (not the `full` ones)
-	$(PY) -m pytest tests/images -m "not full" $(PYTEST_ARGS)
+	$(PY) -m pytest tests/images -m "not full and not cuda" $(PYTEST_ARGS)
 
 test-images-full: venv image-py311 image-py311-runtime podman ## the heaviest image cases (conda environments, podman kube play): make test-full
-	$(PY) -m pytest tests/images -m full $(PYTEST_ARGS)
+	$(PY) -m pytest tests/images -m "full and not cuda" $(PYTEST_ARGS)
+
+test-images-cuda: venv image-py311-cuda image-py38-cuda ## the CUDA builders on the CPU: an app builds and serves, CUDA PyTorch imports and falls back to the CPU, GPUs per worker: make test-full
+	MODELKILN_CUDA_BUILDERS="modelkiln/python311-cuda $$(cut -d' ' -f4 .build/base-py38-cuda)" \
+		$(PY) -m pytest tests/images -m cuda $(PYTEST_ARGS)
 
 test-browser: venv browser ## the /docs page in headless Chromium (Selenium): Try it out, offline
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
@@ -260,8 +268,10 @@ test-manifests: manifests-venv ## modelkiln manifests: golden files, every kind 
 test-v2: venv v2-venv ## V2 REST with tritonclient, differential against MLServer, schemathesis
 	$(V2_VENV)/bin/python -m pytest tests/v2 $(PYTEST_ARGS)
 
-test-frameworks: frameworks-venv ## real PyTorch and scikit-learn models that compute in __init__, 2 workers
+test-frameworks: frameworks-venv ## real PyTorch and scikit-learn models that compute in __init__, 2 workers; bench/gpu.py's steps on the CPU
 	$(FRAMEWORKS_VENV)/bin/python -m pytest tests/frameworks $(PYTEST_ARGS)
+	@command -v wrk >/dev/null || { echo "---> apt-get install wrk"; apt-get install -y -q wrk >/dev/null; }
+	$(FRAMEWORKS_VENV)/bin/python bench/gpu.py --device cpu --duration 2
 
 test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, inside the py36 builder image
 	DOCKER_BUILDKIT=1 $(DOCKER) build -q $(BUILD_SECRETS) -f tests/py36.Dockerfile -t $(PY36_TEST_IMAGE) . >/dev/null
@@ -270,13 +280,13 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 		/opt/modelkiln/bin/python -m pytest tests/python_runtime tests/reliability/test_http1_attacks.py $(PYTEST_ARGS)
 
 test-images-py36: venv image-py36 podman reliability-tools ## build every template and test app with the py36 builder and test the images
-	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images $(PYTEST_ARGS)
+	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images -m "not cuda" $(PYTEST_ARGS)
 
 test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-gppi test-compat-mlflow test-compat-triton test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
 
 # The heaviest image cases: conda environments (their Python compiled once), podman kube play, and
 # every app again with the py36 builder. .ci/run adds them when the image inputs changed.
-test-full: test test-images-full test-images-py36 ## make test and the heaviest image cases
+test-full: test test-images-full test-images-py36 test-images-cuda ## make test and the heaviest image cases
 
 demo: venv image-py311 ## build the builder image and the model template into an app image, run it, predict
 	$(PY) -m modelkiln_cli.demo
@@ -371,10 +381,46 @@ image-py36: base-py36 .build/pip.conf ## the legacy builder image modelkiln/pyth
 	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
 		--build-arg BASE_IMAGE=$$(cat .build/base-py36) -f Dockerfile.py36 -t modelkiln/python36 .
 
-images: image-py311 image-py311-runtime image-py36 hadolint ## every builder image that can be built here (py38-cuda: lint only)
+# The CUDA 11.8 builder: on nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu20.04 with its python3.8
+# when the engine has it or can pull it; otherwise on a stand-in (standins/cuda11-base.sh:
+# Debian 11 and CUDA 11.8 from NVIDIA's wheels), whose Python is python3.9, and the tag says
+# so. .build/base-py38-cuda: base image, Python package, pins file, image tag.
+base-py38-cuda: .build/pip.conf | engine
+	@if $(DOCKER) image inspect $(BASE_PY38_CUDA) >/dev/null 2>&1 || $(DOCKER) pull $(BASE_PY38_CUDA) >/dev/null 2>&1; then \
+		echo "---> base image $(BASE_PY38_CUDA)"; \
+		echo "$(BASE_PY38_CUDA) python3.8 runtime-py38.txt modelkiln/python38-cuda" > .build/base-py38-cuda; \
+	else \
+		echo "---> $(BASE_PY38_CUDA) cannot be pulled: using the local stand-in $(LOCAL_BASE_CUDA11) (Python 3.9)"; \
+		$(MAKE) --no-print-directory local-base-cuda11 && \
+		echo "$(LOCAL_BASE_CUDA11) python3.9 runtime-py39.txt modelkiln/python38-cuda:py39-standin" > .build/base-py38-cuda; \
+	fi
+
+local-base-cuda11: ## a stand-in of nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu20.04: Debian 11, CUDA 11.8 and cuDNN 8.9 from NVIDIA's wheels
+	DOCKER=$(DOCKER) bash standins/cuda11-base.sh $(LOCAL_BASE_CUDA11)
+
+image-py38-cuda: base-py38-cuda .build/pip.conf ## the CUDA 11.8 builder (modelkiln/python38-cuda, or :py39-standin on the stand-in)
+	set -- $$(cat .build/base-py38-cuda); \
+	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) --build-arg BASE_IMAGE=$$1 \
+		--build-arg PYTHON=$$2 --build-arg PINS=$$3 -f Dockerfile.py38-cuda -t $$4 .
+
+# The CUDA 12 builder: Dockerfile.py311 on the py311 base with NVIDIA's CUDA 12 wheels in a
+# layer of their own below it (Dockerfile.py311-cuda), relabelled.
+base-py311-cuda: base-py311 .build/pip.conf ## the py311 base with CUDA 12.8 and cuDNN 9 from NVIDIA's wheels
+	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
+		--build-arg BASE_IMAGE=$$(cat .build/base-py311) -f Dockerfile.py311-cuda -t $(BASE_PY311_CUDA) .
+
+image-py311-cuda: base-py311-cuda .build/pip.conf ## the CUDA 12 builder modelkiln/python311-cuda
+	DOCKER_BUILDKIT=1 $(DOCKER) build --progress=plain $(BUILD_SECRETS) \
+		--build-arg BASE_IMAGE=$(BASE_PY311_CUDA) -f Dockerfile.py311 -t modelkiln/python311-cuda \
+		--label org.opencontainers.image.title=modelkiln/python311-cuda \
+		--label io.k8s.display-name="modelkiln Python 3.11 CUDA 12 builder" \
+		--label io.openshift.tags=builder,python,python311,cuda,seldon,modelkiln \
+		--label io.modelkiln.runtime-image= .
+
+images: image-py311 image-py311-runtime image-py36 image-py311-cuda image-py38-cuda hadolint ## every builder image
 
 hadolint: venv ## lint the Dockerfiles
-	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py311-runtime Dockerfile.py36 Dockerfile.py38-cuda tests/py36.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile.py311 Dockerfile.py311-runtime Dockerfile.py36 Dockerfile.py38-cuda Dockerfile.py311-cuda tests/py36.Dockerfile
 
 clean:
 	rm -rf $(VENV) $(SELDON_VENV) $(OLDPINS_VENV) $(V2_VENV) $(ASGI_VENV) $(FRAMEWORKS_VENV) $(MANIFESTS_VENV) $(DOCS_VENV) site build .build *.egg-info

@@ -18,6 +18,7 @@ commands:
   batch --url URL IN OUT [options]     score a file against a running server (retries, resume)
   build SOURCE BUILDER TAG [options]   build an app image from SOURCE with an s2i builder
   test-image TAG --app DIR             run TAG and check the answers to DIR/examples.json
+  doctor [--image TAG]                 can the models use a GPU here (or in image TAG)?
   manifests APP_DIR --image IMAGE --kind KIND
                                        Kubernetes / OpenShift YAML for APP_DIR: deployment,
                                        seldon, kserve, job or openshift-build
@@ -99,7 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
-    if command in ("build", "test", "test-image", "manifests"):
+    if command in ("build", "test", "test-image", "manifests", "doctor"):
         return report_errors(lambda: run_command(command, rest))
     if command == "serve":
         from python_runtime.cli import main as serve_main
@@ -141,6 +142,10 @@ def run_command(command: str, rest: List[str]) -> int:
 
         ns = test_image_parser().parse_args(rest)
         return test_main(ns.tag, ns.app, ns.user, ns.timeout, ns.memory, ns.cpus)
+    if command == "doctor":
+        from .doctor import main as doctor_main
+
+        return doctor_main(rest)
     if command == "manifests":
         from .manifests import main as manifests_main
 

@@ -52,6 +52,7 @@ class DeployConfig(object):
         self.replicas = None             # type: Optional[int]
         self.requests = {}               # type: Dict[str, str]
         self.limits = {}                 # type: Dict[str, str]
+        self.gpus = 0                    # resources.gpu's count of nvidia.com/gpu
         self.status_timeout = DEFAULT_STATUS_TIMEOUT   # type: float
         self.run_timeout = None          # type: Optional[float]
         self.min_replicas = None         # type: Optional[int]
@@ -182,6 +183,7 @@ def _read_resources(reader: _Reader, config: DeployConfig, raw: Any) -> None:
         else:
             count = reader.integer(gpu, "resources.gpu", 1)
         config.limits[resource] = str(count)   # GPUs are limits only; the request follows
+        config.gpus = count if resource == DEFAULT_GPU_RESOURCE else 0   # split: NVIDIA's
 
 
 def _read_scaling(reader: _Reader, config: DeployConfig, document: Dict[str, Any]) -> None:

@@ -59,6 +59,34 @@ class App(object):
         if self.deploy.transport == "grpc" and not self.settings.grpc_workers:
             raise ManifestError("%s: transport: grpc, but GRPC_WORKERS=0 in .s2i/environment "
                                 "turns gRPC off: remove one of them" % self.deploy.path)
+        self.gpu_env = self._gpu_env(raw)
+
+    def _gpu_env(self, raw: Dict[str, str]) -> Dict[str, str]:
+        """With resources.gpu (nvidia.com/gpu): each worker gets its GPUs
+        (MODELKILN_GPUS_PER_WORKER, 1 unless .s2i/environment says), and the worker count
+        follows the GPUs the pod asks for unless .s2i/environment sets GUNICORN_WORKERS.
+        Other vendors' resources are requested, not split (the split counts NVIDIA's
+        devices)."""
+        gpus = self.deploy.gpus
+        if not gpus:
+            return {}
+        if self.settings.construct_in == "master":
+            raise ManifestError("%s: resources.gpu asks for %d GPU(s), but "
+                                "MODELKILN_CONSTRUCT_IN=master in .s2i/environment constructs "
+                                "the class before the fork, where CUDA cannot start: remove it "
+                                "(each worker then gets its own GPUs)" % (self.deploy.path, gpus))
+        per_worker = self.settings.gpus_per_worker if "MODELKILN_GPUS_PER_WORKER" in raw else 1
+        if not per_worker:
+            return {}   # 0 in .s2i/environment: every worker sees every GPU
+        if per_worker > gpus or gpus % per_worker:
+            raise ManifestError("%s: resources.gpu asks for %d GPU(s), which workers of "
+                                "MODELKILN_GPUS_PER_WORKER=%d (.s2i/environment) cannot "
+                                "divide: ask for a multiple of %d GPUs or change the setting"
+                                % (self.deploy.path, gpus, per_worker, per_worker))
+        env = {"MODELKILN_GPUS_PER_WORKER": str(per_worker)}
+        if "GUNICORN_WORKERS" not in raw:
+            env["GUNICORN_WORKERS"] = str(gpus // per_worker)
+        return env
 
     @property
     def class_name(self) -> str:
@@ -84,6 +112,8 @@ class App(object):
     def container_env(self, skip: tuple = (), extra: Optional[Dict[str, str]] = None
                       ) -> List[Dict[str, str]]:
         values = [(k, v) for k, v in self.env if k not in skip]
+        values += [(k, v) for k, v in sorted(self.gpu_env.items())
+                   if k not in skip and k not in dict(values)]
         if self.deploy.run_timeout is not None:
             values = [(k, v) for k, v in values if k != "GUNICORN_TIMEOUT"]
             values.append(("GUNICORN_TIMEOUT", _number(self.deploy.run_timeout)))

@@ -15,9 +15,9 @@ import shutil
 import signal
 import sys
 import tempfile
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from . import __version__, logs, tracing
+from . import __version__, gpu, logs, tracing
 from .errors import LoadError
 from .metrics import (Metrics, clean_multiprocess_dir, mark_worker_dead, prepare_master,
                       set_multiprocess_dir)
@@ -103,6 +103,22 @@ def gunicorn_options(settings: Settings) -> Dict[str, Any]:
     return options
 
 
+def after_load(settings: Settings, start_grpc: Optional[Callable[[], None]]
+               ) -> Callable[[], None]:
+    """What a worker does once load() is done, before it is ready: the first worker logs what
+    the frameworks the model imported can use (the GPU doctor), then gRPC starts."""
+    def then() -> None:
+        if settings.gpu_check and gpu.WORKER.get("slot", 0) == 0:
+            try:
+                gpu.log_after_load(dict(os.environ))
+            except Exception:  # a report must never stop the model from serving
+                log.exception("gpu doctor failed")
+        if start_grpc is not None:
+            start_grpc()
+
+    return then
+
+
 def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
     """gunicorn with our worker. The class is constructed in each worker after the fork
     (MODELKILN_CONSTRUCT_IN=worker), or once in the master before it (=master, Seldon's way)."""
@@ -147,8 +163,8 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
 
         if traced is not None:
             traced.start()
-        args = (built["component"], built["state"], start_grpc, settings.load_retries,
-                settings.on_load_failure)
+        args = (built["component"], built["state"], after_load(settings, start_grpc),
+                settings.load_retries, settings.on_load_failure)
         if isinstance(worker, LoopWorker):
             # load() on the worker's own thread, where the REST calls run (as in Seldon)
             worker.load_model = lambda: load_model(*args)
@@ -167,10 +183,24 @@ def run_gunicorn(settings: Settings, user: Any, multiprocess_dir: str) -> int:
     def child_exit(server: Any, worker: Any) -> None:
         mark_worker_dead(multiprocess_dir, worker.pid)
 
+    def pre_fork(server: Any, worker: Any) -> None:
+        # in the master: the lowest slot no live worker holds (a replacement takes the
+        # devices of the worker it replaces); the forked worker inherits the attribute
+        worker.modelkiln_slot = gpu.free_slot(
+            getattr(w, "modelkiln_slot", -1) for w in server.WORKERS.values())
+
+    def post_fork(server: Any, worker: Any) -> None:
+        # in the worker, before the class is constructed: its CUDA_VISIBLE_DEVICES slice
+        devices = gpu.assign(worker.modelkiln_slot, settings.gpus_per_worker)
+        if settings.gpus_per_worker:
+            log.info("worker %d (slot %d): %s", os.getpid(), worker.modelkiln_slot,
+                     "%s=%s" % (gpu.ENV, ",".join(devices)) if devices else "no GPU visible")
+
     prepare_master()
     # Each worker opens its own gRPC listener once its load() is done (grpc_server).
     options.update(post_worker_init=post_worker_init, child_exit=child_exit,
                    worker_exit=worker_exit)
+    options.update(pre_fork=pre_fork, post_fork=post_fork)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -192,6 +222,8 @@ def run_debug(settings: Settings, user: Any) -> int:
     from flask import Flask
     from werkzeug.serving import make_server
 
+    if settings.gpus_per_worker:
+        gpu.assign(0, settings.gpus_per_worker)  # one process: the first slot's devices
     component = load_component(settings, user)
     metrics = Metrics(settings, None)
     state = LoadState()
@@ -212,7 +244,8 @@ def run_debug(settings: Settings, user: Any) -> int:
 
         def start_grpc() -> None:
             start_in_worker(app.ctx)
-    run_load(component, state, start_grpc, settings.load_retries, settings.on_load_failure)
+    run_load(component, state, after_load(settings, start_grpc), settings.load_retries,
+             settings.on_load_failure)
     flask_app = Flask("modelkiln")
     flask_app.wsgi_app = app  # type: ignore[assignment]
     # debug=False: Werkzeug's interactive debugger runs code sent by whoever reaches the port.
@@ -220,6 +253,19 @@ def run_debug(settings: Settings, user: Any) -> int:
                   use_debugger=False, use_evalex=False, use_reloader=False,
                   threaded=not settings.single_threaded, ssl_context=app.tls_context)
     return 0
+
+
+def log_gpus(settings: Settings) -> None:
+    """At start, in the master: the device split's warning when it is not exact, and the GPU
+    doctor's driver and library lines on an image with CUDA or a node with a GPU."""
+    environ = dict(os.environ)
+    if settings.gpus_per_worker:
+        warning = gpu.split_warning(len(gpu.visible_devices(environ)), settings.workers,
+                                    settings.gpus_per_worker)
+        if warning:
+            log.warning("%s", warning)
+    if settings.gpu_check:
+        gpu.log_at_start(environ)
 
 
 def serve(settings: Settings) -> int:
@@ -258,6 +304,7 @@ def serve(settings: Settings) -> int:
                  settings.conda_prefix, sys.executable)
     os.chdir(settings.app_dir)
     user = user_class(settings)
+    log_gpus(settings)
     if settings.debug:
         return run_debug(settings, user)
     try:

@@ -250,6 +250,16 @@ SETTINGS = (
             "Requests a worker holds for the model at once (waiting or running); beyond it "
             "a request is refused at once: 503 with Retry-After on REST, UNAVAILABLE on "
             "gRPC. 0: no limit."),
+    Setting("gpus_per_worker", "MODELKILN_GPUS_PER_WORKER", "--gpus-per-worker", 0,
+            _non_negative_int,
+            "GPUs each worker gets: its own CUDA_VISIBLE_DEVICES slice of the devices the "
+            "container sees, round robin (workers share devices when there are more workers "
+            "than devices). 0: every worker sees every device. Needs "
+            "MODELKILN_CONSTRUCT_IN=worker (CUDA must start after the fork)."),
+    Setting("gpu_check", "MODELKILN_GPU_CHECK", "--gpu-check", True, parse_bool,
+            "At start, on an image with CUDA or a node with a GPU, log the GPU doctor's "
+            "findings once (driver, CUDA runtime, what the installed frameworks can use; "
+            "python -m python_runtime.gpu), from a child process beside the workers."),
     Setting("max_requests", "GUNICORN_MAX_REQUESTS", "--max-requests", 0, _non_negative_int,
             "Restart a worker after this many requests (0: never)."),
     Setting("max_requests_jitter", "GUNICORN_MAX_REQUESTS_JITTER", "--max-requests-jitter", 0,
@@ -435,6 +445,12 @@ class Settings(object):
             if annotated:
                 values["timeout"] = annotated
         check_tls(values, app_dir)
+        if values["gpus_per_worker"] and values["construct_in"] == "master":
+            raise SettingsError(
+                "MODELKILN_GPUS_PER_WORKER=%d gives each worker its own GPUs, but "
+                "MODELKILN_CONSTRUCT_IN=master constructs the class before the workers exist "
+                "(and CUDA started before a fork does not work in the children): set "
+                "MODELKILN_CONSTRUCT_IN=worker" % values["gpus_per_worker"])
         if values["debug"] and "bind_host" in defaulted:
             values["bind_host"] = "127.0.0.1"  # a development server: not on every interface
         if values["grpc_max_message_size"] is None:

@@ -252,6 +252,9 @@ COMMANDS = (
      "Run an app image and check the answers to its `examples.json`."),
     ("modelkiln manifests", ["modelkiln_cli.manifests"], "parser",
      "Write Kubernetes and OpenShift objects for an app."),
+    ("modelkiln doctor", ["modelkiln_cli.doctor"], "parser",
+     "Check whether models can use a GPU here or in an image. In an app image: "
+     "`docker run IMAGE doctor`."),
 )
 
 

@@ -16,6 +16,7 @@ import sys
 import zipfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .. import gpu
 from ..codecs import jsonio
 from ..errors import MicroserviceError, RouteNotFound
 from .routes import JSON, Answer, Doc, Route
@@ -116,8 +117,12 @@ class DocsPage(object):
         settings = ctx.settings
         declared = [v for v in (ctx.metadata or {}).get("versions") or [] if v]
         version = settings.v2_model_version or (declared[0] if declared else "not declared")
-        return [("model", settings.model_name), ("V2 name", self.v2_model),
+        rows = [("model", settings.model_name), ("V2 name", self.v2_model),
                 ("version", str(version)), ("service type", settings.service_type)]
+        device = gpu.describe()
+        if device is not None:  # MODELKILN_GPUS_PER_WORKER: this worker's devices
+            rows.append(("device", device))
+        return rows
 
     def readiness(self) -> str:
         state = self.ctx.state

@@ -6,9 +6,10 @@ version. Errors are ``{"error": "<message>"}``. The health routes answer 400 whi
 not ready (the protocol asks for a 4xx there); ``infer`` answers 503, which clients retry.
 """
 
+import os
 from typing import Any, Dict, List
 
-from .. import __version__, tracing
+from .. import __version__, gpu, tracing
 from ..codecs import jsonio
 from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
 from ..errors import BadDataError, MicroserviceError, RouteNotFound, shown
@@ -126,6 +127,9 @@ class V2Rest(object):
         }  # type: Dict[str, Any]
         if self.version:
             answer["versions"] = [self.version]
+        device = gpu.describe()
+        if device is not None:  # MODELKILN_GPUS_PER_WORKER: the answering worker's devices
+            answer["parameters"] = {"device": device, "worker_pid": os.getpid()}
         return 200, jsonio.dumps(answer), JSON
 
     def _decode(self, environ: Dict[str, Any], params: Dict[str, str]) -> Any:

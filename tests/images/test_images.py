@@ -20,7 +20,8 @@ from .conftest import (BUILDER, CA_BUNDLE, PREFIX, REPO, app_config, assert_exam
 APPS = sorted(p for p in (REPO / "templates").iterdir() if (p / ".s2i").is_dir() or
               (p / "examples.json").exists()) + sorted(
     p for p in (REPO / "test_apps").iterdir()
-    if p.is_dir() and not p.name.startswith(("_", "conda-")))  # conda-*: see test_conda.py
+    if p.is_dir() and not p.name.startswith(("_", "conda-", "cuda-")))  # conda-*: test_conda.py,
+# cuda-*: test_cuda.py
 SECRET_TOKEN = "mk-test-credential-7f3a9c"
 
 

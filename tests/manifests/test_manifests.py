@@ -245,6 +245,64 @@ def test_deploy_yaml_errors(tmp_path, text, message):
     assert str(app / "deploy.yaml") in str(caught.value)
 
 
+GPU_SPLITS = [
+    ("gpu: 4", "", {"GUNICORN_WORKERS": "4", "MODELKILN_GPUS_PER_WORKER": "1"}),
+    ("gpu: 4", "MODELKILN_GPUS_PER_WORKER=2\n",
+     {"GUNICORN_WORKERS": "2", "MODELKILN_GPUS_PER_WORKER": "2"}),
+    ("gpu: 2", "GUNICORN_WORKERS=4\n",        # set by the app: workers share the GPUs
+     {"GUNICORN_WORKERS": "4", "MODELKILN_GPUS_PER_WORKER": "1"}),
+    ("gpu: 2", "MODELKILN_GPUS_PER_WORKER=0\n", {"MODELKILN_GPUS_PER_WORKER": "0"}),
+    ("gpu: {count: 2, resource: amd.com/gpu}", "", {}),   # requested, not split
+]
+
+
+@pytest.mark.parametrize("gpu,environment,expected", GPU_SPLITS,
+                         ids=["default", "two-each", "workers-set", "off", "amd"])
+def test_requested_gpus_set_the_workers_and_their_devices(tmp_path, gpu, environment,
+                                                          expected):
+    app = tmp_path / "app"
+    shutil.copytree(str(REPO / "templates" / "model-template-app"), str(app))
+    (app / "deploy.yaml").write_text("resources: {%s}\n" % gpu)
+    with (app / ".s2i" / "environment").open("a") as handle:
+        handle.write(environment)
+    for kind in ("deployment", "seldon", "kserve"):
+        objects = documents(app, kind)
+        found = [c for document in objects.values() for c in containers_in(document)
+                 if c.get("image")]
+        env = {e["name"]: e["value"] for e in found[0].get("env", [])}
+        got = {k: env[k] for k in ("GUNICORN_WORKERS", "MODELKILN_GPUS_PER_WORKER")
+               if k in env}
+        assert got == expected, (kind, env)
+
+
+def containers_in(document):
+    """Every container mapping anywhere in a document."""
+    if isinstance(document, dict):
+        if "containers" in document and isinstance(document["containers"], list):
+            return list(document["containers"]) + [
+                c for v in document.values() for c in containers_in(v)]
+        return [c for v in document.values() for c in containers_in(v)]
+    if isinstance(document, list):
+        return [c for v in document for c in containers_in(v)]
+    return []
+
+
+@pytest.mark.parametrize("gpu,environment,message", [
+    ("gpu: 3", "MODELKILN_GPUS_PER_WORKER=2\n", "ask for a multiple of 2 GPUs"),
+    ("gpu: 1", "MODELKILN_GPUS_PER_WORKER=2\n", "cannot divide"),
+    ("gpu: 1", "MODELKILN_CONSTRUCT_IN=master\n", "remove it"),
+], ids=["indivisible", "too-few", "master"])
+def test_a_gpu_split_that_cannot_work_is_refused(tmp_path, gpu, environment, message):
+    app = tmp_path / "app"
+    shutil.copytree(str(REPO / "templates" / "model-template-app"), str(app))
+    (app / "deploy.yaml").write_text("resources: {%s}\n" % gpu)
+    with (app / ".s2i" / "environment").open("a") as handle:
+        handle.write(environment)
+    with pytest.raises(CliError) as caught:
+        generate(app, "deployment")
+    assert message in str(caught.value)
+
+
 def test_app_errors(tmp_path):
     app = tmp_path / "app"
     (app / ".s2i").mkdir(parents=True)

@@ -20,6 +20,7 @@ DOCUMENTED = {
     "python_runtime.batch": ["--help"],
     "python_runtime.jobs.batch": ["--help"],
     "python_runtime.slim": ["--help"],
+    "python_runtime.gpu": ["--help"],
 }
 
 

@@ -41,6 +41,10 @@ class TorchMLP(object):
         # this model 10-50x slower on 2 cores.
         torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
 
+    def init_metadata(self):
+        # bench/gpu.py: which worker this is and where its tensors are (Seldon's /metadata)
+        return {"custom": {"pid": str(os.getpid()), "torch_device": str(self.device)}}
+
     def predict(self, X, features_names=None):
         with torch.inference_mode():
             X = torch.as_tensor(X, dtype=torch.float32).to(self.device)
