@@ -184,8 +184,7 @@ def main(argv=None):
                 srv.stop_all()
     finally:
         srv.stop_all()
-    command = "python bench/gpu.py" + ("" if argv is None and len(sys.argv) < 2 else " " +
-                                       " ".join(sys.argv[1:] if argv is None else argv))
+    command = " ".join(["python bench/gpu.py"] + list(sys.argv[1:] if argv is None else argv))
     text = table(ns.device, facts, results, (time.monotonic() - started) / 60, command)
     if problems:
         text += "\nChecks failed:\n" + "".join("- %s\n" % p for p in problems)

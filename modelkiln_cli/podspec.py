@@ -112,8 +112,9 @@ class App(object):
     def container_env(self, skip: tuple = (), extra: Optional[Dict[str, str]] = None
                       ) -> List[Dict[str, str]]:
         values = [(k, v) for k, v in self.env if k not in skip]
+        present = set(k for k, _ in values)
         values += [(k, v) for k, v in sorted(self.gpu_env.items())
-                   if k not in skip and k not in dict(values)]
+                   if k not in skip and k not in present]
         if self.deploy.run_timeout is not None:
             values = [(k, v) for k, v in values if k != "GUNICORN_TIMEOUT"]
             values.append(("GUNICORN_TIMEOUT", _number(self.deploy.run_timeout)))

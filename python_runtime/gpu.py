@@ -425,8 +425,8 @@ def examine(environ: Dict[str, str], frameworks: Iterable[str] = FRAMEWORKS,
 
 
 def has_cuda(environ: Dict[str, str]) -> bool:
-    """Whether the start-up check is worth a child process: a GPU is visible, or the image
-    carries CUDA (a runtime library, or the nvidia/cuda base's CUDA_VERSION)."""
+    """Whether the start-up check is worth logging: a GPU is visible, or the image carries
+    CUDA (a runtime library, or the nvidia/cuda base's CUDA_VERSION)."""
     if driver_version() is not None or visible_devices(environ):
         return True
     return bool(environ.get("CUDA_VERSION")) or find_library(
@@ -492,8 +492,6 @@ def main(argv: Optional[List[str]] = None) -> int:
                     "PyTorch, TensorFlow and ONNX Runtime were built for and can use. Exit "
                     "status 1 when a framework cannot use a visible GPU or does not import.")
     parser.add_argument("--json", action="store_true", help="one JSON object per finding")
-    parser.add_argument("--log", action="store_true",
-                        help="as the server logs it at start (modelkiln's log lines)")
     parser.add_argument("--no-frameworks", action="store_true",
                         help="do not import the frameworks (driver and libraries only)")
     ns = parser.parse_args(argv)
@@ -501,12 +499,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if ns.json:
         for finding in findings:
             sys.stdout.write(json.dumps(finding.as_dict(), sort_keys=True) + "\n")
-    elif ns.log:
-        from . import logs
-
-        logs.configure(os.environ.get("SELDON_LOG_LEVEL", "INFO").upper(),
-                       os.environ.get("MODELKILN_LOG_FORMAT", "text"))
-        log_findings(findings)
     else:
         sys.stdout.write("\n".join(report_lines(findings)) + "\n")
     return 1 if any(f.level == "error" for f in findings) else 0
