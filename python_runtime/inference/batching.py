@@ -1,9 +1,10 @@
 """Adaptive batching: rows of concurrent requests merged into one call of the model.
 
-Off unless MODELKILN_MAX_BATCH_SIZE > 1. Then the worker hands requests to a pool of threads
-(its event loop keeps accepting and parsing), and each Seldon v1 or V2 request whose payload
-is a numeric or string array (REST or gRPC, JSON or binary) is *submitted* here instead of
-calling the model itself. One batching thread per worker takes the oldest waiting request,
+Off unless MODELKILN_MAX_BATCH_SIZE > 1. Then each Seldon v1 or V2 request whose payload is a
+numeric or string array (REST or gRPC, JSON or binary) is *submitted* here instead of calling
+the model itself. A REST request is decoded on the worker's loop, in a greenlet that parks
+here while its batch runs (``transport.parking``: the loop goes on reading meanwhile); a gRPC
+request, or a REST one without greenlet installed, waits in a thread of the worker's pool. One batching thread per worker takes the oldest waiting request,
 waits at most MODELKILN_MAX_BATCH_TIME from its arrival for others it can be merged with,
 until their rows reach MODELKILN_MAX_BATCH_SIZE (or a preferred size), concatenates them
 along the first axis, calls the model once under the model's lock (so the model is still
@@ -23,9 +24,14 @@ waited for them in turn (a third of the throughput of a 1 ms model at c=32). A t
 does hold it here (a file job, through ``ServingContext.call``) lets go of it while it waits,
 and takes it back for its answer.
 
+While requests are parked on the loop, only the loop and the batching thread run Python, and
+they take turns as long as the model's calls keep their thread busy (``Batcher._model_turn``):
+a dispatch-bound model (bench/apps/torch-mlp) otherwise lost the interpreter's lock to the
+loop between its operations and took twice as long per call.
+
 The window is the longest a batch waits, not a fixed delay. The worker's event loop and its
 gRPC server count the model requests they have taken in and not yet seen here (``expect``,
-``expected``); once every one of them has joined the queue (or been answered without it), a
+``expected``; a loop that parks requests holds one count for each turn that reads them); once every one of them has joined the queue (or been answered without it), a
 batch starts at once: waiting longer could only gather requests that have not reached the
 worker yet. So a lone request costs no window, and under load a batch holds what arrived
 while the model ran plus what the worker was still reading. A batcher no worker counts for
@@ -36,7 +42,7 @@ import collections
 import os
 import threading
 import time
-from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -46,6 +52,13 @@ from ..model.response import Response, unpack
 Key = Tuple[Any, ...]
 
 MERGEABLE_KINDS = frozenset("biufUS")  # bool, ints, floats, fixed-width strings and bytes
+RECHECK = 64  # a model call that left its thread idle: how often a call runs alone again
+NO_ROWS = np.zeros((0,))  # a task's rows (run_here, run_parked)
+
+
+def thread_cpu() -> float:
+    """This thread's CPU time in seconds (time.thread_time is Python 3.7+)."""
+    return time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID)
 
 
 def batch_key(method: str, X: Any, names: Sequence[str]) -> Optional[Key]:
@@ -61,17 +74,20 @@ class Item(object):
     """One request's rows, waiting for its share of a batch's answer."""
 
     __slots__ = ("key", "X", "names", "meta", "rows", "arrived", "done", "result", "error",
-                 "queued")
+                 "queued", "parked")
 
     def __init__(self, key: Key, X: Any, names: List[str], meta: Any,
-                 rows: Optional[int] = None) -> None:
+                 rows: Optional[int] = None, parked: Any = None) -> None:
         self.key = key
         self.X = X  # the rows; in a list batch, the model's own request object
         self.names = names
         self.meta = meta
         self.rows = int(X.shape[0]) if rows is None else rows
         self.arrived = time.monotonic()
-        self.done = threading.Event()
+        # a request thread waits on ``done``; a request parked on the worker's loop
+        # (``Parking``) has none: the batching thread hands it back to the loop instead
+        self.parked = parked
+        self.done = threading.Event() if parked is None else None
         self.result = None  # type: Any
         self.error = None  # type: Optional[BaseException]
         self.queued = 0.0  # seconds from arrival to the start of its batch
@@ -111,6 +127,17 @@ class Batcher(object):
         self.counted = False  # a worker counts what is coming (expect): windows end early
         self.coming = 0       # requests taken in by the worker, not yet here nor answered
         self.local = threading.local()  # the request thread's Coming
+        self.waiting: Dict[Key, int] = {}  # rows in the queue, by key
+        # the worker's loop when it runs requests in greenlets (transport.parking.Parking):
+        # a request submitted from one of them is parked on the loop instead of holding a
+        # thread, and handed back to the loop once its batch has answered
+        self.parking = None  # type: Any
+        # turns between the loop and the model's call (``loop_turn``, ``_model_turn``)
+        self.turns = threading.Condition(threading.Lock())
+        self.loop_busy = False    # the loop is in a turn
+        self.model_waits = False  # a model call waits for the loop's turn to end, or runs
+        self.exclusive = True     # the last call measured kept its thread busy
+        self.calls = 0
 
     # -- request threads ------------------------------------------------------------------
 
@@ -121,7 +148,7 @@ class Batcher(object):
         """Run ``function`` on the batching thread (the worker runs the model's ``load()``
         there, so thread-local state it sets, such as torch.set_grad_enabled(False), holds
         for every batch); its result, or what it raised."""
-        task = Item((), np.zeros((0,)), [], function)
+        task = Item((), NO_ROWS, [], function)
         with self.cond:
             self._started()
             self.tasks.append(task)
@@ -130,6 +157,27 @@ class Batcher(object):
         if task.error is not None:
             raise task.error
         return task.result
+
+    def run_parked(self, function: Callable[[], Any]) -> Tuple[bool, Any]:
+        """From a request parked on the worker's loop (``transport.parking``): ``function()``
+        on the batching thread while the request is parked, and (True, its result); it
+        raises what the function raised. Elsewhere (False, None): the caller runs it. The
+        model lock sends every call of the user's code here (``ModelLock.elsewhere``), so a
+        request that is not batched (parameters, a raw method, more rows than a batch) does
+        not hold up the loop while it waits for the model."""
+        parking = self.parking
+        parked = parking.current() if parking is not None else None
+        if parked is None:
+            return False, None
+        task = Item((), NO_ROWS, [], function, 0, parked)
+        with self.cond:
+            self._started()
+            self.tasks.append(task)
+            self.cond.notify()
+        parking.park()
+        if task.error is not None:
+            raise task.error
+        return True, task.result
 
     def _started(self) -> None:
         if self.pid != os.getpid():  # (a worker forked after the batcher was made)
@@ -160,7 +208,59 @@ class Batcher(object):
                 if coming.open:
                     coming.open = False
                     self.coming -= 1
-                    self.cond.notify()
+                    if self.queue:
+                        self.cond.notify()
+
+    def loop_turn(self, starting: bool) -> None:
+        """(The worker's loop, when it parks requests.) A turn of the loop starts (once no
+        model call runs that must run alone) or ends."""
+        with self.turns:
+            if starting:
+                while self.model_waits:
+                    self.turns.wait()
+                self.loop_busy = True
+            else:
+                self.loop_busy = False
+                if self.model_waits:
+                    self.turns.notify_all()
+
+    def _model_turn(self, starting: bool) -> bool:
+        """Around a model call when requests are parked on the loop: the call waits for the
+        loop's turn to end and the loop waits for the call, as long as the calls keep their
+        thread busy (CPU time at least half their wall time, checked every call that runs
+        alone and every RECHECK-th otherwise). Then the two threads do not take the
+        interpreter's lock from each other between the model's operations, which made a
+        call of a dispatch-bound model up to twice as long. A call that mostly waits (a GPU
+        computing, a remote service) leaves the loop free to read and decode meanwhile.
+        Whether the call runs alone."""
+        with self.turns:
+            if starting:
+                self.calls += 1
+                if self.exclusive or self.calls % RECHECK == 0:
+                    self.model_waits = True
+                    while self.loop_busy:
+                        self.turns.wait()
+                    return True
+                return False
+            self.model_waits = False
+            self.turns.notify_all()
+            return False
+
+    def _call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` under the model's lock, in its turn (``_model_turn``)."""
+        if self.parking is None:
+            with self.lock:
+                return function(*args)
+        alone = self._model_turn(True)  # (before the lock: the loop may be waiting for it)
+        wall, cpu = time.perf_counter(), thread_cpu()
+        try:
+            with self.lock:
+                return function(*args)
+        finally:
+            if alone:
+                wall, cpu = time.perf_counter() - wall, thread_cpu() - cpu
+                self.exclusive = cpu >= 0.5 * wall
+                self._model_turn(False)
 
     def submit(self, key: Key, X: Any, names: List[str], meta: Any = None,
                rows: Optional[int] = None) -> Any:
@@ -168,15 +268,30 @@ class Batcher(object):
         batch's tags, metrics for one of its requests); raises what the call raised. With
         ``list_call``, ``X`` is a request object of ``rows`` rows and the answer its
         response."""
-        item = Item(key, X, names, meta, rows)
+        parking = self.parking
+        parked = None
+        if parking is not None and not (self.lock is not None and self.lock.mine()):
+            parked = parking.current()  # None unless on the loop, in a request's greenlet
+        item = Item(key, X, names, meta, rows, parked)
         coming = getattr(self.local, "coming", None)
         with self.cond:
             self._started()
             self.queue.append(item)
+            waiting = self.waiting.get(key, 0) + item.rows
+            self.waiting[key] = waiting
             if coming is not None and coming.open:  # here now: no longer coming
                 coming.open = False
                 self.coming -= 1
-            self.cond.notify()
+            # wake the batching thread only when it may have something to do: a first
+            # request, a batch that may be full, nothing more on its way
+            if (len(self.queue) == 1 or waiting >= self.max_rows or waiting in self.preferred
+                    or (self.counted and self.coming <= 0)):
+                self.cond.notify()
+        if parked is not None:
+            parking.park()  # the loop switches back here once the batch has answered
+            if item.error is not None:
+                raise item.error
+            return item.result
         released = self.lock is not None and self.lock.release_if_mine()
         try:
             item.done.wait()
@@ -204,7 +319,7 @@ class Batcher(object):
                     batch.result = batch.meta()
                 except BaseException as exc:
                     batch.error = exc
-                batch.done.set()
+                self._hand_back([batch])
                 continue
             self._execute(batch)
 
@@ -231,6 +346,11 @@ class Batcher(object):
                 self.cond.wait(deadline - now)
             for item in batch:
                 self.queue.remove(item)
+            left = self.waiting[first.key] - rows
+            if left:
+                self.waiting[first.key] = left
+            else:
+                del self.waiting[first.key]
             started = time.monotonic()
             for item in batch:
                 item.queued = started - item.arrived
@@ -257,45 +377,56 @@ class Batcher(object):
             return
         try:
             X = np.concatenate([item.X for item in batch])
-            with self.lock:
-                answer = self.call(batch[0].key[0], X, batch[0].names, {})
+            answer = self._call(self.call, batch[0].key[0], X, batch[0].names, {})
             data, tags, metrics = unpack(answer)
             parts = split(data, [item.rows for item in batch])
         except Exception:  # whose? each request again on its own, so only its own fails
             for item in batch:
-                self._alone(item)
+                self._alone(item, hand_back=False)
+            self._hand_back(batch)
             return
         if isinstance(parts, Exception):
             for item in batch:
                 item.error = parts
-                item.done.set()
+            self._hand_back(batch)
             return
         for number, (item, part) in enumerate(zip(batch, parts)):
             item.result = Response(part, tags, metrics if number == 0 else [])
-            item.done.set()
+        self._hand_back(batch)
 
     def _execute_list(self, batch: List[Item]) -> None:
         """One call with the batch's requests as a list, one response each; what the call
         raises fails them all (as in Triton: whose it is cannot be known)."""
         try:
-            with self.lock:
-                responses = self.list_call([item.X for item in batch])
+            responses = self._call(self.list_call, [item.X for item in batch])
         except BaseException as exc:
             for item in batch:
                 item.error = exc
-                item.done.set()
+            self._hand_back(batch)
             return
         for item, response in zip(batch, responses):
             item.result = response
-            item.done.set()
+        self._hand_back(batch)
 
-    def _alone(self, item: Item) -> None:
+    def _alone(self, item: Item, hand_back: bool = True) -> None:
         try:
-            with self.lock:
-                item.result = self.call(item.key[0], item.X, item.names, item.meta)
+            item.result = self._call(self.call, item.key[0], item.X, item.names, item.meta)
         except BaseException as exc:  # the request's own error, raised in its thread
             item.error = exc
-        item.done.set()
+        if hand_back:
+            self._hand_back([item])
+
+    def _hand_back(self, items: List[Item]) -> None:
+        """Answered: wake the threads that wait for ``items``, and give the parked ones back
+        to the loop (one wake-up for all of them)."""
+        parked = []
+        for item in items:
+            if item.done is not None:
+                item.done.set()
+            else:
+                parked.append(item)
+        if parked:
+            self.parking.resume(parked)
 
 
 def split(data: Any, rows: List[int]) -> Any:

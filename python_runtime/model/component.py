@@ -128,11 +128,14 @@ class ModelLock(object):
     a request thread waiting for its share of a batch (``inference.batching``) lets go of it
     for the batch's call."""
 
-    __slots__ = ("_lock", "_owner")
+    __slots__ = ("_lock", "_owner", "elsewhere")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._owner = None  # type: Optional[int]
+        # Batcher.run_parked, with adaptive batching: a call from a request parked on the
+        # worker's loop runs on the batching thread, so the loop never waits for this lock
+        self.elsewhere = None  # type: Optional[Callable[[Callable[[], Any]], Any]]
 
     def acquire(self) -> None:
         self._lock.acquire()
@@ -141,6 +144,10 @@ class ModelLock(object):
     def release(self) -> None:
         self._owner = None
         self._lock.release()
+
+    def mine(self) -> bool:
+        """Whether this thread holds it."""
+        return self._owner == threading.get_ident()
 
     def release_if_mine(self) -> bool:
         """Release it when this thread holds it; whether it did."""
@@ -155,6 +162,10 @@ class ModelLock(object):
         def call(*args: Any, **kwargs: Any) -> Any:
             if self._owner == threading.get_ident():
                 return method(*args, **kwargs)
+            if self.elsewhere is not None:
+                ran, result = self.elsewhere(lambda: call(*args, **kwargs))
+                if ran:
+                    return result
             self.acquire()
             try:
                 return method(*args, **kwargs)

@@ -329,6 +329,7 @@ def add_batching(ctx: ServingContext) -> None:
             lambda method, X, names, meta: component.endpoint(method).call_high(
                 X, names, meta=meta),
             component.lock, rows, seconds, preferred, ctx.metrics, list_call=list_call)
+        component.lock.elsewhere = component.batcher.run_parked
         component.guard(component.lock)
     ctx.batch_rows = component.batcher.max_rows
 

@@ -48,6 +48,7 @@ from gunicorn.workers.base import Worker
 from .. import logs
 from ..budget import Budget
 from .http1 import BODY, Request, RequestReader
+from .parking import Parking, available as greenlets_available
 from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
                       handshake, receive)
 
@@ -61,6 +62,7 @@ WRITE_TIMEOUT = 30.0
 DRAIN_MARGIN = 1.0            # seconds before gunicorn's graceful timeout the drain gives up
 DRAIN_IDLE = 0.5              # seconds a stopping worker keeps an idle connection open
 SWEEP_EVERY = 0.05            # seconds between checks of idle connections and deadlines
+BEAT_EVERY = 0.1              # seconds between the heartbeats the master's --timeout watches
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REFUSAL = ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
             "Content-Length: %d\r\n\r\n")
@@ -70,7 +72,8 @@ READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 class Connection(object):
     __slots__ = ("sock", "peer", "base", "reader", "outbuf", "last_active", "write_since",
                  "close_after", "continue_sent", "events", "linger_until", "deadline",
-                 "deadline_key", "handshaking", "handshake_write", "busy", "held", "inflight")
+                 "deadline_key", "handshaking", "handshake_write", "busy", "held", "inflight",
+                 "paused")
 
     def __init__(self, sock: socket.socket, peer: Any, base: Dict[str, Any],
                  reader: RequestReader) -> None:
@@ -92,6 +95,7 @@ class Connection(object):
         self.busy = False           # a request of this connection is with the app (threads)
         self.held = 0               # bytes counted in the budget for this connection
         self.inflight = 0           # of those, the body the app is working on
+        self.paused = False         # registered for reading, though not read (``_watch``)
 
     @property
     def idle(self) -> bool:
@@ -119,6 +123,7 @@ class LoopWorker(Worker):
         self.connections: Dict[int, Connection] = {}
         self.finished: Deque[Tuple[Connection, Answer]] = collections.deque()
         self.pool: Any = None
+        self.parking: Any = None  # parking.Parking: model requests run in greenlets
         super(LoopWorker, self).init_process()
 
     # -- the loop -----------------------------------------------------------------------
@@ -132,6 +137,7 @@ class LoopWorker(Worker):
         self.budget = getattr(wsgi, "budget", None) or Budget(2 * self.body_limit)
         self.tls = getattr(wsgi, "tls_context", None)  # ssl.SSLContext: HTTPS
         self.next_sweep = 0.0
+        self.next_beat = 0.0
         self.keepalive = max(0, int(self.cfg.keepalive))
         self.idle_limit = float(self.keepalive or 1)  # seconds an idle connection is kept
         self.threads = max(1, int(self.cfg.threads))
@@ -157,26 +163,58 @@ class LoopWorker(Worker):
             self._load_while_serving(load, tick)
         else:
             self._hold_until_ready()
+        if self.batcher is not None and greenlets_available():
+            # from here on only this thread runs the loop (the probes' helper has ended)
+            self.parking = Parking(self._wake)
+            self.batcher.parking = self.parking
         while self.alive:
-            self.notify()
+            self.heartbeat()
             self.turn(tick)
         self.drain()
 
+    def heartbeat(self) -> None:
+        """Tell the master this worker is alive: every BEAT_EVERY seconds at most, not
+        every turn (each is a system call on the worker's temporary file)."""
+        now = time.monotonic()
+        if now >= self.next_beat:
+            self.next_beat = now + BEAT_EVERY
+            self.notify()
+
     def turn(self, tick: float) -> None:
         """One turn of the loop: wait for events (at most ``tick`` seconds), serve them."""
-        for key, mask in self.selector.select(tick):
+        events = self.selector.select(tick)
+        if events and self.parking is not None:
+            # Requests read in this turn are decoded and queued before it ends, and a batch
+            # waits for them (the batcher's window ends early once nothing is on its way);
+            # the turn and a model call that keeps its thread busy take turns.
+            batcher = self.batcher
+            coming = batcher.expect()
+            batcher.loop_turn(True)
+            try:
+                self.serve_events(events)
+            finally:
+                batcher.loop_turn(False)
+                batcher.arrived(coming)
+        else:
+            self.serve_events(events)
+        now = time.monotonic()
+        if now >= self.next_sweep:  # not every turn: it visits every connection
+            self.next_sweep = now + SWEEP_EVERY
+            self.sweep(now)
+
+    def serve_events(self, events: List[Tuple[Any, int]]) -> None:
+        for key, mask in events:
             if key.data is None:
                 self.accept(key.fileobj)
             elif key.data == "wakeup":
                 self._drain_wakeup()
             else:
                 self.on_events(key.data, mask)
+        parking = self.parking
+        if parking is not None and parking.ready:
+            parking.switch_ready()  # answered batches: encode and write
         if self.finished:
             self.deliver_finished()
-        now = time.monotonic()
-        if now >= self.next_sweep:  # not every turn: it visits every connection
-            self.next_sweep = now + SWEEP_EVERY
-            self.sweep(now)
 
     def _load_while_serving(self, load: Any, tick: float) -> None:
         """Run load() on this thread, the one every REST call into the model will run on (so
@@ -267,6 +305,13 @@ class LoopWorker(Worker):
             events = WRITE if conn.outbuf else 0
             if conn.linger_until or not (conn.busy or conn.outbuf or conn.reader.ready):
                 events |= READ
+        if not events and conn.events == READ:
+            # Stop reading lazily: a connection waiting for its answer rarely sends more,
+            # so it stays registered until it does (on_events), which saves two system
+            # calls per request.
+            conn.paused = True
+            return
+        conn.paused = False
         if events == conn.events:
             return
         if not conn.events:
@@ -289,6 +334,10 @@ class LoopWorker(Worker):
 
     def on_events(self, conn: Connection, mask: int) -> None:
         if conn.sock is None:  # closed earlier in this turn
+            return
+        if conn.paused:  # input while its answer is pending: now stop watching it
+            self.selector.unregister(conn.sock)
+            conn.events, conn.paused = 0, False
             return
         if conn.handshaking and not self.handshake(conn):
             return
@@ -399,6 +448,10 @@ class LoopWorker(Worker):
                     self.deliver(conn, self.refusal(conn, request, last))  # answered at once
                     continue
                 conn.busy = True
+                parking = self.parking
+                if model and parking is not None:  # in a greenlet, on this thread
+                    parking.run(self._in_greenlet, conn, request, last, counted)
+                    break
                 coming = self.batcher.expect() if model and self.batcher is not None else None
                 self.pool.submit(self._in_pool, conn, request, last, counted, coming)
                 break
@@ -448,6 +501,20 @@ class LoopWorker(Worker):
             self.admission.leave()
         self.finished.append((conn, answer))
         self._wake()
+
+    def _in_greenlet(self, conn: Connection, request: Request, last: bool,
+                     counted: bool) -> None:
+        """The app for a model request, in a greenlet of the loop's thread: it parks in the
+        batcher while its batch runs (``parking``); its answer is written by the loop."""
+        try:
+            answer = self.respond(conn, request, last)
+        except Exception:  # respond() answers the app's errors; this is a last resort
+            self.log.exception("error answering %s %s", request.method, request.target)
+            answer = _failure(request)
+        finally:
+            if counted:
+                self.admission.leave()
+        self.finished.append((conn, answer))
 
     def deliver_finished(self) -> None:
         """Write the answers the pool finished, and go on with their connections."""
@@ -604,7 +671,7 @@ class LoopWorker(Worker):
         self.idle_limit = min(self.idle_limit, DRAIN_IDLE)
         deadline = time.monotonic() + max(0.5, float(self.cfg.graceful_timeout) - DRAIN_MARGIN)
         while self.connections and time.monotonic() < deadline:
-            self.notify()
+            self.heartbeat()
             self.turn(SWEEP_EVERY)
         for conn in list(self.connections.values()):
             self.close(conn)

@@ -242,6 +242,151 @@ def test_every_answer_equals_the_unbatched_answer(mix):
     assert all(rows <= 8 for _, rows, _ in model.calls)
 
 
+# -- requests parked on the loop (transport/parking.py) ------------------------------------
+
+
+class LoopStandIn(object):
+    """What the worker's loop does with parked requests: a wake-up pipe stand-in (an Event)
+    and the turn it takes (switch_ready) once woken."""
+
+    def __init__(self, b):
+        from python_runtime.transport.parking import Parking
+
+        self.woken = threading.Event()
+        self.parking = Parking(self.woken.set)
+        b.parking = self.parking
+        self.answers = {}
+
+    def start(self, b, number, X):
+        def request():
+            key = batch_key("predict", X, [])
+            try:
+                self.answers[number] = unpack(b.submit(key, X, []))[0]
+            except Exception as exc:
+                self.answers[number] = exc
+        self.parking.run(request)
+
+    def turn_until(self, count, limit=5.0):
+        deadline = time.monotonic() + limit
+        while len(self.answers) < count and time.monotonic() < deadline:
+            if self.woken.wait(0.05):
+                self.woken.clear()
+                self.parking.switch_ready()
+        return self.answers
+
+
+def test_requests_parked_on_the_loop_share_a_call_and_get_their_own_rows():
+    model = Recorder()
+    b = batcher(model, max_time=5.0)
+    loop = LoopStandIn(b)
+    coming = b.expect()  # the loop's turn: a batch waits until it has read everything
+    for number in range(3):
+        loop.start(b, number, np.full((number + 1, 2), float(number)))
+    # each request parked in the batcher and gave the loop back: nothing answered yet
+    assert loop.answers == {} and loop.parking.parked == 3
+    b.arrived(coming)  # the turn ends: the batch goes at once, not after the 5 s window
+    started = time.monotonic()
+    answers = loop.turn_until(3)
+    assert time.monotonic() - started < 2.0
+    assert model.calls == [("predict", 6, ())]
+    for number in range(3):
+        assert np.array_equal(answers[number], np.full((number + 1, 2), number * 2.0 + 1))
+    assert loop.parking.parked == 0
+
+
+def test_a_parked_request_gets_its_own_error_and_a_thread_still_waits_as_before():
+    model = Recorder()
+    b = batcher(model, max_time=0.05)
+    loop = LoopStandIn(b)
+    loop.start(b, 0, np.array([[-1.0, 1.0]]))
+    loop.start(b, 1, np.array([[1.0, 1.0]]))
+    from_thread = submit_all(b, [np.array([[4.0, 4.0]])])  # not the loop's thread: no parking
+    answers = loop.turn_until(2)
+    assert isinstance(answers[0], ValueError) and "-1" in str(answers[0])
+    assert np.array_equal(answers[1], np.array([[3.0, 3.0]]))
+    assert np.array_equal(from_thread[0], np.array([[9.0, 9.0]]))
+
+
+def test_a_busy_model_call_and_the_loop_take_turns_an_idle_one_does_not_wait():
+    spin = {"seconds": 0.05, "busy": True}
+
+    def model(method, X, names, meta):
+        end = time.monotonic() + spin["seconds"]
+        if spin["busy"]:
+            while time.monotonic() < end:  # keeps its thread on the CPU
+                pass
+        else:
+            time.sleep(spin["seconds"])  # waits, as for a GPU
+        return X
+
+    b = batcher(model, max_time=0.0)
+    loop = LoopStandIn(b)
+    X = np.ones((1, 1))
+    # a busy call waits for the loop's turn to end
+    b.loop_turn(True)
+    waiting = concurrent.futures.ThreadPoolExecutor(1).submit(b.submit, ("predict",), X, [])
+    time.sleep(0.2)
+    assert not waiting.done()  # the call has not started: the loop is in its turn
+    b.loop_turn(False)
+    assert unpack(waiting.result(timeout=5))[0].tolist() == [[1.0]]
+    assert b.exclusive  # it kept its thread busy: the next calls run alone too
+    # and the loop's next turn waits while such a call runs
+    running_call = concurrent.futures.ThreadPoolExecutor(1).submit(b.submit, ("predict",), X, [])
+    while not b.model_waits:
+        time.sleep(0.001)
+    started = time.monotonic()
+    b.loop_turn(True)
+    assert time.monotonic() - started > 0.02
+    b.loop_turn(False)
+    running_call.result(timeout=5)
+    # a call that mostly waits no longer holds the loop back
+    spin["busy"] = False
+    b.submit(("predict",), X, [])
+    assert not b.exclusive
+    calls = b.calls
+    b.loop_turn(True)
+    overlapping = concurrent.futures.ThreadPoolExecutor(1).submit(b.submit, ("predict",), X, [])
+    assert unpack(overlapping.result(timeout=5))[0].tolist() == [[1.0]]  # ran in the turn
+    b.loop_turn(False)
+    assert b.calls == calls + 1
+    assert loop.parking.parked == 0
+
+
+def test_a_parked_request_calls_the_users_code_on_the_batching_thread_not_the_loop():
+    lock = ModelLock()
+    threads = []
+
+    def tags():  # a user method the request calls itself, outside any batch
+        threads.append(threading.get_ident())
+        return {"where": "batching thread"}
+
+    b = Batcher(Recorder(), lock, 16, 0.05)
+    lock.elsewhere = b.run_parked
+    guarded_tags = lock.guarded(tags)
+    loop = LoopStandIn(b)
+    answers = loop.answers
+    # while the batching thread holds the model lock, the request parks instead of blocking
+    # the loop on the lock, and the loop goes on
+    held, release = threading.Event(), threading.Event()
+
+    def hold():  # the model busy in another thread
+        with lock:
+            held.set()
+            release.wait(5)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    loop.parking.run(lambda: answers.setdefault(0, guarded_tags()))
+    assert answers == {} and loop.parking.parked == 1
+    release.set()
+    holder.join()
+    assert loop.turn_until(1)[0] == {"where": "batching thread"}
+    assert threads and threads[0] != threading.get_ident()
+    # off the loop (a thread of the pool, a file job) it is called where it is
+    assert guarded_tags() == {"where": "batching thread"}
+    assert threads[-1] == threading.get_ident()
+
+
 # -- live servers ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
