@@ -124,8 +124,11 @@ class Metrics(object):
 
     def observe_batch(self, rows: int, waits: List[float]) -> None:
         self.batch_rows.observe(rows)
+        queue = self.batch_queue  # (a bisect per request, as in observe_request)
+        buckets = queue._buckets
         for seconds in waits:
-            self.batch_queue.observe(seconds)
+            queue._sum.inc(seconds)
+            buckets[bisect.bisect_left(REQUEST_BUCKETS, seconds)].inc(1)
 
     def observe_refused(self, protocol: str) -> None:
         self.refused.labels(protocol).inc()

@@ -53,6 +53,7 @@ Key = Tuple[Any, ...]
 
 MERGEABLE_KINDS = frozenset("biufUS")  # bool, ints, floats, fixed-width strings and bytes
 RECHECK = 64  # a model call that left its thread idle: how often a call runs alone again
+MEASURE = 8   # while calls keep their thread busy: how often one is measured
 NO_ROWS = np.zeros((0,))  # a task's rows (run_here, run_parked)
 
 
@@ -227,8 +228,8 @@ class Batcher(object):
     def _model_turn(self, starting: bool) -> bool:
         """Around a model call when requests are parked on the loop: the call waits for the
         loop's turn to end and the loop waits for the call, as long as the calls keep their
-        thread busy (CPU time at least half their wall time, checked every call that runs
-        alone and every RECHECK-th otherwise). Then the two threads do not take the
+        thread busy (CPU time at least half their wall time, measured on every MEASURE-th
+        call while they do, and on every RECHECK-th call, run alone again, once they did not). Then the two threads do not take the
         interpreter's lock from each other between the model's operations, which made a
         call of a dispatch-bound model up to twice as long. A call that mostly waits (a GPU
         computing, a remote service) leaves the loop free to read and decode meanwhile.
@@ -252,14 +253,17 @@ class Batcher(object):
             with self.lock:
                 return function(*args)
         alone = self._model_turn(True)  # (before the lock: the loop may be waiting for it)
-        wall, cpu = time.perf_counter(), thread_cpu()
+        measure = alone and (not self.exclusive or self.calls % MEASURE == 1)
+        if measure:
+            wall, cpu = time.perf_counter(), thread_cpu()
         try:
             with self.lock:
                 return function(*args)
         finally:
-            if alone:
+            if measure:
                 wall, cpu = time.perf_counter() - wall, thread_cpu() - cpu
                 self.exclusive = cpu >= 0.5 * wall
+            if alone:
                 self._model_turn(False)
 
     def submit(self, key: Key, X: Any, names: List[str], meta: Any = None,
