@@ -13,6 +13,7 @@ ODAHU_SRC := .build/$(basename $(basename $(notdir $(ODAHU_TARBALL))))
 MLFLOW_VENV ?= .venv-mlflow
 MLFLOW_SKINNY_VENV ?= .venv-mlflow-skinny
 TRITON_VENV ?= .venv-triton
+OPENAI_VENV ?= .venv-openai
 OLDPINS_VENV ?= .venv-oldpins
 V2_VENV ?= .venv-v2
 ASGI_VENV ?= .venv-asgi
@@ -28,7 +29,7 @@ PYTEST_ARGS ?=
 	frameworks-venv test-frameworks test-reliability manifests-venv test-manifests podman \
 	odahu-venv test-compat-gppi \
 	catwalk-venv test-compat-catwalk mlflow-venv test-compat-mlflow mlflow-test-app \
-	triton-venv test-compat-triton \
+	triton-venv test-compat-triton openai-venv test-openai \
 	browser test-browser test-full test-images-full docs-venv site test-docs reliability-tools
 
 # Docker: the docker.io client speaks the local engine's API and supports BuildKit secrets.
@@ -131,6 +132,16 @@ $(TRITON_VENV)/.installed: requirements/test-triton.txt
 	rm -rf .build/tritonserver/python_backend_stubs
 	cp $(TRITON_SITE)/pytriton/tritonserver/python_backend_stubs/$$($(TRITON_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')/triton_python_backend_stub .build/tritonserver/backends/python/
 	touch $@
+
+# The official openai client, the independent client of tests/openai (its own virtualenv; the
+# server under test runs from .venv).
+$(OPENAI_VENV)/.installed: requirements/test-openai.txt
+	rm -rf $(OPENAI_VENV)
+	$(PYTHON) -m venv $(OPENAI_VENV)
+	$(OPENAI_VENV)/bin/pip install -q -r requirements/test-openai.txt
+	touch $@
+
+openai-venv: venv $(OPENAI_VENV)/.installed ## the openai client in its own virtualenv (tests/openai)
 
 triton-venv: venv $(TRITON_VENV)/.installed ## tritonserver from nvidia-pytriton and tritonclient in their own virtualenv (test oracle and bench peer only)
 
@@ -242,6 +253,9 @@ test-compat-gppi: venv odahu-venv ## differential tests against ODAHU's docker-r
 test-compat-mlflow: mlflow-venv ## differential tests against `mlflow models serve` on MLflow folders its own mlflow saves (tests/compat_mlflow)
 	$(MLFLOW_SKINNY_VENV)/bin/python -m pytest tests/compat_mlflow $(PYTEST_ARGS)
 
+test-openai: venv openai-venv ## the OpenAI-compatible routes and streamed answers against the official openai client and curl -N (tests/openai)
+	$(OPENAI_VENV)/bin/python -m pytest tests/openai $(PYTEST_ARGS)
+
 test-compat-triton: venv triton-venv ## differential tests against tritonserver (nvidia-pytriton's) on Triton Python-backend models, tritonclient HTTP and gRPC (tests/compat_triton)
 	$(TRITON_VENV)/bin/python -m pytest tests/compat_triton $(PYTEST_ARGS)
 
@@ -282,7 +296,7 @@ test-py36: image-py36 ## the runtime tests on Python 3.6 with the py36 pins, ins
 test-images-py36: venv image-py36 podman reliability-tools ## build every template and test app with the py36 builder and test the images
 	MODELKILN_TEST_BUILDER=modelkiln/python36 $(PY) -m pytest tests/images -m "not cuda" $(PYTEST_ARGS)
 
-test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-gppi test-compat-mlflow test-compat-triton test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
+test: lint test-runtime test-reliability test-browser test-docs test-compat test-compat-grpc test-compat-catwalk test-compat-gppi test-compat-mlflow test-compat-triton test-openai test-v2 test-oldpins test-frameworks test-manifests test-images test-py36 ## every test but the heaviest image cases (needs a Docker engine)
 
 # The heaviest image cases: conda environments (their Python compiled once), podman kube play, and
 # every app again with the py36 builder. .ci/run adds them when the image inputs changed.

@@ -4,7 +4,7 @@ Imports run one way, each layer using only those before it:
 
 1. top-level modules every layer shares: ``settings``, ``errors``, ``logs``, ``metrics``,
    ``tracing``, ``budget`` (the worker's memory budget), ``tls``, ``gpu`` (each worker's
-   devices, the GPU doctor);
+   devices, the GPU doctor), ``streams`` (answers written piece by piece);
 2. ``codecs``: payloads <-> numpy;
 3. ``model``: the user's class, loaded and described (``model.formats``: other systems'
    models);

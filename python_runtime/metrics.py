@@ -86,6 +86,13 @@ class Metrics(object):
             "modelkiln_batch_queue_seconds",
             "Time a request waited for its batch's model call to start.",
             buckets=REQUEST_BUCKETS, registry=self.registry)
+        self.stream_first = prometheus_client.Histogram(
+            "modelkiln_stream_first_piece_seconds",
+            "Time from a streamed request's answer to its first piece, by route.",
+            ("route",), buckets=REQUEST_BUCKETS, registry=self.registry)
+        self.stream_pieces = prometheus_client.Counter(
+            "modelkiln_stream_pieces", "Pieces written in streamed answers, by route (its "
+            "rate is pieces per second).", ("route",), registry=self.registry)
         self.refused = prometheus_client.Counter(
             "modelkiln_requests_refused", "Requests refused at once because the worker's "
             "queue was full (MODELKILN_QUEUE_LIMIT), by protocol.", ("protocol",),
@@ -129,6 +136,14 @@ class Metrics(object):
         for seconds in waits:
             queue._sum.inc(seconds)
             buckets[bisect.bisect_left(REQUEST_BUCKETS, seconds)].inc(1)
+
+    def observe_stream(self, route: str, first: Any, pieces: int, seconds: float) -> None:
+        """A streamed answer ended: ``first`` the seconds to its first piece (None: it had
+        none), ``pieces`` how many were written."""
+        if first is not None:
+            self.stream_first.labels(route).observe(first)
+        if pieces:
+            self.stream_pieces.labels(route).inc(pieces)
 
     def observe_refused(self, protocol: str) -> None:
         self.refused.labels(protocol).inc()

@@ -102,6 +102,14 @@ def _endpoint(text: str) -> str:
     return text
 
 
+def _prefix(text: str) -> str:
+    """A path prefix: /name[/name...], no trailing slash."""
+    if not text.startswith("/") or text.endswith("/") or "//" in text or len(text) < 2:
+        raise ValueError("a path prefix such as /v1: it starts with '/' and does not end "
+                         "with one, got %r" % text)
+    return text
+
+
 def _folders(text: str) -> Optional[Sequence[str]]:
     """Absolute folders separated by ':' or ','; none (an empty value) is None."""
     folders = [part.strip() for part in text.replace(",", ":").split(":") if part.strip()]
@@ -202,6 +210,13 @@ SETTINGS = (
             "it to the folder where it mounts the job volume."),
     Setting("docs", "MODELKILN_DOCS", None, True, parse_bool,
             "Serve the interactive API page at /docs (and redirect / to it)."),
+    Setting("openai_prefix", "MODELKILN_OPENAI_PREFIX", "--openai-prefix", "/v1", _prefix,
+            "Path prefix of the OpenAI-compatible routes (chat/completions, completions, "
+            "embeddings, models), served when the class defines chat_completions(), "
+            "completions() or embeddings(); it must not lie under Seldon's /api or V2's /v2."),
+    Setting("stream_threads", "MODELKILN_STREAM_THREADS", "--stream-threads", 8, _positive_int,
+            "Threads of a worker that ask the model's generators for the next piece of "
+            "streamed answers (Server-Sent Events); the event loop itself never runs them."),
     Setting("docs_assets", "MODELKILN_DOCS_ASSETS", "--docs-assets", None, str,
             "Folder holding Swagger UI's swagger-ui-bundle.js and swagger-ui.css for /docs "
             "(default: the image's copy, else the swagger-ui-bundle package)."),

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..codecs.message import (build_meta, check_meta, decode_message, describe, encode_payload,
                               protobuf_shaped)
-from ..errors import BadDataError, NotImplementedByModel, few
+from ..errors import BadDataError, InternalError, MicroserviceError, NotImplementedByModel, few
 from .batching import batch_key
 from ..model.component import Component, declined, or_default, validate_metrics
 from ..model.response import Response, unpack
@@ -64,6 +64,7 @@ class SeldonCalls(object):
         self.request_path = request_path
         self.feedback_unit = unit_id or "0"  # Seldon reads routing[PREDICTIVE_UNIT_ID or "0"]
         self.endpoints = {op.name: component.endpoint(op.name) for op in OPERATIONS}
+        self.stream_endpoint = component.endpoint("predict_stream")
         self.tags = {op.name: op.tag for op in OPERATIONS}
         self.tags["health"] = HEALTH_TAG
 
@@ -125,8 +126,12 @@ class SeldonCalls(object):
                 "this class defines only predict_v2_raw(): send V2 requests to "
                 "/v2/models/<name>/infer")
         msg = self._decode(request, "predict")
-        if endpoint.high is None:
-            result = []  # type: Any
+        if endpoint.high is None and self.component.predict_stream is not None:
+            # a class that only streams, asked without Accept: text/event-stream
+            result = join_pieces(list(self.stream_endpoint.call_high(
+                msg.features, msg.names, meta=msg.meta)))  # type: Any
+        elif endpoint.high is None:
+            result = []
         else:
             try:
                 if self.component.batcher is None:
@@ -138,6 +143,20 @@ class SeldonCalls(object):
                     raise
                 result = []  # SeldonNotImplementedError: as if predict() did not exist
         return self._answer(result, msg.raw, msg.meta, "predict")
+
+    def predict_stream(self, request: Any) -> Any:
+        """(decoded message, its pieces): the class's predict_stream() generator for a
+        request that asked for Server-Sent Events; ``stream_piece`` makes each piece an
+        answer message."""
+        if self.component.predict_stream is None:
+            raise MicroserviceError(
+                "this model does not stream (its class has no predict_stream()): send the "
+                "request without Accept: text/event-stream", status_code=406)
+        msg = self._decode(request, "predict")
+        return msg, self.stream_endpoint.call_high(msg.features, msg.names, meta=msg.meta)
+
+    def stream_piece(self, msg: Any, piece: Any) -> Dict[str, Any]:
+        return self._answer(piece, msg.raw, msg.meta, "predict")
 
     def _batched(self, name: str, endpoint: Any, msg: Any) -> Any:
         """The served method's answer through the adaptive batcher when the request can be
@@ -304,3 +323,23 @@ def _feedback_data(message: Optional[Dict[str, Any]]) -> Any:
     if np.issubdtype(features.dtype, np.integer):
         features = features.astype(np.float64)
     return features, decoded.names
+
+
+def join_pieces(pieces: List[Any]) -> Any:
+    """A streaming method's pieces as one answer, for a request that did not ask for a
+    stream: texts joined, bytes joined, arrays and lists concatenated along the first axis."""
+    if not pieces:
+        return []
+    if all(isinstance(piece, str) for piece in pieces):
+        return "".join(pieces)
+    if all(isinstance(piece, (bytes, bytearray)) for piece in pieces):
+        return b"".join(bytes(piece) for piece in pieces)
+    if all(isinstance(piece, list) for piece in pieces):
+        return [item for piece in pieces for item in piece]
+    try:
+        return np.concatenate([np.atleast_1d(np.asarray(piece)) for piece in pieces])
+    except (TypeError, ValueError) as exc:
+        raise InternalError(
+            "predict_stream()'s pieces cannot be joined into one answer (%s): texts, bytes, "
+            "lists or arrays join; ask for the stream with Accept: text/event-stream" % exc
+        ) from exc

@@ -12,7 +12,8 @@ from ..errors import BadMetricError, MethodMissing
 
 # What each SERVICE_TYPE needs from the class (any one of the names).
 REQUIRED_METHODS = {
-    "MODEL": ("predict", "predict_raw", "predict_rest", "predict_v2_raw"),
+    "MODEL": ("predict", "predict_raw", "predict_rest", "predict_v2_raw", "predict_stream",
+              "generate", "generate_stream", "chat_completions", "completions", "embeddings"),
     "ROUTER": ("route", "route_raw", "route_rest"),
     "TRANSFORMER": ("transform_input", "transform_input_raw", "transform_input_rest"),
     "OUTPUT_TRANSFORMER": ("transform_output", "transform_output_raw", "transform_output_rest"),
@@ -199,6 +200,15 @@ class Component(object):
         self.init_metadata = user_method(obj, "init_metadata")
         self.feature_names = user_method(obj, "feature_names")
         self.v2_raw = user_method(obj, "predict_v2_raw")  # opts in to whole V2 requests
+        # OpenAI-compatible endpoints (protocols.openai), each when the class defines it
+        self.chat_completions = user_method(obj, "chat_completions")
+        self.completions = user_method(obj, "completions")
+        self.embeddings = user_method(obj, "embeddings")
+        self.models = user_method(obj, "models")
+        # streamed answers (streams): Seldon's predictions and V2's generate_stream
+        self.predict_stream = user_method(obj, "predict_stream")
+        self.generate = user_method(obj, "generate")
+        self.generate_stream = user_method(obj, "generate_stream")
         names = getattr(obj, "class_names", None)
         if callable(names):
             self.class_names = user_method(obj, "class_names")  # type: Any
@@ -224,7 +234,8 @@ class Component(object):
         self._wraps.append(wrap)
         for endpoint in self._endpoints.values():
             endpoint.wrap(wrap)
-        for name in ("score", "v2_raw"):
+        for name in ("score", "v2_raw", "chat_completions", "completions", "embeddings",
+                     "models", "predict_stream", "generate", "generate_stream"):
             method = getattr(self, name)
             if method is not None:
                 setattr(self, name, wrap(method))
@@ -246,6 +257,13 @@ class Component(object):
             self.class_names = lock.guarded(self.class_names)
         for name in getattr(self.obj, "guarded_methods", ()):  # a format's own entry points
             setattr(self.obj, name, lock.guarded(getattr(self.obj, name)))
+
+    @property
+    def streams(self) -> bool:
+        """Whether the class has a method that may answer in pieces (a generator)."""
+        return any(method is not None for method in (
+            self.chat_completions, self.completions, self.predict_stream, self.generate,
+            self.generate_stream))
 
     def output_names(self, array: Any) -> List[str]:
         """Names of the output columns: class_names() or t:0, t:1, ... for 2-D answers."""

@@ -68,6 +68,7 @@ def openapi_document(routes: Sequence[Route], settings: Any,
     components.update(schemas.V2)
     components.update(schemas.ODAHU)
     components.update(schemas.MODZY)
+    components.update(schemas.OPENAI)
     return {
         "openapi": "3.0.3",
         "info": {"title": "modelkiln microservice: %s" % settings.model_name, "version": "1",

@@ -160,3 +160,38 @@ MODZY = {
                        "message": {"type": "string"}},
     },
 }
+
+_MESSAGES = {"type": "array", "items": {
+    "type": "object", "required": ["role"],
+    "properties": {"role": {"type": "string"}, "content": {}}}}
+OPENAI = {
+    "OpenAIError": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["message", "type"],
+                                 "properties": {"message": {"type": "string"},
+                                                "type": {"type": "string"},
+                                                "param": {}, "code": {}}}},
+    },
+    "OpenAIChatRequest": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {"model": {"type": "string"}, "messages": _MESSAGES,
+                       "stream": {"type": "boolean"}},
+        "additionalProperties": True,
+    },
+    "OpenAICompletionRequest": {
+        "type": "object",
+        "required": ["prompt"],
+        "properties": {"model": {"type": "string"}, "prompt": {},
+                       "stream": {"type": "boolean"}},
+        "additionalProperties": True,
+    },
+    "OpenAIEmbeddingRequest": {
+        "type": "object",
+        "required": ["input"],
+        "properties": {"model": {"type": "string"}, "input": {},
+                       "encoding_format": {"type": "string", "enum": ["float", "base64"]}},
+        "additionalProperties": True,
+    },
+}

@@ -8,14 +8,19 @@ from typing import Any, Dict, List
 
 from .. import tracing
 from ..codecs import jsonio
-from ..errors import MicroserviceError
+from ..errors import MicroserviceError, from_user_exception
 from ..inference.seldon import (AGGREGATE, PREDICT, ROUTE, SEND_FEEDBACK, TRANSFORM_INPUT,
                                 TRANSFORM_OUTPUT, Operation, SeldonCalls)
 from ..model.context import ServingContext
 from ..model.metadata import metadata_or_error
 from . import schemas
 from .body import json_text, read_body, request_message
+from ..streams import Stream, accepts_events, is_stream, sse
 from .routes import JSON, TEXT, Answer, Doc, Handler, Route
+
+EVENTS = "text/event-stream; charset=utf-8"
+EVENT_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+END_EVENT = sse(b"{}", "end")
 
 GET_POST = ("GET", "POST")
 POST = ("POST",)
@@ -108,6 +113,18 @@ class SeldonRest(object):
         def encode(answer: Any) -> Answer:
             return encode_answer(answer, check_status)
 
+        if op is PREDICT:
+            plain = self._traced(op, decode, run, encode)
+
+            def handler(environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+                if accepts_events(environ):
+                    return self._stream(environ)
+                return plain(environ, params)
+            return handler
+        return self._traced(op, decode, run, encode)
+
+    def _traced(self, op: Operation, decode: Any, run: Any, encode: Any) -> Handler:
+        ctx = self.ctx
         if ctx.tracing is None:
             return tracing.phased(None, op.name, decode, run, encode)
 
@@ -117,6 +134,29 @@ class SeldonRest(object):
             return encode(answer)
 
         return tracing.phased(ctx.tracing, op.name, decode, run, traced_encode)
+
+    def _stream(self, environ: Dict[str, Any]) -> Answer:
+        """Predictions as Server-Sent Events (``Accept: text/event-stream``): one event per
+        piece of predict_stream(), each an answer message as predict() would get; then
+        ``event: end``; a piece that fails sends ``event: error`` with Seldon's error body."""
+        ctx = self.ctx
+        ctx.state.check()
+        request = request_message(environ, read_body(environ, ctx.limit))
+        msg, pieces = ctx.call_model(self.calls.predict_stream, request)
+        calls = self.calls
+
+        def encode(piece: Any) -> bytes:
+            return sse(jsonio.dumps(calls.stream_piece(msg, piece)))
+
+        def failure(exc: BaseException) -> bytes:
+            error = exc if isinstance(exc, MicroserviceError) else from_user_exception(exc)
+            return sse(jsonio.dumps(error.to_body()), "error")
+
+        if not is_stream(pieces):  # one answer: one event
+            pieces = iter([pieces])
+        stream = Stream(pieces, encode, failure, END_EVENT, lock=ctx.component.lock,
+                        metrics=ctx.metrics, label=environ.get("PATH_INFO") or "")
+        return 200, stream, EVENTS, EVENT_HEADERS
 
     # -- health and metadata ------------------------------------------------------------
 

@@ -12,16 +12,20 @@ from typing import Any, Dict, List
 from .. import __version__, gpu, tracing
 from ..codecs import jsonio
 from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
-from ..errors import BadDataError, MicroserviceError, RouteNotFound, shown
+from ..errors import (BadDataError, InternalError, MicroserviceError, RouteNotFound,
+                      from_user_exception, shown)
 from ..inference.v2 import V2Calls
 from ..model.context import ServingContext
 from . import schemas
 from .body import read_body
+from ..streams import Stream, is_stream, sse
 from .routes import JSON, Answer, Doc, Route
 
 GET = ("GET",)
 BINARY = "application/octet-stream"
 EXTENSIONS = ["binary_tensor_data"]
+EVENTS = "text/event-stream; charset=utf-8"
+EVENT_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
 
 
 def model_name_of(settings: Any) -> str:
@@ -65,7 +69,7 @@ class V2Rest(object):
                                       self._encode)
         base = "/v2/models/{model_name}"
         versioned = base + "/versions/{model_version}"
-        return [
+        routes = [
             Route("/v2", GET, self._server_metadata, self,
                   Doc("Server metadata (V2)", response=schemas.ref("V2ServerMetadata"))),
             Route("/v2/health/live", GET, self._live, self, Doc("Server liveness (V2)")),
@@ -78,6 +82,27 @@ class V2Rest(object):
             Route(base + "/infer", ("POST",), handle_infer, self, infer),
             Route(versioned + "/infer", ("POST",), handle_infer, self, infer),
         ]
+        if self.generates:
+            generate = Doc("Generate (V2's generate extension): a JSON object of inputs by "
+                           "name (and parameters); the outputs by name",
+                           request={"type": "object", "additionalProperties": True},
+                           errors=((400, "Bad request"), (404, "Unknown model or version"),
+                                   (500, "Model error"), (503, "Model not loaded")))
+            stream = Doc("Generate, streamed (V2's generate extension): one Server-Sent Event "
+                         "per piece", request={"type": "object", "additionalProperties": True},
+                         errors=generate.errors, response_types=("text/event-stream",))
+            for path in (base, versioned):
+                routes.append(Route(path + "/generate", ("POST",), self._generate, self,
+                                    generate))
+                routes.append(Route(path + "/generate_stream", ("POST",),
+                                    self._generate_stream, self, stream))
+        return routes
+
+    @property
+    def generates(self) -> bool:
+        component = self.ctx.component
+        return any(method is not None for method in (
+            component.generate, component.generate_stream, component.predict_stream))
 
     # -- handlers -----------------------------------------------------------------------
 
@@ -131,6 +156,106 @@ class V2Rest(object):
         if device is not None:  # MODELKILN_GPUS_PER_WORKER: the answering worker's devices
             answer["parameters"] = {"device": device, "worker_pid": os.getpid()}
         return 200, jsonio.dumps(answer), JSON
+
+    # -- the generate extension ---------------------------------------------------------
+
+    def _generate_request(self, environ: Dict[str, Any], params: Dict[str, str]
+                          ) -> Dict[str, Any]:
+        self._check_model(params)
+        ctx = self.ctx
+        ctx.state.check()
+        body = read_body(environ, ctx.limit)
+        if not body.strip():
+            raise BadDataError("empty body: send a JSON object of inputs by name")
+        request = jsonio.loads(body)
+        if not isinstance(request, dict):
+            raise BadDataError("a generate request is a JSON object of inputs by name, got %s"
+                               % shown(request))
+        parameters = request.get("parameters", {})
+        if not isinstance(parameters, dict):
+            raise BadDataError("parameters must be an object, got %s" % shown(parameters))
+        return request
+
+    def _pieces(self, request: Dict[str, Any], streamed: bool) -> Any:
+        """What the class answers a generate request with: generate_stream(request) or
+        generate(request) (the JSON object as a dict), else predict_stream(X) with X the
+        request's ``text_input`` (Triton's name for a text model's prompt)."""
+        component = self.ctx.component
+        if streamed and component.generate_stream is not None:
+            return self.ctx.call_model(component.generate_stream, request)
+        if not streamed and component.generate is not None:
+            return self.ctx.call_model(component.generate, request)
+        if component.generate_stream is not None:
+            return self.ctx.call_model(component.generate_stream, request)
+        if component.generate is not None:
+            return self.ctx.call_model(component.generate, request)
+        if "text_input" not in request:
+            raise BadDataError("this model generates from text_input: send "
+                               "{\"text_input\": \"...\"}")
+        endpoint = component.endpoint("predict_stream")
+        parameters = request.get("parameters") or {}
+        meta = {"tags": parameters} if parameters else {}
+        return self.ctx.call_model(lambda: endpoint.call_high(request["text_input"], [],
+                                                              meta=meta))
+
+    def _outputs(self, piece: Any) -> Dict[str, Any]:
+        if isinstance(piece, dict):
+            outputs = piece
+        elif isinstance(piece, (str, bytes)):
+            outputs = {"text_output": piece.decode("utf-8", "replace")
+                       if isinstance(piece, bytes) else piece}
+        else:
+            raise InternalError("a generate method's pieces are dicts of outputs by name, or "
+                                "text, got %s" % type(piece).__name__)
+        answer = {"model_name": self.model}  # type: Dict[str, Any]
+        if self.version:
+            answer["model_version"] = self.version
+        for name, value in outputs.items():
+            answer[name] = value.tolist() if hasattr(value, "tolist") else value
+        return answer
+
+    def _generate(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        request = self._generate_request(environ, params)
+        answer = self._pieces(request, streamed=False)
+        if not is_stream(answer):
+            return 200, jsonio.dumps(self._outputs(answer)), JSON
+        joined = {}  # type: Dict[str, Any]
+        for piece in self._drain(answer):  # texts joined, lists extended, the rest: last
+            for name, value in self._outputs(piece).items():
+                before = joined.get(name)
+                if isinstance(before, str) and isinstance(value, str) and name not in (
+                        "model_name", "model_version"):
+                    joined[name] = before + value
+                elif isinstance(before, list) and isinstance(value, list):
+                    joined[name] = before + value
+                else:
+                    joined[name] = value
+        return 200, jsonio.dumps(joined or self._outputs({})), JSON
+
+    def _drain(self, pieces: Any) -> List[Any]:
+        lock = self.ctx.component.lock
+        if lock is None or lock.mine():
+            return list(pieces)
+        with lock:
+            return list(pieces)
+
+    def _generate_stream(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        request = self._generate_request(environ, params)
+        pieces = self._pieces(request, streamed=True)
+        if not is_stream(pieces):
+            pieces = iter([pieces])
+
+        def encode(piece: Any) -> bytes:
+            return sse(jsonio.dumps(self._outputs(piece)))
+
+        def failure(exc: BaseException) -> bytes:
+            error = exc if isinstance(exc, MicroserviceError) else from_user_exception(exc)
+            return sse(jsonio.dumps({"error": error.message}))
+
+        ctx = self.ctx
+        stream = Stream(pieces, encode, failure, lock=ctx.component.lock, metrics=ctx.metrics,
+                        label="/v2/models/{model_name}/generate_stream")
+        return 200, stream, EVENTS, EVENT_HEADERS
 
     def _decode(self, environ: Dict[str, Any], params: Dict[str, str]) -> Any:
         self._check_model(params)

@@ -26,11 +26,14 @@ from ..protocols.docs import DocsPage, request_examples
 from ..protocols.mlflow import MlflowRest
 from ..protocols.modzy import ModzyRest
 from ..protocols.odahu import GppiRest, OdahuRest
+from ..protocols.openai import OpenAIRest, check_prefix
 from ..protocols.openapi import openapi_document
 from ..protocols.routes import JSON, Answer, Doc, Route, Router
 from ..protocols.seldon import SeldonRest
 from ..protocols.triton import TritonRest
 from ..protocols.v2 import V2Rest
+from ..settings import SettingsError
+from ..streams import Stream
 from ..tls import server_context
 
 log = logging.getLogger("modelkiln")
@@ -107,6 +110,8 @@ class App(object):
         self.refused_since = 0  # refusals not yet in a log line (one a minute at most)
         self.refusals_logged = 0.0
         self.app_threads = app_threads(ctx.settings, ctx.batch_rows)  # the worker's pool
+        # threads that ask generators for the pieces of streamed answers (streams.Stream)
+        self.stream_threads = ctx.settings.stream_threads
         self.tls_context = server_context(ctx.settings)  # the worker serves HTTPS with it
         self.openapi = jsonio.dumps(openapi_document(routes, ctx.settings,
                                                      *self._examples()))
@@ -184,6 +189,8 @@ class App(object):
         except Exception as exc:  # user code and anything unforeseen: never a dead worker
             answer = self._error(route, from_user_exception(exc), path, exc, side)
         status, body = answer[0], answer[1]
+        if isinstance(body, Stream):
+            return self._stream(environ, start_response, route, body, answer, started)
         headers = [("Content-Type", answer[2]), ("Content-Length", str(len(body)))]
         if extra:
             headers.extend(extra)
@@ -199,6 +206,23 @@ class App(object):
             answer_body.count = (self.metrics, route.label if route is not None
                                  else "<unmatched>", status, started)
         return answer_body
+
+    def _stream(self, environ: Dict[str, Any], start_response: Callable[..., Any],
+                route: Route, stream: Stream, answer: Answer, started: float) -> Stream:
+        """A streamed answer: its head now (no Content-Length: the worker writes it chunked),
+        its pieces as the worker asks for them; counted once the stream is closed."""
+        headers = [("Content-Type", answer[2])]
+        if len(answer) == 4 and answer[3]:
+            headers.extend(answer[3])
+        if "HTTP_ORIGIN" in environ:
+            headers.append(("Access-Control-Allow-Origin", "*"))
+        start_response(status_line(answer[0]), headers)
+        metrics = self.metrics
+        if metrics is not None:
+            label, status = route.label, answer[0]
+            stream.counted = lambda: metrics.observe_request(label, status,
+                                                             time.perf_counter() - started)
+        return stream
 
     def refusal(self, path: str, origin: bool) -> Tuple[str, List[Tuple[str, str]], bytes,
                                                          Counted]:
@@ -368,6 +392,19 @@ def create_app(settings: Any, component: Component, metrics: Any = None,
         protocols.insert(0, TritonRest(ctx))
     if settings.model_format == "modzy":  # Modzy's API on the REST port, its errors there
         protocols.insert(0, ModzyRest(ctx, documents, stop, file_model=component.obj))
+    if component.streams and component.lock is None and settings.threads == 1:
+        # one call at a time into the model, as without streams: the pieces are asked for
+        # on the worker's stream threads, the other requests on its loop
+        component.lock = ctx.lock = ModelLock()
+    openai = OpenAIRest(ctx, settings.openai_prefix, v2.model)
+    if openai.methods:
+        router = Router([route for protocol in protocols for route in protocol.routes()])
+        why = check_prefix(settings.openai_prefix,
+                           lambda path: router.match(path)[0] is not None)
+        if why is not None:
+            raise SettingsError("MODELKILN_OPENAI_PREFIX=%s cannot hold the OpenAI routes: %s"
+                                % (settings.openai_prefix, why))
+        protocols.append(openai)
     if settings.docs:
         owned = {route.path for protocol in protocols for route in protocol.routes()}
         protocols.append(DocsPage(ctx, v2.model, redirect_root="/" not in owned))

@@ -47,6 +47,7 @@ from gunicorn.workers.base import Worker
 
 from .. import logs
 from ..budget import Budget
+from ..streams import Stream
 from .http1 import BODY, Request, RequestReader
 from .parking import Parking, available as greenlets_available
 from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
@@ -73,7 +74,7 @@ class Connection(object):
     __slots__ = ("sock", "peer", "base", "reader", "outbuf", "last_active", "write_since",
                  "close_after", "continue_sent", "events", "linger_until", "deadline",
                  "deadline_key", "handshaking", "handshake_write", "busy", "held", "inflight",
-                 "paused")
+                 "paused", "stream", "producing", "chunked")
 
     def __init__(self, sock: socket.socket, peer: Any, base: Dict[str, Any],
                  reader: RequestReader) -> None:
@@ -96,6 +97,9 @@ class Connection(object):
         self.held = 0               # bytes counted in the budget for this connection
         self.inflight = 0           # of those, the body the app is working on
         self.paused = False         # registered for reading, though not read (``_watch``)
+        self.stream = None          # streams.Stream: an answer being written piece by piece
+        self.producing = False      # its next piece is being asked for on a stream thread
+        self.chunked = False        # its pieces go out in chunked transfer coding
 
     @property
     def idle(self) -> bool:
@@ -107,12 +111,15 @@ class Connection(object):
 class Answer(object):
     """What the app made of one request, ready to be written on the loop's thread."""
 
-    __slots__ = ("data", "keep", "closer", "environ", "status", "size", "started")
+    __slots__ = ("data", "keep", "closer", "environ", "status", "size", "started", "stream",
+                 "chunked")
 
     def __init__(self, data: bytes, keep: bool, closer: Any, environ: Dict[str, Any],
-                 status: str, size: int, started: float) -> None:
+                 status: str, size: int, started: float, stream: Any = None,
+                 chunked: bool = False) -> None:
         self.data, self.keep, self.closer = data, keep, closer
         self.environ, self.status, self.size, self.started = environ, status, size, started
+        self.stream, self.chunked = stream, chunked  # a streamed answer: data is its head
 
 
 class LoopWorker(Worker):
@@ -123,6 +130,8 @@ class LoopWorker(Worker):
         self.connections: Dict[int, Connection] = {}
         self.finished: Deque[Tuple[Connection, Answer]] = collections.deque()
         self.pool: Any = None
+        self.stream_pool: Any = None  # threads that ask generators for streamed pieces
+        self.pieces: Deque[Tuple[Connection, Any, Any]] = collections.deque()
         self.parking: Any = None  # parking.Parking: model requests run in greenlets
         super(LoopWorker, self).init_process()
 
@@ -215,6 +224,8 @@ class LoopWorker(Worker):
             parking.switch_ready()  # answered batches: encode and write
         if self.finished:
             self.deliver_finished()
+        if self.pieces:
+            self.deliver_pieces()
 
     def _load_while_serving(self, load: Any, tick: float) -> None:
         """Run load() on this thread, the one every REST call into the model will run on (so
@@ -587,6 +598,8 @@ class LoopWorker(Worker):
         closer = None
         try:
             result = self.wsgi(environ, start)
+            if isinstance(result, Stream):
+                return self._streamed(conn, request, last, environ, start, result, started)
             closer = getattr(result, "close", None)
             body = (result[0] if isinstance(result, list) and len(result) == 1
                     else b"".join(result))
@@ -600,16 +613,100 @@ class LoopWorker(Worker):
         data = (head + "\r\n").encode("latin-1") + body
         return Answer(data, keep, closer, environ, status, len(body), started)
 
+    def _streamed(self, conn: Connection, request: Request, last: bool,
+                  environ: Dict[str, Any], start: Any, stream: Stream,
+                  started: float) -> Answer:
+        """The head of a streamed answer: chunked on HTTP/1.1; on HTTP/1.0 the body ends
+        when the connection does."""
+        chunked = request.version != "1.0"
+        if not chunked:
+            request.keep_alive = False
+        head = _head(start.status, start.headers, -1)
+        if chunked:
+            head += "Transfer-Encoding: chunked\r\n"
+        head, keep = self._close_or_keep(conn, request, last, head)
+        return Answer((head + "\r\n").encode("latin-1"), keep, None, environ, start.status,
+                      0, started, stream, chunked)
+
     def deliver(self, conn: Connection, answer: Answer) -> None:
         """Write ``answer`` (on the loop's thread), then let the app count it."""
         conn.inflight = 0
         if not answer.keep:
             conn.close_after = True
+        if answer.stream is not None:  # its head now, its pieces as they come
+            conn.stream, conn.chunked, conn.busy = answer.stream, answer.chunked, True
+            self.send(conn, answer.data)
+            if conn.sock is None:
+                self._close_stream(answer.stream)
+            elif not conn.outbuf:
+                self._produce(conn)
+            if self.access_log and answer.environ:
+                logs.access(self.log.access_log, answer.environ, answer.status, 0,
+                            time.time() - answer.started)
+            return
         self.send(conn, answer.data)
         _close_answer(answer, self.log)
         if self.access_log and answer.environ:
             logs.access(self.log.access_log, answer.environ, answer.status, answer.size,
                         time.time() - answer.started)
+
+    # -- streamed answers -----------------------------------------------------------------
+
+    def _produce(self, conn: Connection) -> None:
+        """Ask ``conn``'s stream for its next piece, on a stream thread (the loop goes on)."""
+        if self.stream_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.stream_pool = ThreadPoolExecutor(
+                max(1, int(getattr(self.wsgi, "stream_threads", 0) or 8)),
+                thread_name_prefix="modelkiln-stream")
+        conn.producing = True
+        self.stream_pool.submit(self._piece, conn, conn.stream)
+
+    def _piece(self, conn: Connection, stream: Stream) -> None:
+        """(A stream thread.) The stream's next bytes, handed to the loop."""
+        try:
+            data = stream.next_piece()
+        except BaseException:  # next_piece answers the generator's errors; a last resort
+            self.log.exception("error producing a piece of a streamed answer")
+            data = None
+        self.pieces.append((conn, stream, data))
+        self._wake()
+
+    def deliver_pieces(self) -> None:
+        """Write the pieces the stream threads produced; ask for the next one of a stream
+        once its output has left the buffer (else when it does: ``flush``)."""
+        while self.pieces:
+            conn, stream, data = self.pieces.popleft()
+            if conn.stream is not stream or conn.sock is None:  # closed meanwhile
+                self._close_stream(stream)
+                continue
+            conn.producing = False
+            if data is None:  # the end
+                self._end_stream(conn)
+                continue
+            self.send(conn, b"%x\r\n%s\r\n" % (len(data), data) if conn.chunked else data)
+            if conn.sock is not None and not conn.outbuf:
+                self._produce(conn)
+
+    def _end_stream(self, conn: Connection) -> None:
+        stream = conn.stream
+        conn.stream, conn.busy = None, False
+        self._close_stream(stream)
+        if conn.chunked:
+            self.send(conn, b"0\r\n\r\n")
+        elif conn.close_after and not conn.outbuf:
+            self.finish(conn)
+        if conn.sock is not None and not conn.outbuf and not conn.close_after:
+            self.serve(conn)  # the next request it sent meanwhile
+
+    def _close_stream(self, stream: Any) -> None:
+        """End a stream: a generator that has not finished is closed on a stream thread
+        (its ``finally`` blocks are user code, under the model's lock)."""
+        if stream.done or self.stream_pool is None:
+            stream.close()
+        else:
+            self.stream_pool.submit(stream.close)
 
     def refuse(self, conn: Connection, status: str, info: str) -> None:
         """Answer ``status`` with a Seldon-style error body and close the connection."""
@@ -677,6 +774,8 @@ class LoopWorker(Worker):
             self.close(conn)
         if self.pool is not None:
             self.pool.shutdown(wait=False)
+        if self.stream_pool is not None:
+            self.stream_pool.shutdown(wait=False)
 
     # -- output -------------------------------------------------------------------------
 
@@ -692,7 +791,7 @@ class LoopWorker(Worker):
                 self.close(conn)
                 return
             if sent == len(data):
-                if conn.close_after:
+                if conn.close_after and conn.stream is None:
                     self.finish(conn)
                 return
             data = data[sent:]
@@ -715,6 +814,10 @@ class LoopWorker(Worker):
         conn.last_active = conn.write_since = time.monotonic()
         self._account(conn)
         if conn.outbuf:
+            return
+        if conn.stream is not None:  # a streamed answer goes on
+            if not conn.producing:
+                self._produce(conn)
             return
         if conn.close_after:
             self.finish(conn)
@@ -745,6 +848,11 @@ class LoopWorker(Worker):
         if sock is None:
             return
         conn.sock = None
+        stream = conn.stream
+        if stream is not None:  # the client went away, or timed out: stop the generator
+            conn.stream = None
+            if not conn.producing:  # (else once the piece being produced comes back)
+                self._close_stream(stream)
         conn.events = 0
         self._account(conn)
         close_registered(self.selector, self.connections, sock)
@@ -776,6 +884,8 @@ def _head(status: str, headers: List[Tuple[str, str]], size: int) -> str:
     lines = len(headers) + 1
     if head.count("\n") != lines or head.count("\r") != lines:
         raise ValueError("a response header holds CR or LF: %r" % head[:200])
+    if size < 0:  # a streamed answer: chunked, or ended by closing the connection
+        return head
     for name, _ in headers:
         if name == "Content-Length" or name.lower() == "content-length":
             return head

@@ -59,7 +59,7 @@ def test_packages_import_only_downwards():
 # python_runtime's layers, lowest first (the order python_runtime/__init__.py states): a
 # module imports only from its own layer and those below. "" is the package's __init__.
 RUNTIME_LAYERS = (
-    {"", "settings", "errors", "logs", "metrics", "tracing", "budget", "tls", "gpu"},
+    {"", "settings", "errors", "logs", "metrics", "tracing", "budget", "tls", "gpu", "streams"},
     {"codecs"},
     {"model"},
     {"inference"},

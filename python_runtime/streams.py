@@ -1,0 +1,132 @@
+"""Answers written piece by piece: Server-Sent Events from a model's generator.
+
+A protocol handler that streams returns a ``Stream`` as its body. The REST worker
+(``transport.worker``) writes the head at once (chunked on HTTP/1.1), then asks for one piece
+at a time on a thread of its stream pool, and writes each piece as soon as it comes; the next
+piece is asked for only once the previous one has left the buffer, so a slow reader holds one
+piece, not the whole answer, and the write timeout ends a stream nobody reads. A client that
+goes away stops the generator: its ``close()`` runs (``GeneratorExit`` inside it) once the piece
+being produced is done. Under another WSGI server (``--debug``'s development server) a
+``Stream`` is an ordinary WSGI iterable.
+
+Each piece is produced by a call into the model's generator under the model's lock when the
+worker has one (``MODELKILN_STREAM_THREADS`` threads ask for pieces; with one worker thread the
+lock keeps the model entered by one call at a time, as without streams). The event loop never
+runs the generator, so it goes on answering other connections between pieces; a generator that
+blocks between pieces holds one stream thread (and the lock) while it does.
+"""
+
+import logging
+import time
+from typing import Any, Callable, Iterator, List, Optional
+
+log = logging.getLogger("modelkiln")
+
+
+class Stream(object):
+    """An answer's pieces: ``pieces`` yields the model's items, ``encode`` turns each into
+    the bytes to write (an SSE event); ``failure(exc)`` is the bytes that end a stream whose
+    generator raised (an error event in the protocol's error body), ``tail`` the bytes after
+    the last piece (an end event, OpenAI's ``[DONE]``), or a function that returns them."""
+
+    def __init__(self, pieces: Iterator[Any], encode: Callable[[Any], bytes],
+                 failure: Callable[[BaseException], bytes], tail: Any = b"",
+                 lock: Any = None, metrics: Any = None, label: str = "",
+                 head: bytes = b"") -> None:
+        self.pieces = pieces
+        self.encode = encode
+        self.failure = failure
+        self.tail = tail
+        self.head = head  # bytes written before the first piece (none are produced for it)
+        self.lock = lock  # component.ModelLock: each piece is one call into the model
+        self.metrics = metrics
+        self.label = label
+        self.started = time.perf_counter()
+        self.first = None  # type: Optional[float]  # seconds to the first piece
+        self.count = 0
+        self.done = False
+        self.closed = False
+        self.status = 200  # for the request metrics, counted when the stream is closed
+        self.counted = None  # type: Optional[Callable[[], None]]
+
+    # -- producing (a stream thread) ------------------------------------------------------
+
+    def next_piece(self) -> Optional[bytes]:
+        """The next bytes to write, or None once the stream is over."""
+        if self.done:
+            return None
+        if self.head:
+            head, self.head = self.head, b""
+            return head
+        try:
+            item = self._next()
+        except StopIteration:
+            self.done = True
+            tail = self.tail() if callable(self.tail) else self.tail
+            return tail or None
+        except Exception as exc:
+            self.done = True
+            log.error("a stream's generator failed after %d piece(s)", self.count,
+                           exc_info=exc)
+            return self.failure(exc)
+        data = self.encode(item)
+        self.count += 1
+        if self.first is None:
+            self.first = time.perf_counter() - self.started
+        return data
+
+    def _next(self) -> Any:
+        lock = self.lock
+        if lock is None or lock.mine():
+            return next(self.pieces)
+        with lock:
+            return next(self.pieces)
+
+    def close(self) -> None:
+        """End the generator (its ``finally`` blocks run) and count the request; once."""
+        if self.closed:
+            return
+        self.closed = True
+        close = getattr(self.pieces, "close", None)
+        if close is not None and not self.done:  # (a finished generator needs no close)
+            try:
+                lock = self.lock
+                if lock is None or lock.mine():
+                    close()
+                else:
+                    with lock:
+                        close()
+            except Exception:
+                log.exception("closing a stream's generator failed")
+        if self.metrics is not None:
+            self.metrics.observe_stream(self.label, self.first, self.count,
+                                        time.perf_counter() - self.started)
+        if self.counted is not None:
+            self.counted()
+
+    # -- WSGI (another server than modelkiln's worker) -------------------------------------
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            data = self.next_piece()
+            if data is None:
+                return
+            yield data
+
+
+def sse(data: bytes, event: Optional[str] = None) -> bytes:
+    """One Server-Sent Event holding ``data`` (JSON: one line)."""
+    lines: List[bytes] = [b"event: " + event.encode("ascii")] if event else []
+    lines.extend(b"data: " + line for line in data.split(b"\n"))
+    return b"\n".join(lines) + b"\n\n"
+
+
+def is_stream(value: Any) -> bool:
+    """Whether a model method's answer is a stream of pieces (a generator or another
+    iterator), not one answer (a list, an array, a string, a dict are not)."""
+    return hasattr(value, "__next__") and hasattr(value, "__iter__")
+
+
+def accepts_events(environ: Any) -> bool:
+    """Whether the request asks for Server-Sent Events (``Accept: text/event-stream``)."""
+    return "text/event-stream" in (environ.get("HTTP_ACCEPT") or "")
