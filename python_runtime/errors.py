@@ -175,6 +175,11 @@ def from_user_exception(exc: BaseException) -> MicroserviceError:
     return InternalError(str(exc) or type(exc).__name__)
 
 
+def as_error(exc: BaseException) -> MicroserviceError:
+    """``exc`` as the error a client is answered with."""
+    return exc if isinstance(exc, MicroserviceError) else from_user_exception(exc)
+
+
 class LoadError(Exception):
     """The user class cannot be loaded; the message says why and what to do."""
 

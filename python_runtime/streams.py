@@ -76,11 +76,7 @@ class Stream(object):
         return data
 
     def _next(self) -> Any:
-        lock = self.lock
-        if lock is None or lock.mine():
-            return next(self.pieces)
-        with lock:
-            return next(self.pieces)
+        return under(self.lock, next, self.pieces)
 
     def close(self) -> None:
         """End the generator (its ``finally`` blocks run) and count the request; once."""
@@ -90,12 +86,7 @@ class Stream(object):
         close = getattr(self.pieces, "close", None)
         if close is not None and not self.done:  # (a finished generator needs no close)
             try:
-                lock = self.lock
-                if lock is None or lock.mine():
-                    close()
-                else:
-                    with lock:
-                        close()
+                under(self.lock, close)
             except Exception:
                 log.exception("closing a stream's generator failed")
         if self.metrics is not None:
@@ -112,6 +103,20 @@ class Stream(object):
             if data is None:
                 return
             yield data
+
+
+def under(lock: Any, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` holding ``lock`` (a component.ModelLock: one call at a time into
+    the model), unless there is none or this thread holds it already."""
+    if lock is None or lock.mine():
+        return function(*args)
+    with lock:
+        return function(*args)
+
+
+def drain(pieces: Any, lock: Any) -> List[Any]:
+    """Every piece of a generator at once (a request that did not ask for a stream)."""
+    return under(lock, list, pieces)
 
 
 def sse(data: bytes, event: Optional[str] = None) -> bytes:

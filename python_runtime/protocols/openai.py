@@ -32,8 +32,8 @@ import numpy as np
 
 from ..codecs import jsonio
 from ..errors import (BadDataError, InternalError, MicroserviceError, RouteNotFound,
-                      from_user_exception, shown)
-from ..streams import Stream, is_stream, sse
+                      as_error, shown)
+from ..streams import Stream, drain, is_stream, sse
 from . import schemas
 from .body import read_body
 from .routes import JSON, Answer, Doc, Route
@@ -157,16 +157,8 @@ class OpenAIRest(object):
                                                  else "/completions"))
             return 200, stream, EVENTS, EVENT_HEADERS
         if is_stream(answer):
-            answer = shape.joined(self._drain(answer))
+            answer = shape.joined(drain(answer, self.ctx.component.lock))
         return 200, jsonio.dumps(shape.whole(answer)), JSON
-
-    def _drain(self, pieces: Any) -> List[Any]:
-        """Every piece of a generator, for a request that did not ask for a stream."""
-        lock = self.ctx.component.lock
-        if lock is None or lock.mine():
-            return list(pieces)
-        with lock:
-            return list(pieces)
 
     def _embeddings(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
         request = self._request(environ, "input", (str, list), "a string or a list")
@@ -306,8 +298,7 @@ class _Shape(object):
         return DONE
 
     def failure(self, exc: BaseException) -> bytes:
-        error = exc if isinstance(exc, MicroserviceError) else from_user_exception(exc)
-        return sse(jsonio.dumps(error_object(error)))
+        return sse(jsonio.dumps(error_object(as_error(exc))))
 
     def joined(self, pieces: List[Any]) -> Any:
         """The pieces of a generator as one answer (a request without "stream")."""

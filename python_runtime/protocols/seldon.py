@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 from .. import tracing
 from ..codecs import jsonio
-from ..errors import MicroserviceError, from_user_exception
+from ..errors import MicroserviceError, as_error
 from ..inference.seldon import (AGGREGATE, PREDICT, ROUTE, SEND_FEEDBACK, TRANSFORM_INPUT,
                                 TRANSFORM_OUTPUT, Operation, SeldonCalls)
 from ..model.context import ServingContext
@@ -149,8 +149,7 @@ class SeldonRest(object):
             return sse(jsonio.dumps(calls.stream_piece(msg, piece)))
 
         def failure(exc: BaseException) -> bytes:
-            error = exc if isinstance(exc, MicroserviceError) else from_user_exception(exc)
-            return sse(jsonio.dumps(error.to_body()), "error")
+            return sse(jsonio.dumps(as_error(exc).to_body()), "error")
 
         if not is_stream(pieces):  # one answer: one event
             pieces = iter([pieces])

@@ -13,12 +13,12 @@ from .. import __version__, gpu, tracing
 from ..codecs import jsonio
 from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
 from ..errors import (BadDataError, InternalError, MicroserviceError, RouteNotFound,
-                      from_user_exception, shown)
+                      as_error, shown)
 from ..inference.v2 import V2Calls
 from ..model.context import ServingContext
 from . import schemas
 from .body import read_body
-from ..streams import Stream, is_stream, sse
+from ..streams import Stream, drain, is_stream, sse
 from .routes import JSON, Answer, Doc, Route
 
 GET = ("GET",)
@@ -220,7 +220,7 @@ class V2Rest(object):
         if not is_stream(answer):
             return 200, jsonio.dumps(self._outputs(answer)), JSON
         joined = {}  # type: Dict[str, Any]
-        for piece in self._drain(answer):  # texts joined, lists extended, the rest: last
+        for piece in drain(answer, self.ctx.component.lock):  # texts joined, lists extended, the rest: last
             for name, value in self._outputs(piece).items():
                 before = joined.get(name)
                 if isinstance(before, str) and isinstance(value, str) and name not in (
@@ -232,13 +232,6 @@ class V2Rest(object):
                     joined[name] = value
         return 200, jsonio.dumps(joined or self._outputs({})), JSON
 
-    def _drain(self, pieces: Any) -> List[Any]:
-        lock = self.ctx.component.lock
-        if lock is None or lock.mine():
-            return list(pieces)
-        with lock:
-            return list(pieces)
-
     def _generate_stream(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
         request = self._generate_request(environ, params)
         pieces = self._pieces(request, streamed=True)
@@ -249,8 +242,7 @@ class V2Rest(object):
             return sse(jsonio.dumps(self._outputs(piece)))
 
         def failure(exc: BaseException) -> bytes:
-            error = exc if isinstance(exc, MicroserviceError) else from_user_exception(exc)
-            return sse(jsonio.dumps({"error": error.message}))
+            return sse(jsonio.dumps({"error": as_error(exc).message}))
 
         ctx = self.ctx
         stream = Stream(pieces, encode, failure, lock=ctx.component.lock, metrics=ctx.metrics,
