@@ -1,10 +1,11 @@
 """Answers written piece by piece: Server-Sent Events from a model's generator.
 
 A protocol handler that streams returns a ``Stream`` as its body. The REST worker
-(``transport.worker``) writes the head at once (chunked on HTTP/1.1), then asks for one piece
-at a time on a thread of its stream pool, and writes each piece as soon as it comes; the next
-piece is asked for only once the previous one has left the buffer, so a slow reader holds one
-piece, not the whole answer, and the write timeout ends a stream nobody reads. A client that
+(``transport.worker``) writes the head at once (chunked on HTTP/1.1), then has a thread of its
+stream pool produce the pieces, and writes each as soon as it comes (pieces that come while it
+writes go out together); the thread pauses once 64 KiB wait for the loop, which takes them
+only once the connection's earlier output has left the buffer. So a slow reader holds a
+bounded part of the answer, not all of it, and the write timeout ends a stream nobody reads. A client that
 goes away stops the generator: its ``close()`` runs (``GeneratorExit`` inside it) once the piece
 being produced is done. Under another WSGI server (``--debug``'s development server) a
 ``Stream`` is an ordinary WSGI iterable.

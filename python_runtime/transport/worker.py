@@ -74,7 +74,7 @@ class Connection(object):
     __slots__ = ("sock", "peer", "base", "reader", "outbuf", "last_active", "write_since",
                  "close_after", "continue_sent", "events", "linger_until", "deadline",
                  "deadline_key", "handshaking", "handshake_write", "busy", "held", "inflight",
-                 "paused", "stream", "producing", "chunked")
+                 "paused", "piping", "chunked")
 
     def __init__(self, sock: socket.socket, peer: Any, base: Dict[str, Any],
                  reader: RequestReader) -> None:
@@ -97,8 +97,7 @@ class Connection(object):
         self.held = 0               # bytes counted in the budget for this connection
         self.inflight = 0           # of those, the body the app is working on
         self.paused = False         # registered for reading, though not read (``_watch``)
-        self.stream = None          # streams.Stream: an answer being written piece by piece
-        self.producing = False      # its next piece is being asked for on a stream thread
+        self.piping: Any = None     # Piping: an answer being written piece by piece
         self.chunked = False        # its pieces go out in chunked transfer coding
 
     @property
@@ -106,6 +105,27 @@ class Connection(object):
         """Nothing received, pending or being answered."""
         return not (self.busy or self.outbuf or self.reader.ready or self.reader.in_request
                     or self.linger_until)
+
+
+STREAM_AHEAD = 64 * 1024  # bytes a stream thread may produce ahead of what the loop wrote
+
+
+class Piping(object):
+    """A streamed answer between the stream thread producing its pieces and the loop
+    writing them (``LoopWorker._pipe``, ``deliver_pieces``)."""
+
+    __slots__ = ("stream", "lock", "chunks", "size", "signalled", "running", "ended",
+                 "cancelled")
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+        self.chunks: List[bytes] = []  # produced, not yet taken by the loop
+        self.size = 0
+        self.signalled = False  # the loop has been told of chunks it has not taken
+        self.running = False    # a stream thread is producing for it
+        self.ended = False      # the stream gave its last bytes
+        self.cancelled = False  # the connection is gone: stop after the current piece
 
 
 class Answer(object):
@@ -131,7 +151,7 @@ class LoopWorker(Worker):
         self.finished: Deque[Tuple[Connection, Answer]] = collections.deque()
         self.pool: Any = None
         self.stream_pool: Any = None  # threads that ask generators for streamed pieces
-        self.pieces: Deque[Tuple[Connection, Any, Any]] = collections.deque()
+        self.pieces: Deque[Tuple[Connection, Any]] = collections.deque()  # (conn, Piping)
         self.parking: Any = None  # parking.Parking: model requests run in greenlets
         super(LoopWorker, self).init_process()
 
@@ -634,10 +654,11 @@ class LoopWorker(Worker):
         if not answer.keep:
             conn.close_after = True
         if answer.stream is not None:  # its head now, its pieces as they come
-            conn.stream, conn.chunked, conn.busy = answer.stream, answer.chunked, True
+            piping = conn.piping = Piping(answer.stream)
+            conn.chunked, conn.busy = answer.chunked, True
             self.send(conn, answer.data)
             if conn.sock is None:
-                self._close_stream(answer.stream)
+                self._close_stream(piping)
             elif not conn.outbuf:
                 self._produce(conn)
             if self.access_log and answer.environ:
@@ -653,46 +674,86 @@ class LoopWorker(Worker):
     # -- streamed answers -----------------------------------------------------------------
 
     def _produce(self, conn: Connection) -> None:
-        """Ask ``conn``'s stream for its next piece, on a stream thread (the loop goes on)."""
+        """Have a stream thread produce ``conn``'s next pieces (the loop goes on)."""
         if self.stream_pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self.stream_pool = ThreadPoolExecutor(
                 max(1, int(getattr(self.wsgi, "stream_threads", 0) or 8)),
                 thread_name_prefix="modelkiln-stream")
-        conn.producing = True
-        self.stream_pool.submit(self._piece, conn, conn.stream)
+        piping = conn.piping
+        piping.running = True
+        self.stream_pool.submit(self._pipe, conn, piping)
 
-    def _piece(self, conn: Connection, stream: Stream) -> None:
-        """(A stream thread.) The stream's next bytes, handed to the loop."""
-        try:
-            data = stream.next_piece()
-        except BaseException:  # next_piece answers the generator's errors; a last resort
-            self.log.exception("error producing a piece of a streamed answer")
-            data = None
-        self.pieces.append((conn, stream, data))
-        self._wake()
+    def _pipe(self, conn: Connection, piping: "Piping") -> None:
+        """(A stream thread.) Pieces of the stream, handed to the loop as they come: the
+        first at once, the next ones while the loop writes, until STREAM_AHEAD bytes wait for
+        the loop (which takes them only once the connection's earlier output is written, and
+        then has the thread go on), the stream ends, or the connection is gone."""
+        stream = piping.stream
+        while True:
+            try:
+                data = stream.next_piece()
+            except BaseException:  # next_piece answers the generator's errors; a last resort
+                self.log.exception("error producing a piece of a streamed answer")
+                data = None
+            with piping.lock:
+                if data is None:
+                    piping.ended = True
+                else:
+                    piping.chunks.append(data)
+                    piping.size += len(data)
+                stop = piping.ended or piping.cancelled or piping.size >= STREAM_AHEAD
+                if stop:
+                    piping.running = False
+                signal = not piping.signalled
+                piping.signalled = True
+            if signal:  # (one wake-up of the loop for whatever it has not taken yet)
+                self.pieces.append((conn, piping))
+                self._wake()
+            if stop:
+                return
 
     def deliver_pieces(self) -> None:
-        """Write the pieces the stream threads produced; ask for the next one of a stream
-        once its output has left the buffer (else when it does: ``flush``)."""
+        """Write what the stream threads produced, for connections whose earlier output has
+        left the buffer (the others' pieces wait for ``flush``)."""
         while self.pieces:
-            conn, stream, data = self.pieces.popleft()
-            if conn.stream is not stream or conn.sock is None:  # closed meanwhile
-                self._close_stream(stream)
+            conn, piping = self.pieces.popleft()
+            if conn.piping is not piping or conn.sock is None:  # closed meanwhile
+                with piping.lock:
+                    running = piping.running
+                if not running:
+                    self._close_stream(piping)
                 continue
-            conn.producing = False
-            if data is None:  # the end
-                self._end_stream(conn)
+            if conn.outbuf:
+                with piping.lock:
+                    piping.signalled = False  # flush() takes them
                 continue
-            self.send(conn, b"%x\r\n%s\r\n" % (len(data), data) if conn.chunked else data)
-            if conn.sock is not None and not conn.outbuf:
-                self._produce(conn)
+            self._write_pieces(conn)
+
+    def _write_pieces(self, conn: Connection) -> None:
+        """Write ``conn``'s produced pieces; end the stream after its last bytes, or have it
+        go on once everything is written."""
+        piping = conn.piping
+        with piping.lock:
+            chunks, piping.chunks, piping.size = piping.chunks, [], 0
+            piping.signalled = False
+            running, ended = piping.running, piping.ended
+        if chunks:
+            self.send(conn, b"".join(b"%x\r\n%s\r\n" % (len(data), data)
+                                     for data in chunks) if conn.chunked
+                      else b"".join(chunks))
+            if conn.sock is None:
+                return
+        if ended:
+            self._end_stream(conn)
+        elif not running and not conn.outbuf:
+            self._produce(conn)
 
     def _end_stream(self, conn: Connection) -> None:
-        stream = conn.stream
-        conn.stream, conn.busy = None, False
-        self._close_stream(stream)
+        piping = conn.piping
+        conn.piping, conn.busy = None, False
+        self._close_stream(piping)
         if conn.chunked:
             self.send(conn, b"0\r\n\r\n")
         elif conn.close_after and not conn.outbuf:
@@ -700,9 +761,16 @@ class LoopWorker(Worker):
         if conn.sock is not None and not conn.outbuf and not conn.close_after:
             self.serve(conn)  # the next request it sent meanwhile
 
-    def _close_stream(self, stream: Any) -> None:
-        """End a stream: a generator that has not finished is closed on a stream thread
-        (its ``finally`` blocks are user code, under the model's lock)."""
+    def _close_stream(self, piping: "Piping") -> None:
+        """End a stream. While a stream thread produces for it, that thread stops after its
+        piece and hands it back (``deliver_pieces`` closes it then); a generator that has
+        not finished is closed on a stream thread (its ``finally`` blocks are user code,
+        under the model's lock)."""
+        with piping.lock:
+            piping.cancelled = True
+            if piping.running:
+                return
+        stream = piping.stream
         if stream.done or self.stream_pool is None:
             stream.close()
         else:
@@ -791,7 +859,7 @@ class LoopWorker(Worker):
                 self.close(conn)
                 return
             if sent == len(data):
-                if conn.close_after and conn.stream is None:
+                if conn.close_after and conn.piping is None:
                     self.finish(conn)
                 return
             data = data[sent:]
@@ -815,9 +883,8 @@ class LoopWorker(Worker):
         self._account(conn)
         if conn.outbuf:
             return
-        if conn.stream is not None:  # a streamed answer goes on
-            if not conn.producing:
-                self._produce(conn)
+        if conn.piping is not None:  # a streamed answer goes on
+            self._write_pieces(conn)
             return
         if conn.close_after:
             self.finish(conn)
@@ -848,11 +915,10 @@ class LoopWorker(Worker):
         if sock is None:
             return
         conn.sock = None
-        stream = conn.stream
-        if stream is not None:  # the client went away, or timed out: stop the generator
-            conn.stream = None
-            if not conn.producing:  # (else once the piece being produced comes back)
-                self._close_stream(stream)
+        piping = conn.piping
+        if piping is not None:  # the client went away, or timed out: stop the generator
+            conn.piping = None
+            self._close_stream(piping)
         conn.events = 0
         self._account(conn)
         close_registered(self.selector, self.connections, sock)

@@ -220,3 +220,11 @@ def test_the_prefix_is_a_setting_and_cannot_take_seldons_or_v2s_paths():
         assert "MODELKILN_OPENAI_PREFIX=/v2" in refused.log()
     finally:
         refused.stop()
+
+
+def test_a_fast_generators_many_pieces_arrive_whole_and_in_order(chatty):
+    words = ["p%d" % n for n in range(50)]
+    chunks = client(chatty).chat.completions.create(stream=True, extra_body={"repeat": 40},
+                                                    **chat(" ".join(words)))
+    texts = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert texts == [w + " " for w in words] * 40  # 2000 pieces, in order, none lost
