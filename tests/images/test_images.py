@@ -308,6 +308,54 @@ def test_docker_stop_ends_the_server_within_2_s_with_exit_code_0(engine, request
         container.remove(force=True)
 
 
+def test_the_text_generator_template_streams_from_its_image(engine, request):
+    """The streaming template's image answers Server-Sent Events piece by piece: Seldon's
+    predictions with Accept: text/event-stream, V2's generate_stream and OpenAI's chat
+    completions with "stream": true, read with curl -N."""
+    app = REPO / "templates" / "text-generator-template-app"
+    tag = tag_for(app)
+    try:
+        engine.images.get(tag)
+    except Exception:  # (built by test_app_image when the whole suite runs)
+        code, output, _ = build(app, tag, request)
+        assert code == 0, output[-3000:]
+    container = engine.containers.run(tag, detach=True, user="43210",
+                                      ports={"9000/tcp": ("127.0.0.1", None)})
+    try:
+        container.reload()
+        base = "http://127.0.0.1:%s" % container.ports["9000/tcp"][0]["HostPort"]
+        _wait_ok(base + "/ready", container)
+
+        def curl(path, body, *headers):
+            command = ["curl", "-sN", "-H", "Content-Type: application/json"]
+            for header in headers:
+                command += ["-H", header]
+            return subprocess.run(command + ["--data-binary", json.dumps(body), base + path],
+                                  stdout=subprocess.PIPE, timeout=60, check=True
+                                  ).stdout.decode()
+
+        words = "streams one word at a time and stops".split()
+        seldon = curl("/api/v1.0/predictions", {"strData": "hello"},
+                      "Accept: text/event-stream")
+        events = [block for block in seldon.strip().split("\n\n")]
+        assert [json.loads(e[len("data: "):])["strData"] for e in events[:-1]] == [
+            w + " " for w in words]
+        assert events[-1] == "event: end\ndata: {}"
+        v2 = curl("/v2/models/TextGenerator/generate_stream", {"text_input": "hello"})
+        assert [json.loads(line[6:])["text_output"] for line in v2.split("\n")
+                if line.startswith("data: ")] == [w + " " for w in words]
+        chat = curl("/v1/chat/completions", {"model": "text-generator", "stream": True,
+                                             "messages": [{"role": "user", "content": "hello"}]})
+        lines = [line[6:] for line in chat.split("\n") if line.startswith("data: ")]
+        assert lines[-1] == "[DONE]"
+        chunks = [json.loads(line) for line in lines[:-1]]
+        assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == \
+            " ".join(words) + " "
+        assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    finally:
+        container.remove(force=True)
+
+
 def test_test_image_under_resource_limits(engine, request):
     tag = template_image(engine, request)
     code, output = modelkiln("test-image", tag, "--app", REPO / "templates" / "model-template-app",
