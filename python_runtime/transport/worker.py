@@ -722,6 +722,7 @@ class LoopWorker(Worker):
             if conn.piping is not piping or conn.sock is None:  # closed meanwhile
                 with piping.lock:
                     running = piping.running
+                    piping.signalled = False  # (a thread still running signals once it stops)
                 if not running:
                     self._close_stream(piping)
                 continue
@@ -739,9 +740,9 @@ class LoopWorker(Worker):
             chunks, piping.chunks, piping.size = piping.chunks, [], 0
             piping.signalled = False
             running, ended = piping.running, piping.ended
-        if chunks:
+        if chunks:  # (an empty chunk would end a chunked body: none is written)
             self.send(conn, b"".join(b"%x\r\n%s\r\n" % (len(data), data)
-                                     for data in chunks) if conn.chunked
+                                     for data in chunks if data) if conn.chunked
                       else b"".join(chunks))
             if conn.sock is None:
                 return
