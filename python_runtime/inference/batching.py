@@ -163,9 +163,9 @@ class Batcher(object):
         """From a request parked on the worker's loop (``transport.parking``): ``function()``
         on the batching thread while the request is parked, and (True, its result); it
         raises what the function raised. Elsewhere (False, None): the caller runs it. The
-        model lock sends every call of the user's code here (``ModelLock.elsewhere``), so a
-        request that is not batched (parameters, a raw method, more rows than a batch) does
-        not hold up the loop while it waits for the model."""
+        model lock sends a call of the user's code here when it finds itself held
+        (``ModelLock.elsewhere``), so a request that is not batched (parameters, a raw
+        method, more rows than a batch) does not hold up the loop while the model runs."""
         parking = self.parking
         parked = parking.current() if parking is not None else None
         if parked is None:

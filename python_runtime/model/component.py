@@ -135,7 +135,8 @@ class ModelLock(object):
         self._lock = threading.Lock()
         self._owner = None  # type: Optional[int]
         # Batcher.run_parked, with adaptive batching: a call from a request parked on the
-        # worker's loop runs on the batching thread, so the loop never waits for this lock
+        # worker's loop that finds this lock held runs on the batching thread, so the loop
+        # never waits for it
         self.elsewhere = None  # type: Optional[Callable[[Callable[[], Any]], Any]]
 
     def acquire(self) -> None:
@@ -163,11 +164,15 @@ class ModelLock(object):
         def call(*args: Any, **kwargs: Any) -> Any:
             if self._owner == threading.get_ident():
                 return method(*args, **kwargs)
-            if self.elsewhere is not None:
+            if self.elsewhere is None:
+                self.acquire()
+            elif self._lock.acquire(False):  # free: called here, at once
+                self._owner = threading.get_ident()
+            else:  # held (a batch runs): from a parked request, on the batching thread
                 ran, result = self.elsewhere(lambda: call(*args, **kwargs))
                 if ran:
                     return result
-            self.acquire()
+                self.acquire()
             try:
                 return method(*args, **kwargs)
             finally:
