@@ -37,7 +37,8 @@ import wrk  # noqa: E402
 
 APP_DIR = os.path.join(BENCH_DIR, "apps", "streamgen")
 SERVERS = ("modelkiln", "mlserver")
-PATHS = {"modelkiln": "/v2/models/Gen/generate_stream", "mlserver": "/v2/models/gen/generate_stream"}
+PATHS = {"modelkiln": "/v2/models/Gen/generate_stream",
+         "mlserver": "/v2/models/gen/generate_stream"}
 
 
 def text(words):

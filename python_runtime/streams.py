@@ -3,11 +3,11 @@
 A protocol handler that streams returns a ``Stream`` as its body. The REST worker
 (``transport.worker``) writes the head at once (chunked on HTTP/1.1), then has a thread of its
 stream pool produce the pieces, and writes each as soon as it comes (pieces that come while it
-writes go out together); the thread pauses once 64 KiB wait for the loop, which takes them
-only once the connection's earlier output has left the buffer. So a slow reader holds a
-bounded part of the answer, not all of it, and the write timeout ends a stream nobody reads. A client that
-goes away stops the generator: its ``close()`` runs (``GeneratorExit`` inside it) once the piece
-being produced is done. Under another WSGI server (``--debug``'s development server) a
+writes go out together); the thread pauses once 64 KiB wait for the loop, which takes them only
+once the connection's earlier output has left the buffer. So a slow reader holds a bounded part
+of the answer, not all of it, and the write timeout ends a stream nobody reads. A client that
+goes away stops the generator: its ``close()`` runs (``GeneratorExit`` inside it) once the
+piece being produced is done. Under another WSGI server (``--debug``'s development server) a
 ``Stream`` is an ordinary WSGI iterable.
 
 Each piece is produced by a call into the model's generator under the model's lock when the
@@ -23,6 +23,9 @@ from typing import Any, Callable, Iterator, List, Optional
 
 log = logging.getLogger("modelkiln")
 
+EVENTS = "text/event-stream; charset=utf-8"  # a streamed answer's content type and headers
+EVENT_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+
 
 class Stream(object):
     """An answer's pieces: ``pieces`` yields the model's items, ``encode`` turns each into
@@ -32,13 +35,11 @@ class Stream(object):
 
     def __init__(self, pieces: Iterator[Any], encode: Callable[[Any], bytes],
                  failure: Callable[[BaseException], bytes], tail: Any = b"",
-                 lock: Any = None, metrics: Any = None, label: str = "",
-                 head: bytes = b"") -> None:
+                 lock: Any = None, metrics: Any = None, label: str = "") -> None:
         self.pieces = pieces
         self.encode = encode
         self.failure = failure
         self.tail = tail
-        self.head = head  # bytes written before the first piece (none are produced for it)
         self.lock = lock  # component.ModelLock: each piece is one call into the model
         self.metrics = metrics
         self.label = label
@@ -47,7 +48,6 @@ class Stream(object):
         self.count = 0
         self.done = False
         self.closed = False
-        self.status = 200  # for the request metrics, counted when the stream is closed
         self.counted = None  # type: Optional[Callable[[], None]]
 
     # -- producing (a stream thread) ------------------------------------------------------
@@ -56,9 +56,6 @@ class Stream(object):
         """The next bytes to write, or None once the stream is over."""
         if self.done:
             return None
-        if self.head:
-            head, self.head = self.head, b""
-            return head
         try:
             item = self._next()
         except StopIteration:

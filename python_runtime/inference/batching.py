@@ -4,11 +4,12 @@ Off unless MODELKILN_MAX_BATCH_SIZE > 1. Then each Seldon v1 or V2 request whose
 numeric or string array (REST or gRPC, JSON or binary) is *submitted* here instead of calling
 the model itself. A REST request is decoded on the worker's loop, in a greenlet that parks
 here while its batch runs (``transport.parking``: the loop goes on reading meanwhile); a gRPC
-request, or a REST one without greenlet installed, waits in a thread of the worker's pool. One batching thread per worker takes the oldest waiting request,
-waits at most MODELKILN_MAX_BATCH_TIME from its arrival for others it can be merged with,
-until their rows reach MODELKILN_MAX_BATCH_SIZE (or a preferred size), concatenates them
-along the first axis, calls the model once under the model's lock (so the model is still
-entered by one call at a time), and splits the answer back by row counts.
+request, or a REST one without greenlet installed, waits in a thread of the worker's pool.
+One batching thread per worker takes the oldest waiting request, waits at most
+MODELKILN_MAX_BATCH_TIME from its arrival for others it can be merged with, until their rows
+reach MODELKILN_MAX_BATCH_SIZE (or a preferred size), concatenates them along the first axis,
+calls the model once under the model's lock (so the model is still entered by one call at a
+time), and splits the answer back by row counts.
 
 Requests merge when the same method serves them with the same column names, dtype and
 trailing shape and no request parameters (Seldon ``meta.tags``, V2 ``parameters``); the rest
@@ -31,11 +32,12 @@ loop between its operations and took twice as long per call.
 
 The window is the longest a batch waits, not a fixed delay. The worker's event loop and its
 gRPC server count the model requests they have taken in and not yet seen here (``expect``,
-``expected``; a loop that parks requests holds one count for each turn that reads them); once every one of them has joined the queue (or been answered without it), a
-batch starts at once: waiting longer could only gather requests that have not reached the
-worker yet. So a lone request costs no window, and under load a batch holds what arrived
-while the model ran plus what the worker was still reading. A batcher no worker counts for
-(the unit tests, a file job) waits the whole window.
+``expected``; a loop that parks requests holds one count for each turn that reads them); once
+every one of them has joined the queue (or been answered without it), a batch starts at once:
+waiting longer could only gather requests that have not reached the worker yet. So a lone
+request costs no window, and under load a batch holds what arrived while the model ran plus
+what the worker was still reading. A batcher no worker counts for (the unit tests, a file job)
+waits the whole window.
 """
 
 import collections
@@ -226,14 +228,14 @@ class Batcher(object):
                     self.turns.notify_all()
 
     def _model_turn(self, starting: bool) -> bool:
-        """Around a model call when requests are parked on the loop: the call waits for the
-        loop's turn to end and the loop waits for the call, as long as the calls keep their
-        thread busy (CPU time at least half their wall time, measured on every MEASURE-th
-        call while they do, and on every RECHECK-th call, run alone again, once they did not). Then the two threads do not take the
-        interpreter's lock from each other between the model's operations, which made a
-        call of a dispatch-bound model up to twice as long. A call that mostly waits (a GPU
-        computing, a remote service) leaves the loop free to read and decode meanwhile.
-        Whether the call runs alone."""
+        """Around a model call when requests are parked on the loop: the call waits for
+        the loop's turn to end and the loop waits for the call, as long as the calls keep
+        their thread busy (CPU time at least half their wall time, measured on every
+        MEASURE-th call while they do, and on every RECHECK-th call, run alone again, once
+        they did not). Then the two threads do not take the interpreter's lock from each
+        other between the model's operations, which made a call of a dispatch-bound model
+        up to twice as long. A call that mostly waits (a GPU computing, a remote service)
+        leaves the loop free to read and decode meanwhile. Whether the call runs alone."""
         with self.turns:
             if starting:
                 self.calls += 1

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from ..codecs import jsonio
 from ..codecs.limits import LIMITS
-from ..errors import BadDataError, PayloadTooLarge, UnsupportedMediaType
+from ..errors import BadDataError, PayloadTooLarge, UnsupportedMediaType, shown
 
 JSON_TYPES = ("application/json", "text/json")
 
@@ -33,6 +33,19 @@ def read_body(environ: Dict[str, Any], limit: int) -> bytes:
 # Content-Encoding -> zlib window bits (gzip header, zlib header)
 _ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
               "deflate": zlib.MAX_WBITS}
+
+
+def json_object(environ: Dict[str, Any], limit: int, empty: str, wrong: str
+                ) -> Dict[str, Any]:
+    """The body as a JSON object (read as ``read_body`` does); 400 with ``empty`` when
+    there is none, with ``wrong`` and what came when it is not an object."""
+    body = read_body(environ, limit)
+    if not body.strip():
+        raise BadDataError(empty)
+    value = jsonio.loads(body)
+    if not isinstance(value, dict):
+        raise BadDataError("%s, got %s" % (wrong, shown(value)))
+    return value
 
 
 def inflate(body: bytes, encoding: str, limit: int) -> bytes:

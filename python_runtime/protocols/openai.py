@@ -33,14 +33,12 @@ import numpy as np
 from ..codecs import jsonio
 from ..errors import (BadDataError, InternalError, MicroserviceError, RouteNotFound,
                       as_error, shown)
-from ..streams import Stream, drain, is_stream, sse
+from ..streams import EVENT_HEADERS, EVENTS, Stream, drain, is_stream, sse
 from . import schemas
-from .body import read_body
+from .body import json_object
 from .routes import JSON, Answer, Doc, Route
 
 METHODS = ("chat_completions", "completions", "embeddings")
-EVENTS = "text/event-stream; charset=utf-8"
-EVENT_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
 DONE = b"data: [DONE]\n\n"
 # status -> OpenAI's error type and code
 ERROR_KINDS = {400: ("invalid_request_error", None), 404: ("invalid_request_error", "not_found"),
@@ -111,14 +109,10 @@ class OpenAIRest(object):
 
     def _request(self, environ: Dict[str, Any], field: str, kinds: Tuple[type, ...],
                  what: str) -> Dict[str, Any]:
-        ctx = self.ctx
-        ctx.state.check()
-        body = read_body(environ, ctx.limit)
-        if not body.strip():
-            raise BadDataError("empty body: send the request as a JSON object")
-        request = jsonio.loads(body)
-        if not isinstance(request, dict):
-            raise BadDataError("the body must be a JSON object, got %s" % shown(request))
+        self.ctx.state.check()
+        request = json_object(environ, self.ctx.limit,
+                              "empty body: send the request as a JSON object",
+                              "the body must be a JSON object")
         value = request.get(field)
         if value is None or not isinstance(value, kinds) or isinstance(value, bool):
             raise BadDataError("'%s' is a required property: %s" % (field, what))
@@ -127,10 +121,10 @@ class OpenAIRest(object):
             raise BadDataError("'stream' must be true or false, got %s" % shown(stream))
         return request
 
-    def _names(self, request: Dict[str, Any]) -> Tuple[str, int, str]:
+    def _model(self, request: Dict[str, Any]) -> str:
+        """The answer's "model": the request's, else the served model's name."""
         model = request.get("model")
-        return ("%s-%s" % ("chatcmpl", uuid.uuid4().hex), int(time.time()),
-                model if isinstance(model, str) and model else self.model)
+        return model if isinstance(model, str) and model else self.model
 
     def _call(self, name: str, request: Dict[str, Any]) -> Any:
         return self.ctx.call_model(self.methods[name], request)
@@ -144,11 +138,9 @@ class OpenAIRest(object):
         return self._text_answer("completions", request, chat=False)
 
     def _text_answer(self, name: str, request: Dict[str, Any], chat: bool) -> Answer:
-        ident, created, model = self._names(request)
-        if not chat:
-            ident = "cmpl-" + ident.split("-", 1)[1]
+        ident = "%s-%s" % ("chatcmpl" if chat else "cmpl", uuid.uuid4().hex)
         answer = self._call(name, request)
-        shape = _Shape(chat, ident, created, model, name)
+        shape = _Shape(chat, ident, int(time.time()), self._model(request), name)
         if request.get("stream"):
             pieces = answer if is_stream(answer) else iter([answer])
             stream = Stream(pieces, shape.chunk, shape.failure, shape.tail,
@@ -166,7 +158,7 @@ class OpenAIRest(object):
         if encoding not in ("float", "base64", None):
             raise BadDataError("'encoding_format' must be \"float\" or \"base64\", got %s"
                                % shown(encoding))
-        _, _, model = self._names(request)
+        model = self._model(request)
         answer = self._call("embeddings", request)
         if isinstance(answer, dict):
             whole = dict(answer)

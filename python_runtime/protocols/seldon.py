@@ -15,11 +15,9 @@ from ..model.context import ServingContext
 from ..model.metadata import metadata_or_error
 from . import schemas
 from .body import json_text, read_body, request_message
-from ..streams import Stream, accepts_events, is_stream, sse
+from ..streams import EVENT_HEADERS, EVENTS, Stream, accepts_events, is_stream, sse
 from .routes import JSON, TEXT, Answer, Doc, Handler, Route
 
-EVENTS = "text/event-stream; charset=utf-8"
-EVENT_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
 END_EVENT = sse(b"{}", "end")
 
 GET_POST = ("GET", "POST")

@@ -17,15 +17,13 @@ from ..errors import (BadDataError, InternalError, MicroserviceError, RouteNotFo
 from ..inference.v2 import V2Calls
 from ..model.context import ServingContext
 from . import schemas
-from .body import read_body
-from ..streams import Stream, drain, is_stream, sse
+from .body import json_object, read_body
+from ..streams import EVENT_HEADERS, EVENTS, Stream, drain, is_stream, sse
 from .routes import JSON, Answer, Doc, Route
 
 GET = ("GET",)
 BINARY = "application/octet-stream"
 EXTENSIONS = ["binary_tensor_data"]
-EVENTS = "text/event-stream; charset=utf-8"
-EVENT_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
 
 
 def model_name_of(settings: Any) -> str:
@@ -162,15 +160,10 @@ class V2Rest(object):
     def _generate_request(self, environ: Dict[str, Any], params: Dict[str, str]
                           ) -> Dict[str, Any]:
         self._check_model(params)
-        ctx = self.ctx
-        ctx.state.check()
-        body = read_body(environ, ctx.limit)
-        if not body.strip():
-            raise BadDataError("empty body: send a JSON object of inputs by name")
-        request = jsonio.loads(body)
-        if not isinstance(request, dict):
-            raise BadDataError("a generate request is a JSON object of inputs by name, got %s"
-                               % shown(request))
+        self.ctx.state.check()
+        request = json_object(environ, self.ctx.limit,
+                              "empty body: send a JSON object of inputs by name",
+                              "a generate request is a JSON object of inputs by name")
         parameters = request.get("parameters", {})
         if not isinstance(parameters, dict):
             raise BadDataError("parameters must be an object, got %s" % shown(parameters))
@@ -220,7 +213,8 @@ class V2Rest(object):
         if not is_stream(answer):
             return 200, jsonio.dumps(self._outputs(answer)), JSON
         joined = {}  # type: Dict[str, Any]
-        for piece in drain(answer, self.ctx.component.lock):  # texts joined, lists extended, the rest: last
+        # texts joined, lists extended, anything else: the last piece's
+        for piece in drain(answer, self.ctx.component.lock):
             for name, value in self._outputs(piece).items():
                 before = joined.get(name)
                 if isinstance(before, str) and isinstance(value, str) and name not in (
