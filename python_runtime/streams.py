@@ -18,6 +18,7 @@ blocks between pieces holds one stream thread (and the lock) while it does.
 """
 
 import logging
+import threading
 import time
 from typing import Any, Callable, Iterator, List, Optional
 
@@ -25,6 +26,7 @@ log = logging.getLogger("modelkiln")
 
 EVENTS = "text/event-stream; charset=utf-8"  # a streamed answer's content type and headers
 EVENT_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+_producer = threading.local()  # .gone: () -> whether the client of this thread's stream left
 
 
 class Stream(object):
@@ -35,7 +37,11 @@ class Stream(object):
 
     def __init__(self, pieces: Iterator[Any], encode: Callable[[Any], bytes],
                  failure: Callable[[BaseException], bytes], tail: Any = b"",
-                 lock: Any = None, metrics: Any = None, label: str = "") -> None:
+                 lock: Any = None, metrics: Any = None, label: str = "",
+                 tracing: Any = None) -> None:
+        if tracing is not None:  # a span from the head to the last piece
+            pieces = tracing.pieces_in(tracing.stream_span(label), pieces,
+                                       "modelkiln.stream.pieces")
         self.pieces = pieces
         self.encode = encode
         self.failure = failure
@@ -110,6 +116,19 @@ def under(lock: Any, function: Callable[..., Any], *args: Any) -> Any:
         return function(*args)
     with lock:
         return function(*args)
+
+
+def producing(gone: Optional[Callable[[], bool]]) -> None:
+    """This thread produces pieces for a stream from now on (``gone``: whether its client has
+    left), or for none (None)."""
+    _producer.gone = gone
+
+
+def client_gone() -> bool:
+    """Whether the client of the stream this thread produces for has left: a producer that
+    waits (a decoupled Triton model's responses) stops waiting then."""
+    gone = getattr(_producer, "gone", None)
+    return gone is not None and gone()
 
 
 def drain(pieces: Any, lock: Any) -> List[Any]:

@@ -20,7 +20,7 @@ import functools
 import logging
 import os
 import threading
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
 log = logging.getLogger("modelkiln")
 
@@ -141,12 +141,7 @@ class Tracing(object):
 
     def _request_span(self, name: str, traceparent: Optional[str], tracestate: Optional[str],
                       attributes: Dict[str, Any]) -> Any:
-        carrier = {}
-        if traceparent:
-            carrier["traceparent"] = traceparent
-            if tracestate:
-                carrier["tracestate"] = tracestate
-        parent = self.propagator.extract(carrier) if carrier else None
+        parent = self._parent(traceparent, tracestate)
         return self.tracer.start_as_current_span(
             name, context=parent, kind=self.server_kind, attributes=attributes,
             record_exception=False, set_status_on_exception=False)
@@ -201,6 +196,39 @@ class Tracing(object):
                 span.set_status(self.error)
             return answer, error
 
+    def grpc_stream(self, full_method: str, context: Any, metadata: Dict[str, str],
+                    request_id: str, answers: Iterator[bytes]) -> Iterator[bytes]:
+        """``answers`` (those of one request message of a streaming call), made inside a
+        span of their own that ends after the last."""
+        service, _, method = full_method.lstrip("/").partition("/")
+        span = self.tracer.start_span(
+            full_method.lstrip("/"), context=self._parent(metadata.get("traceparent"),
+                                                          metadata.get("tracestate")),
+            kind=self.server_kind, attributes={
+                "rpc.system": "grpc", "rpc.service": service, "rpc.method": method,
+                "modelkiln.request_id": request_id})
+        if not context.initial:  # (the call's head carries its first request's)
+            context.send_initial_metadata((("traceparent", _traceparent(span)),))
+        return self.pieces_in(span, answers, "modelkiln.stream.answers")
+
+    def stream_span(self, label: str) -> Any:
+        """The span of a streamed REST answer: a child of the request's, from its head to
+        its last piece (``pieces_in``, ``end_stream``)."""
+        return self.tracer.start_span("stream " + label)
+
+    def pieces_in(self, span: Any, pieces: Iterator[Any], counted: str) -> Iterator[Any]:
+        """``pieces``, each made inside ``span`` (the user's spans nest in it); the span ends
+        after the last or at ``close()``, with their count as ``counted``."""
+        return _TracedPieces(self, span, pieces, counted)
+
+    def _parent(self, traceparent: Optional[str], tracestate: Optional[str]) -> Any:
+        if not traceparent:
+            return None
+        carrier = {"traceparent": traceparent}
+        if tracestate:
+            carrier["tracestate"] = tracestate
+        return self.propagator.extract(carrier)
+
     def user_method(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """``func`` (a user's bound method) with a span of its own around each call, named
         after it (``MyModel.predict``)."""
@@ -213,6 +241,52 @@ class Tracing(object):
                 return func(*args, **kwargs)
 
         return traced
+
+
+class _TracedPieces(object):
+    """See ``Tracing.pieces_in``."""
+
+    def __init__(self, tracing: Tracing, span: Any, pieces: Iterator[Any], counted: str
+                 ) -> None:
+        self.tracing, self.span, self.pieces, self.counted = tracing, span, pieces, counted
+        self.count = 0
+        self.ended = False
+
+    def __iter__(self) -> "_TracedPieces":
+        return self
+
+    def __next__(self) -> Any:
+        span = self.span
+        with self.tracing.trace.use_span(span, end_on_exit=False, record_exception=False,
+                                         set_status_on_exception=False):
+            _server_span.span = span
+            try:
+                piece = next(self.pieces)
+            except StopIteration:
+                self._end()
+                raise
+            except BaseException as exc:
+                span.set_status(self.tracing.error)
+                span.record_exception(exc)
+                self._end()
+                raise
+            finally:
+                _server_span.span = None
+        self.count += 1
+        return piece
+
+    def _end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.span.set_attribute(self.counted, self.count)
+            self.span.end()
+
+    def close(self) -> None:
+        """The client went away: the span ends, the generator's ``finally`` runs."""
+        self._end()
+        close = getattr(self.pieces, "close", None)
+        if close is not None:
+            close()
 
 
 def phased(tracing: Optional[Tracing], name: str, decode: Callable[..., Any],

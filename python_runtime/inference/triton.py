@@ -12,14 +12,16 @@ answered in the model's order, filtered by the requested ones, JSON or binary as
 error response, or ``execute`` raising, is Triton's 500 with the model's message.
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..codecs.v2 import DTYPES, EXTENSION_PARAMETERS, BinaryReader, decode_input, encode_output
 from ..errors import BadDataError
-from ..model.formats.triton import TritonModel, check_shape
+from ..model.formats.triton import TritonModel, TritonModelError, check_shape
 from ..model.formats.triton_config import V2_DATATYPE, data_type_name
 
 NO_ID = "<id_unknown>"
+DECOUPLED = ("model '%s' is decoupled (it answers a request in any number of responses): "
+             "use gRPC ModelStreamInfer or POST /v2/models/<name>/generate_stream")
 
 
 class TritonCalls(object):
@@ -36,6 +38,101 @@ class TritonCalls(object):
     def infer(self, request: Any, binary: Optional[BinaryReader]
               ) -> Tuple[Dict[str, Any], List[bytes]]:
         """(response object, binary chunks of the outputs sent in binary)."""
+        if self.model.decoupled:
+            raise BadDataError(DECOUPLED % self.model.name)
+        inference_request, tensors, wanted, parameters, request_id = self.prepare(request,
+                                                                                  binary)
+        response = self.execute(inference_request, tensors)
+        outputs = self.model.response_outputs(response)
+        return self.answer(outputs, wanted, parameters, request_id)
+
+    def infer_stream(self, request: Any, binary: Optional[BinaryReader]) -> Iterator[Any]:
+        """The answers to one request of a stream (gRPC ModelStreamInfer): a decoupled
+        model's responses as its sender sends them, else the one response; each a (response
+        object, binary chunks), or the TritonModelError of an error response (the request's
+        other responses still follow)."""
+        if not self.model.decoupled:
+            return iter([self.infer(request, binary)])
+        inference_request, _tensors, wanted, parameters, request_id = self.prepare(request,
+                                                                                   binary)
+        return _Answers(self, self.model.execute_decoupled(inference_request),
+                        lambda outputs: self.answer(outputs, wanted, parameters, request_id))
+
+    # -- the generate extension -----------------------------------------------------------
+
+    def generate(self, body: Any) -> Iterator[Any]:
+        """V2 generate, as Triton makes it: the answers to a JSON object of inputs by name
+        (``generate_request``), each the generate object of a response (``generated``) or
+        the TritonModelError of an error response. A model that is not decoupled answers
+        one; ``execute`` raising is a TritonModelError raised here."""
+        request = self.generate_request(body)
+        inference_request, tensors, wanted, parameters, request_id = self.prepare(request,
+                                                                                  None)
+        if not self.model.decoupled:
+            response = self.execute(inference_request, tensors)
+            try:
+                return iter([self.generated(self.model.response_outputs(response),
+                                            request_id)])
+            except TritonModelError as exc:
+                return iter([exc])
+        return _Answers(self, self.model.execute_decoupled(inference_request),
+                        lambda outputs: self.generated(outputs, request_id))
+
+    def generate_request(self, body: Any) -> Dict[str, Any]:
+        """The V2 request of a generate object: each of the model's inputs it names, its
+        value (one element, or a list of them) shaped by the input's dims (and a batch
+        dimension when the model batches); ``id`` and ``parameters`` as they are. Other
+        keys are ignored, as Triton ignores them."""
+        if not isinstance(body, dict):
+            raise BadDataError("a generate request is a JSON object of inputs by name")
+        request = {"inputs": []}  # type: Dict[str, Any]
+        for key in ("id", "parameters"):
+            if key in body:
+                request[key] = body[key]
+        for name in self.model.inputs:
+            if name not in body:
+                continue
+            data = _flat(body[name])
+            datatype, dims = self.expected[name]
+            request["inputs"].append({"name": name, "datatype": datatype, "data": data,
+                                      "shape": self._generate_shape(name, len(data), dims)})
+        return request
+
+    def _generate_shape(self, name: str, count: int, dims: List[int]) -> List[int]:
+        batched = self.model.max_batch_size > 0
+        fixed = 1
+        for dim in dims:
+            fixed *= dim if dim >= 0 else 1
+        free = [index for index, dim in enumerate(dims) if dim < 0]
+        shape = list(dims)
+        if len(free) == 1 and count % fixed == 0:
+            shape[free[0]] = count // fixed
+            return [1] + shape if batched else shape
+        if not free and batched and count and count % fixed == 0:
+            return [count // fixed] + shape
+        if not free and not batched and count == fixed:
+            return shape
+        raise BadDataError("The schema can not convert input '%s' to tensor with proper "
+                           "shape" % name)
+
+    def generated(self, outputs: List[Tuple[str, Any]], request_id: Optional[str]
+                  ) -> Dict[str, Any]:
+        """A response as Triton's generate answers it: each output by name (its one element,
+        or a list), ``id``, ``model_name`` and ``model_version``, keys in sorted order."""
+        answer = {}  # type: Dict[str, Any]
+        for name, array in outputs:
+            out, _ = encode_output(name, array, False)
+            data = list(out["data"]) if not isinstance(out["data"], list) else out["data"]
+            answer[name] = data[0] if len(data) == 1 else data
+        if request_id:
+            answer["id"] = request_id
+        answer["model_name"] = self.model.name
+        answer["model_version"] = self.model.version
+        return dict(sorted(answer.items()))
+
+    def prepare(self, request: Any, binary: Optional[BinaryReader]) -> Tuple[Any, ...]:
+        """Triton's checks of a V2 request, then its ``InferenceRequest``: (request, decoded
+        tensors, wanted outputs, parameters, id)."""
         if not isinstance(request, dict):
             raise BadDataError("the request JSON is not an object")
         items = request.get("inputs")
@@ -58,9 +155,7 @@ class TritonCalls(object):
             [(t.name, t.array) for t in tensors], request_id or "",
             {k: v for k, v in parameters.items() if k not in EXTENSION_PARAMETERS}
             if parameters else None, [name for name, _ in wanted or ()])
-        response = self.execute(inference_request, tensors)
-        outputs = model.response_outputs(response)
-        return self.answer(outputs, wanted, parameters, request_id)
+        return inference_request, tensors, wanted, parameters, request_id
 
     def execute(self, inference_request: Any, tensors: List[Any]) -> Any:
         """The request's response: from a batch of requests that arrived together when the
@@ -208,3 +303,42 @@ class TritonCalls(object):
             if raw is not None:
                 chunks.append(raw)
         return response, chunks
+
+
+def _flat(value: Any) -> List[Any]:
+    """A generate value's elements, nested lists flattened."""
+    if not isinstance(value, list):
+        return [value]
+    found = []  # type: List[Any]
+    for item in value:
+        found.extend(_flat(item))
+    return found
+
+
+class _Answers(object):
+    """A decoupled request's answers (``TritonCalls.infer_stream``, ``generate``), each
+    ``make(outputs)`` of a response, or the TritonModelError of an error response;
+    ``close()``: its client went away, which the model's ``is_cancelled()`` says from then
+    on."""
+
+    def __init__(self, calls: TritonCalls, responses: Any,
+                 make: Callable[[List[Tuple[str, Any]]], Any]) -> None:
+        self.calls, self.responses, self.make = calls, responses, make
+
+    def __iter__(self) -> "_Answers":
+        return self
+
+    def __next__(self) -> Any:
+        response = next(self.responses)
+        try:
+            outputs = self.calls.model.response_outputs(response)
+        except TritonModelError as exc:
+            return exc
+        return self.make(outputs)
+
+    def ready(self) -> bool:
+        """Whether the next answer (or the end) is there without waiting."""
+        return self.responses.ready()
+
+    def close(self) -> None:
+        self.responses.close()

@@ -25,7 +25,7 @@ inputs hold decoded numpy arrays in ``data``, and returns ``{"outputs": [{"name"
 """
 
 from collections import Counter
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -37,7 +37,9 @@ from ..errors import BadDataError, InternalError, clipped, few, shown
 from ..model.component import Component, validate_metrics
 from ..model.response import unpack
 from ..model.signature import Signature
+from ..streams import drain, is_stream, under
 from .batching import batch_key
+from .seldon import join_pieces
 
 SERVED_METHOD = {"MODEL": "predict", "TRANSFORMER": "transform_input",
                  "OUTPUT_TRANSFORMER": "transform_output", "ROUTER": "route",
@@ -74,6 +76,9 @@ class V2Calls(object):
         self.endpoint = (component.endpoint(self.method)
                          if self.method not in ("score",) else None)
         self.output_name = signature.outputs[0].name if signature.outputs else DEFAULT_OUTPUT
+        self.stream_endpoint = (component.endpoint("predict_stream")
+                                if self.method == "predict" and component.predict_stream
+                                is not None else None)
         # -- a Triton Python-backend model: Triton's checks and answers (inference.triton) --
         from ..model.formats.triton import TritonModel
         from .triton import TritonCalls
@@ -89,6 +94,64 @@ class V2Calls(object):
         """(response object, binary chunks of the outputs sent in binary)."""
         if self.triton is not None:  # a Triton Python-backend model (see __init__)
             return self.triton.infer(request, binary)
+        inputs, request_id, wanted, all_binary, user_parameters = self._parse(request, binary)
+        if self.component.v2_raw is not None:
+            outputs, answer_parameters = self._call_raw(request, inputs)
+        else:
+            outputs, answer_parameters = self._call_seldon_style(inputs, request_id,
+                                                                 user_parameters)
+        return self._answer(outputs, answer_parameters, request_id, wanted, all_binary)
+
+    @property
+    def answers_in_pieces(self) -> bool:
+        """Whether ``infer_stream`` answers a request in any number of pieces (a decoupled
+        Triton model, a class with ``predict_stream()``), not in exactly one."""
+        if self.triton is not None:
+            return self.triton.model.decoupled
+        return (self.stream_endpoint is not None and self.component.v2_raw is None)
+
+    def infer_stream(self, request: Any, binary: Optional[BinaryReader]) -> Iterator[Any]:
+        """The answers to one request of a stream (gRPC ModelStreamInfer), each a (response
+        object, binary chunks): one per piece of the class's ``predict_stream()`` (each
+        taken under the model's lock), a decoupled Triton model's responses, else the one
+        answer of ``infer``."""
+        if self.triton is not None:
+            return self.triton.infer_stream(request, binary)
+        if not self.answers_in_pieces:
+            return iter([self.infer(request, binary)])
+        component = self.component
+        inputs, request_id, wanted, all_binary, user_parameters = self._parse(request, binary)
+        X, names = self._features(inputs)
+        meta = {"tags": dict(user_parameters)}  # type: Dict[str, Any]
+        if request_id is not None:
+            meta["puid"] = request_id
+        pieces = self.stream_endpoint.call_high(X, names, meta=meta)
+        merged = dict(user_parameters)
+        merged.update(component.user_tags() or {})
+        if not is_stream(pieces):
+            pieces = iter([pieces])
+        return self._piece_answers(pieces, merged, request_id, wanted, all_binary)
+
+    def _piece_answers(self, pieces: Iterator[Any], parameters: Dict[str, Any],
+                       request_id: Optional[str], wanted: Optional[List[RequestedOutput]],
+                       all_binary: bool) -> Iterator[Any]:
+        lock = self.component.lock
+        try:
+            while True:
+                try:
+                    piece = under(lock, next, pieces)
+                except StopIteration:
+                    return
+                yield self._answer([self._as_output(self.output_name, piece)], parameters,
+                                   request_id, wanted, all_binary)
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                under(lock, close)
+
+    def _parse(self, request: Any, binary: Optional[BinaryReader]) -> Tuple[Any, ...]:
+        """A V2 request's inputs (decoded and checked), id, wanted outputs, whether all go in
+        binary, and its own parameters."""
         if not isinstance(request, dict):
             raise BadDataError("a V2 inference request is a JSON object with inputs, got %s"
                                % describe(request))
@@ -113,11 +176,12 @@ class V2Calls(object):
         all_binary = _flag(parameters, "binary_data_output")
         wanted = self._requested_outputs(request.get("outputs"), all_binary)
         user_parameters = {k: v for k, v in parameters.items() if k not in EXTENSION_PARAMETERS}
-        if self.component.v2_raw is not None:
-            outputs, answer_parameters = self._call_raw(request, inputs)
-        else:
-            outputs, answer_parameters = self._call_seldon_style(inputs, request_id,
-                                                                 user_parameters)
+        return inputs, request_id, wanted, all_binary, user_parameters
+
+    def _answer(self, outputs: List[Tuple[str, Any, Dict[str, Any]]],
+                answer_parameters: Dict[str, Any], request_id: Optional[str],
+                wanted: Optional[List[RequestedOutput]], all_binary: bool
+                ) -> Tuple[Dict[str, Any], List[bytes]]:
         response = {"model_name": ""}  # type: Dict[str, Any]
         if request_id is not None:
             response["id"] = request_id
@@ -187,6 +251,10 @@ class V2Calls(object):
             endpoint = self.endpoint
             if endpoint.high is None and endpoint.raw is not None:
                 data, tags, metrics = self._call_seldon_raw(X, names, meta)
+            elif endpoint.high is None and self.stream_endpoint is not None:
+                # a class that only streams, asked for one answer: its pieces joined
+                data, tags, metrics = join_pieces(drain(self.stream_endpoint.call_high(
+                    X, names, meta=meta), component.lock)), None, []
             elif endpoint.high is None:
                 if self.method == "route":
                     raise BadDataError("Route not defined: this class has no route() method")

@@ -8,19 +8,24 @@ output is FP16, which has no typed field: then every output goes raw, because
 ``raw_output_contents`` holds all outputs in order or none.
 """
 
+import logging
 import struct
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import numpy as np
 
 from .. import __version__, tracing
 from ..codecs.v2 import DTYPES, LITTLE, BinaryReader, split_bytes
-from ..errors import BadDataError, RouteNotFound, shown
+from ..errors import (BadDataError, MicroserviceError, NotReady, RouteNotFound, as_error,
+                      shown)
 from ..inference.v2 import V2Calls
 from ..model.context import ServingContext
 from .v2 import EXTENSIONS, model_name_of
 
 SERVICE = "inference.GRPCInferenceService"
+ENABLE_FINAL = "triton_enable_empty_final_response"  # a streamed request's parameter
+FINAL = "triton_final_response"                      # and its answers'
+log = logging.getLogger("modelkiln")
 _LENGTH = struct.Struct("<I")
 # datatype -> the typed field of InferTensorContents that carries it
 CONTENTS_FIELD = {
@@ -35,6 +40,15 @@ CONTENTS_FIELD = {
 _WIDE = {"bool_contents": np.bool_, "int_contents": np.int64, "int64_contents": np.int64,
          "uint_contents": np.uint64, "uint64_contents": np.uint64,
          "fp32_contents": np.float64, "fp64_contents": np.float64}
+
+
+def _final_flag(parameters: Any) -> bool:
+    """Whether a stream's request asks for an empty final answer (tritonclient's
+    ``enable_empty_final_response``)."""
+    if ENABLE_FINAL not in parameters:
+        return False
+    value = parameters[ENABLE_FINAL]
+    return value.WhichOneof("parameter_choice") == "bool_param" and value.bool_param
 
 
 def parameters_to_dict(parameters: Any) -> Dict[str, Any]:
@@ -79,11 +93,13 @@ class V2Grpc(object):
         self.calls = V2Calls(ctx.component, ctx.metrics, ctx.signature)
         self.msg = {name: protos.message("inference." + name) for name in (
             "ServerLiveResponse", "ServerReadyResponse", "ModelReadyResponse",
-            "ServerMetadataResponse", "ModelMetadataResponse", "ModelInferResponse")}
+            "ServerMetadataResponse", "ModelMetadataResponse", "ModelInferResponse",
+            "ModelStreamInferResponse")}
         self._phases = tracing.phased(ctx.tracing, "infer", self._decode, self._call,
                                       self._encode)
         # a Triton Python-backend model: Triton's ModelConfig method and unknown-model errors
         self.triton = self.calls.triton is not None
+        self.decoupled = self.triton and ctx.component.obj.decoupled
         if self.triton:
             response = protos.message("inference.ModelConfigResponse")()
             response.config.ParseFromString(ctx.component.obj.config.SerializeToString())
@@ -108,6 +124,7 @@ class V2Grpc(object):
                 name="modelkiln", version=__version__, extensions=EXTENSIONS),
             "ModelMetadata": self._model_metadata,
             "ModelInfer": self._infer,
+            "ModelStreamInfer": self._stream_infer,
         }
 
     def _check_model(self, name: str, version: str) -> None:
@@ -149,7 +166,70 @@ class V2Grpc(object):
     # -- inference ----------------------------------------------------------------------
 
     def _infer(self, request: Any) -> Any:
+        if self.decoupled:  # (Triton checks the model first, then this, then the inputs)
+            self._check_model(request.model_name, request.model_version)
+            raise MicroserviceError("ModelInfer RPC doesn't support models with decoupled "
+                                    "transaction policy", status_code=501)
         return self._phases(request)
+
+    def _stream_infer(self, request: Any) -> Iterator[Any]:
+        """ModelStreamInfer: the answers to one request of the stream, as Triton gives them,
+        each a ModelStreamInferResponse made as soon as it comes. A model that answers in
+        pieces (``predict_stream()``, a decoupled Triton model) gives one per piece, each
+        with the parameter ``triton_final_response`` false, and, when the request asks with
+        ``triton_enable_empty_final_response``, an empty one (true) after the last; any
+        other model one answer (true). An error is an answer with ``error_message`` (true
+        when it ends the request's answers) and the stream goes on with the next request;
+        a request refused before it reaches the model carries only its id."""
+        flagged = _final_flag(request.parameters)
+        if flagged:
+            del request.parameters[ENABLE_FINAL]  # (the server's, not the model's)
+        request_id = request.id
+        try:
+            body, binary, raw = self._decode(request)
+            answers = self.ctx.call_model(self.calls.infer_stream, body, binary)
+        except Exception as exc:
+            yield self._stream_error(exc, request_id, True)
+            return
+        single = not self.calls.answers_in_pieces
+        try:
+            while True:
+                try:
+                    item = next(answers)
+                except StopIteration:
+                    break
+                except Exception as exc:  # a generator that raised: its request is over
+                    yield self._stream_error(exc, request_id, True)
+                    return
+                if isinstance(item, MicroserviceError):  # an error response (Triton's)
+                    yield self._stream_error(item, request_id, single)
+                    continue
+                answer = self._response(item[0], item[1], raw)
+                answer.parameters[FINAL].bool_param = single
+                yield self.msg["ModelStreamInferResponse"](infer_response=answer)
+        finally:
+            close = getattr(answers, "close", None)
+            if close is not None:  # (the client went away: the model's generator ends)
+                close()
+        if flagged and not single:
+            yield self._final(request_id, request.model_version)
+
+    def _stream_error(self, exc: BaseException, request_id: str, final: bool) -> Any:
+        error = as_error(exc)
+        answer = self.msg["ModelStreamInferResponse"](error_message=error.message)
+        answer.infer_response.id = request_id
+        if error.status_code >= 500 and not isinstance(error, NotReady):  # the model's
+            if not isinstance(exc, MicroserviceError):
+                log.error("ModelStreamInfer failed: %s", error.message, exc_info=exc)
+            answer.infer_response.model_name = self.model
+            answer.infer_response.parameters[FINAL].bool_param = final
+        return answer
+
+    def _final(self, request_id: str, version: str) -> Any:
+        answer = self.msg["ModelInferResponse"](model_name=self.model, model_version=version,
+                                                id=request_id)
+        answer.parameters[FINAL].bool_param = True
+        return self.msg["ModelStreamInferResponse"](infer_response=answer)
 
     def _decode(self, request: Any) -> Any:
         self._check_model(request.model_name, request.model_version)

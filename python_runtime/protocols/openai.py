@@ -146,7 +146,8 @@ class OpenAIRest(object):
             stream = Stream(pieces, shape.chunk, shape.failure, shape.tail,
                             lock=self.ctx.component.lock, metrics=self.ctx.metrics,
                             label=self.prefix + ("/chat/completions" if chat
-                                                 else "/completions"))
+                                                 else "/completions"),
+                            tracing=self.ctx.tracing)
             return 200, stream, EVENTS, EVENT_HEADERS
         if is_stream(answer):
             answer = shape.joined(drain(answer, self.ctx.component.lock))

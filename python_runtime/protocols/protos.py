@@ -188,12 +188,19 @@ INFERENCE = {
              ("name", 1, STRING), ("datatype", 2, STRING), ("shape", 3, INT64, None, True),
              ("parameters", 4) + _PARAMS,
              ("contents", 5, MESSAGE, _I + "InferTensorContents")])]),
+        # Triton's streaming extension: zero or more answers per request of the stream
+        ("ModelStreamInferResponse", [
+            ("error_message", 1, STRING),
+            ("infer_response", 2, MESSAGE, _I + "ModelInferResponse")]),
     ],
     "services": {
         "GRPCInferenceService": [
             (name, _I + name + "Request", _I + name + "Response")
             for name in ("ServerLive", "ServerReady", "ModelReady", "ServerMetadata",
-                         "ModelMetadata", "ModelInfer", "ModelConfig")],
+                         "ModelMetadata", "ModelInfer")] + [
+            ("ModelStreamInfer", _I + "ModelInferRequest", _I + "ModelStreamInferResponse",
+             True),
+            ("ModelConfig", _I + "ModelConfigRequest", _I + "ModelConfigResponse")],
     },
 }
 

@@ -152,7 +152,8 @@ class SeldonRest(object):
         if not is_stream(pieces):  # one answer: one event
             pieces = iter([pieces])
         stream = Stream(pieces, encode, failure, END_EVENT, lock=ctx.component.lock,
-                        metrics=ctx.metrics, label=environ.get("PATH_INFO") or "")
+                        metrics=ctx.metrics, label=environ.get("PATH_INFO") or "",
+                        tracing=ctx.tracing)
         return 200, stream, EVENTS, EVENT_HEADERS
 
     # -- health and metadata ------------------------------------------------------------

@@ -15,17 +15,20 @@ Triton's configuration endpoint:
 Seldon's and ODAHU's routes stay on the same port.
 """
 
+import itertools
 from typing import Any, Dict, List
 
 from .. import __version__, tracing
 from ..codecs import jsonio
 from ..codecs.v2 import HEADER_LENGTH, join_body, split_body
-from ..errors import BadDataError, MethodNotAllowed, MicroserviceError, RouteNotFound
+from ..errors import (BadDataError, MethodNotAllowed, MicroserviceError, RouteNotFound,
+                      as_error)
 from ..inference.v2 import V2Calls
 from ..model.context import ServingContext
 from ..model.formats.triton import TritonModelError
 from . import schemas
-from .body import read_body
+from ..streams import EVENTS, Stream, sse
+from .body import json_object, read_body
 from .routes import JSON, Answer, Doc, Route
 
 GET = ("GET",)
@@ -44,6 +47,12 @@ def unknown_model(name: str, version: str) -> RouteNotFound:
 
 class UnknownModel(RouteNotFound):
     """An unknown model or version on ``infer`` (Triton sends it as ``text/plain``)."""
+
+
+class Decoupled(MicroserviceError):
+    """Inference asked of a decoupled model on REST (Triton: 501, as ``text/plain``)."""
+
+    status_code = 501
 
 
 class TritonRest(object):
@@ -73,9 +82,12 @@ class TritonRest(object):
         if isinstance(error, RouteNotFound) and not isinstance(error, UnknownModel) and \
                 not error.message.startswith("Request for unknown model"):
             return 404, b'{"error":"Not Found"}', TEXT
-        if isinstance(error, MethodNotAllowed):
-            return 405, b'{"error":"Method Not Allowed"}', TEXT
-        plain = isinstance(error, (TritonModelError, UnknownModel))
+        if isinstance(error, MethodNotAllowed):  # (its message starts with the path)
+            generating = error.message.split(" ", 1)[0].endswith(("/generate",
+                                                                  "/generate_stream"))
+            # Triton's generate routes say it as JSON, its others as text
+            return 405, b'{"error":"Method Not Allowed"}', JSON if generating else TEXT
+        plain = isinstance(error, (TritonModelError, UnknownModel, Decoupled))
         return error.status_code, body, TEXT if plain else JSON
 
     def routes(self) -> List[Route]:
@@ -97,6 +109,15 @@ class TritonRest(object):
                     content_types=(JSON, BINARY), response_types=(JSON, BINARY))
         handle_infer = tracing.phased(self.ctx.tracing, "infer", self._decode, self._call,
                                       self._encode)
+        generate = Doc("Generate (Triton's generate extension): a JSON object of inputs by "
+                       "name (and id, parameters); the outputs by name. A decoupled model "
+                       "must send exactly one response",
+                       request={"type": "object", "additionalProperties": True},
+                       errors=((400, "Bad request, or the model's error (Triton's message)"),
+                               (404, "Unknown model or version")))
+        stream = Doc("Generate, streamed (Triton's generate extension): one Server-Sent Event "
+                     "per response", request={"type": "object", "additionalProperties": True},
+                     errors=generate.errors, response_types=(EVENTS,))
         return [
             Route("/v2", GET, self._server_metadata, self,
                   Doc("Server metadata (V2)", response=schemas.ref("V2ServerMetadata"))),
@@ -111,7 +132,10 @@ class TritonRest(object):
             Route(versioned + "/config", GET, self._config, self, config),
             Route(base + "/infer", ("POST",), handle_infer, self, infer),
             Route(versioned + "/infer", ("POST",), handle_infer, self, infer),
-        ]
+        ] + [Route(path + "/generate", ("POST",), self._generate, self, generate)
+             for path in (base, versioned)] + [
+            Route(path + "/generate_stream", ("POST",), self._generate_stream, self, stream)
+            for path in (base, versioned)]
 
     # -- handlers -----------------------------------------------------------------------
 
@@ -161,6 +185,9 @@ class TritonRest(object):
         ctx = self.ctx
         ctx.state.check()
         body = read_body(environ, ctx.limit)
+        if self.model.decoupled:  # (whatever the body: Triton does not read it)
+            raise Decoupled("HTTP end point doesn't support models with decoupled "
+                            "transaction policy")
         header, binary = split_body(body, environ.get(HEADER_LENGTH))
         if not header.strip():
             raise BadDataError("failed to parse the request JSON buffer: The document is "
@@ -176,3 +203,88 @@ class TritonRest(object):
             return 200, jsonio.dumps(response), JSON
         data, length = join_body(response, chunks)
         return 200, data, BINARY, [("Inference-Header-Content-Length", str(length))]
+
+    # -- the generate extension -------------------------------------------------------------
+
+    def _generation(self, environ: Dict[str, Any], params: Dict[str, str]) -> Any:
+        """The generate request's answers (``TritonCalls.generate``)."""
+        self._check_model(params)
+        ctx = self.ctx
+        ctx.state.check()
+        request = json_object(environ, ctx.limit, "failed to parse the request JSON buffer: "
+                              "The document is empty.", "attempt to get members for "
+                              "non-object")
+        if "parameters" in request and not isinstance(request["parameters"], dict):
+            raise BadDataError("Expected JSON object for keyword: 'parameters'")
+        return ctx.call_model(self.calls.triton.generate, request)
+
+    def _generate(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        """Exactly one response: its outputs; else Triton's error, with 400 when the first
+        response is an error and 200 otherwise, as Triton answers."""
+        try:
+            answers = list(self._generation(environ, params))
+        except TritonModelError as exc:  # execute raised
+            return 400, jsonio.dumps({"error": exc.message}), JSON
+        if len(answers) == 1 and not isinstance(answers[0], TritonModelError):
+            return 200, jsonio.dumps(answers[0]), JSON
+        if len(answers) == 1:
+            return 400, jsonio.dumps({"error": answers[0].message}), JSON
+        status = 400 if answers and isinstance(answers[0], TritonModelError) else 200
+        return status, jsonio.dumps({"error": ONE_RESPONSE}), JSON
+
+    def _generate_stream(self, environ: Dict[str, Any], params: Dict[str, str]) -> Answer:
+        """One event per response, as they come; the status is the first response's (400
+        for an error) when it has come by the time execute returned, else 200."""
+        try:
+            answers = self._generation(environ, params)
+        except TritonModelError as exc:  # execute raised
+            return 400, _event({"error": exc.message}), EVENTS
+        status = 200
+        first = []  # type: List[Any]
+        if getattr(answers, "ready", lambda: True)():
+            first = list(itertools.islice(answers, 1))
+            if first and isinstance(first[0], TritonModelError):
+                status = 400
+        ctx = self.ctx
+        stream = Stream(_Then(first, answers), _event_of, _failure_event,
+                        metrics=ctx.metrics, tracing=ctx.tracing,
+                        label="/v2/models/{model_name}/generate_stream")
+        return status, stream, EVENTS
+
+
+ONE_RESPONSE = ("generate expects model to produce exactly 1 response, use generate stream for "
+                "model that generates various number of responses")
+
+
+def _event(answer: Dict[str, Any]) -> bytes:
+    return sse(jsonio.dumps(answer))
+
+
+def _event_of(answer: Any) -> bytes:
+    if isinstance(answer, MicroserviceError):
+        return _event({"error": answer.message})
+    return _event(answer)
+
+
+def _failure_event(exc: BaseException) -> bytes:
+    return _event({"error": as_error(exc).message})
+
+
+class _Then(object):
+    """The answers already taken, then the rest; ``close()`` closes the rest."""
+
+    def __init__(self, first: List[Any], rest: Any) -> None:
+        self.first, self.rest = first, rest
+
+    def __iter__(self) -> "_Then":
+        return self
+
+    def __next__(self) -> Any:
+        if self.first:
+            return self.first.pop(0)
+        return next(self.rest)
+
+    def close(self) -> None:
+        close = getattr(self.rest, "close", None)
+        if close is not None:
+            close()

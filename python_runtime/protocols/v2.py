@@ -240,7 +240,7 @@ class V2Rest(object):
 
         ctx = self.ctx
         stream = Stream(pieces, encode, failure, lock=ctx.component.lock, metrics=ctx.metrics,
-                        label="/v2/models/{model_name}/generate_stream")
+                        label="/v2/models/{model_name}/generate_stream", tracing=ctx.tracing)
         return 200, stream, EVENTS, EVENT_HEADERS
 
     def _decode(self, environ: Dict[str, Any], params: Dict[str, str]) -> Any:

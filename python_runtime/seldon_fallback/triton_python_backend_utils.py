@@ -5,6 +5,7 @@ the import path (``model.formats.triton``), so a real one, where installed, wins
 What Python-backend models use: ``Tensor``, ``InferenceRequest``, ``InferenceResponse``,
 ``TritonError``, ``TritonModelException``, ``get_input_tensor_by_name``,
 ``get_input_config_by_name``, ``get_output_config_by_name``, the data type helpers,
+a decoupled model's response sender (``InferenceResponseSender``),
 ``serialize_byte_tensor`` / ``deserialize_bytes_tensor``, ``ModelConfig`` (what
 ``auto_complete_config`` gets) and ``Logger``. BYTES tensors are numpy object arrays of
 ``bytes``, as Triton gives them. Calling other models (``InferenceRequest.exec``, BLS) is not
@@ -207,17 +208,49 @@ class InferenceRequest(object):
         return self._parameters
 
     def is_cancelled(self):
-        return False
+        sender = getattr(self, "_response_sender", None)
+        return sender is not None and sender.is_cancelled()
 
     def get_response_sender(self):
-        raise TritonModelException("decoupled models (response senders) are not served by "
-                                   "modelkiln")
+        sender = getattr(self, "_response_sender", None)
+        if sender is None:
+            raise TritonModelException(
+                "this model is not decoupled: return its responses from execute(), or set "
+                "model_transaction_policy { decoupled: true } in config.pbtxt")
+        return sender
 
     def exec(self, *args, **kwargs):
         raise TritonModelException("calling another model (BLS, InferenceRequest.exec) is not "
                                    "available: modelkiln serves one model")
 
     async_exec = exec
+
+
+class InferenceResponseSender(object):
+    """A decoupled model's way to answer a request (``request.get_response_sender()``): any
+    number of responses, from any thread, during ``execute`` or after it, the last one
+    flagged ``TRITONSERVER_RESPONSE_COMPLETE_FINAL`` (alone, or with a response)."""
+
+    def __init__(self, deliver, cancelled):
+        self._deliver = deliver      # (response or None, final) -> None
+        self._cancelled = cancelled  # () -> whether the client has gone
+        self._closed = False
+
+    def send(self, response=None, flags=0):
+        if self._closed:
+            raise TritonModelException("Unable to send response. Response sender has been "
+                                       "closed.")
+        final = bool(flags & TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+        if response is None and not final:
+            raise TritonModelException(
+                "Inference Response object must be provided when the response flags is not "
+                "set to TRITONSERVER_RESPONSE_COMPLETE_FINAL.")
+        if final:
+            self._closed = True
+        self._deliver(response, final)
+
+    def is_cancelled(self):
+        return self._cancelled()
 
 
 class InferenceResponse(object):

@@ -29,10 +29,11 @@ import threading
 import time
 import zlib
 from collections import deque
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple  # noqa: F401 (type comments)
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Set,  # noqa: F401
+                    Tuple)
 
 from .. import logs
-from ..errors import MicroserviceError, from_user_exception
+from ..errors import MicroserviceError, as_error, from_user_exception
 from ..model.context import ServingContext
 from ..tracing import Tracing
 from . import http2
@@ -102,6 +103,11 @@ TRAILERS_OK = http2.header_block((("grpc-status", "0"),))
 # the calls that reach the model, which the queue limit counts (probes and metadata never wait)
 MODEL_CALLS = frozenset(("Predict", "ModelInfer", "TransformInput", "TransformOutput", "Route",
                          "Aggregate", "SendFeedback"))
+# methods whose every request message may be answered by any number of messages, produced on a
+# stream thread while the loop goes on (``_Pipe``)
+PRODUCING = frozenset(("/inference.GRPCInferenceService/ModelStreamInfer",))
+STREAM_AHEAD = 64 * 1024  # bytes a call's answers may be produced ahead of being written
+QUEUED_REQUESTS = 8       # request messages a streaming call may hold before the client waits
 
 
 class _Method(object):
@@ -117,6 +123,38 @@ class _Method(object):
         self.type_name = request_class.DESCRIPTOR.full_name
         self.metrics = metrics
         self.streaming = streaming
+
+    def produce(self, raw: bytes) -> Iterator[bytes]:
+        """A method that answers each request message of a stream with any number of
+        messages (``PRODUCING``): their bytes, as the handler makes them. An error raised
+        here ends the call with its status."""
+        started = time.perf_counter()
+        code = "OK"
+        first = None  # type: Optional[float]
+        count = 0
+        try:
+            try:
+                request = self.parse(raw)
+            except Exception as exc:
+                raise MicroserviceError(
+                    "the request is not a valid %s message (%s); check that the client uses "
+                    "the same .proto" % (self.type_name, exc or type(exc).__name__)) from None
+            for answer in self.call(request):
+                if first is None:
+                    first = time.perf_counter() - started
+                count += 1
+                yield answer.SerializeToString()
+        except MicroserviceError as exc:
+            code = code_for(exc)
+            raise
+        except Exception:
+            code = "INTERNAL"
+            raise
+        finally:
+            if self.metrics is not None:
+                elapsed = time.perf_counter() - started
+                self.metrics.observe_grpc(self.full_method, code, elapsed)
+                self.metrics.observe_stream(self.full_method, first, count, elapsed)
 
     def run(self, raw: bytes) -> Tuple[Any, Any]:
         """(answer's bytes, None) or (None, error)."""
@@ -179,10 +217,68 @@ def _runner(method: _Method, traced: Optional[Tracing]
     return run
 
 
+def _producer(method: _Method, traced: Optional[Tracing]
+              ) -> Optional[Callable[[bytes, CallContext], Iterator[bytes]]]:
+    """``method.produce`` with the call's request id on its log lines and each request
+    message of the stream in a span of its own if traced; None when neither is on."""
+    if traced is None and not logs.STATE.json:
+        return None
+
+    def produce(raw: bytes, context: CallContext) -> Iterator[bytes]:
+        metadata = dict(context.metadata)
+        request = logs.grpc_request(metadata)
+        answers = method.produce(raw)
+        if traced is not None:
+            answers = traced.grpc_stream(method.full_method, context, metadata,
+                                         logs.request_id(request), answers)
+        try:
+            while True:
+                logs.enter(request)
+                try:
+                    answer = next(answers)
+                except StopIteration:
+                    return
+                finally:
+                    logs.leave()
+                yield answer
+        finally:
+            answers.close()
+
+    return produce
+
+
+class _Pipe(object):
+    """A streaming call's answers between the stream thread producing them and the loop
+    writing them (``GrpcServer._produce``, ``_deliver``): the request messages waiting, the
+    answers produced and not yet taken."""
+
+    __slots__ = ("lock", "requests", "queued", "taken", "current", "chunks", "size",
+                 "signalled", "running", "ended", "cancelled", "failed", "paused")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests = deque()  # type: Any  (request messages not yet taken by the thread)
+        self.queued = 0          # (the loop's) bytes of them, counted in the link's budget
+        self.taken = 0           # bytes of them the thread has taken since the loop looked
+        self.current = None  # type: Any  (the answers of the request being produced)
+        self.chunks = []  # type: List[bytes]
+        self.size = 0
+        self.signalled = False   # the loop has been told of what it has not taken
+        self.running = False     # a stream thread is producing for it
+        self.ended = False       # (the loop's) the client sent its last request message
+        self.cancelled = False   # the call or its connection is gone: stop
+        self.failed = None  # type: Any  (the error that ends the call)
+        self.paused = False      # (the loop's) waiting for its answers to leave
+
+    def idle(self) -> bool:
+        """(Under the lock.) Nothing left to produce."""
+        return not self.requests and self.current is None
+
+
 class _Call(object):
     """A stream's gRPC state."""
 
-    __slots__ = ("method", "run", "encoding", "raw", "context", "head_sent", "future")
+    __slots__ = ("method", "run", "encoding", "raw", "context", "head_sent", "future", "pipe")
 
     def __init__(self, method: _Method, run: Any, encoding: Optional[str],
                  context: Optional[CallContext]) -> None:
@@ -193,6 +289,7 @@ class _Call(object):
         self.context = context
         self.head_sent = False
         self.future = None  # type: Any  (queued or running on the pool)
+        self.pipe = None  # type: Optional[_Pipe]  (a PRODUCING method's answers)
 
 
 class _Refusal(object):
@@ -210,7 +307,7 @@ class _Link(object):
     """One client connection."""
 
     __slots__ = ("sock", "peer", "h2", "writing", "reading", "handshaking", "deadline",
-                 "last_active", "futures", "held")
+                 "last_active", "futures", "held", "pipes")
 
     def __init__(self, sock: Any, peer: Any, max_message: int, budget: Any) -> None:
         self.sock = sock
@@ -223,6 +320,7 @@ class _Link(object):
         self.last_active = time.monotonic()
         self.futures = set()  # type: Set[Any]  (its calls queued or running on the pool)
         self.held = 0  # bytes of request messages its calls hold (counted in the budget)
+        self.pipes = {}  # type: Dict[Any, _Pipe]  (stream -> its PRODUCING call's answers)
 
 
 def _methods(ctx: ServingContext, protos: Any) -> Dict[str, Any]:
@@ -243,7 +341,8 @@ def _methods(ctx: ServingContext, protos: Any) -> Dict[str, Any]:
                 metrics = None if service.startswith("grpc.reflection.") else ctx.metrics
                 method = _Method(metrics, full, calls[name], protos.message(request_type),
                                  full in protos.streaming)
-                table[full] = (method, _runner(method, ctx.tracing))
+                table[full] = (method, _producer(method, ctx.tracing) if full in PRODUCING
+                               else _runner(method, ctx.tracing))
     return table
 
 
@@ -303,6 +402,9 @@ class GrpcServer(object):
         admission = ctx.admission  # the queue limit, when there is one
         self.admission = admission if admission is not None and admission.limit else None
         self.done = deque()  # (link, stream, future) of calls run on the pool
+        self.piped = deque()  # type: Any  ((link, stream, pipe) with answers to write)
+        self.stream_pool = None  # type: Any  (the threads of PRODUCING calls, made on first use)
+        self.stream_threads = settings.stream_threads
         self.stop_at = 0.0   # > 0: draining, close everything by then
         self.next_sweep = 0.0
         self.thread = threading.Thread(target=self._serve, name="modelkiln-grpc",
@@ -316,8 +418,9 @@ class GrpcServer(object):
         self.stop_at = time.monotonic() + grace
         self._wake()
         self.thread.join(grace + 1)
-        if self.pool is not None:
-            self.pool.shutdown(wait=False)
+        for pool in (self.pool, self.stream_pool):
+            if pool is not None:
+                pool.shutdown(wait=False)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -393,6 +496,14 @@ class GrpcServer(object):
                                   link.peer)
                     link.h2.fail(http2.INTERNAL_ERROR, "internal error")
             self._flush(link)
+        while self.piped:
+            link, stream, pipe = self.piped.popleft()
+            try:
+                self._deliver(link, stream, pipe)
+            except Exception:  # as in _on_events
+                log.exception("gRPC: error answering %s; closing its connection", link.peer)
+                link.h2.fail(http2.INTERNAL_ERROR, "internal error")
+            self._flush(link)
 
     def _drain(self) -> None:
         """Stop listening (after taking the connections the kernel has queued, whose calls
@@ -427,7 +538,7 @@ class GrpcServer(object):
                 self.silent += 1
                 self.silent_peer = link.peer
                 self._close(link)
-            elif (link.h2.idle and not link.futures and link.h2.preface_seen
+            elif (link.h2.idle and not link.futures and not link.pipes and link.h2.preface_seen
                   and now - link.last_active > self.idle_timeout):
                 link.h2.goaway(http2.NO_ERROR, "idle")  # (closed once flushed)
                 self._flush(link)
@@ -542,6 +653,8 @@ class GrpcServer(object):
                 if isinstance(call, _Call) and call.future is not None:
                     call.future.cancel()
                 self._hold(link, stream, None)
+                if isinstance(call, _Call) and call.pipe is not None:
+                    self._cancel(link, stream, call.pipe)
                 continue
             if stream.answered or (stream.call is None and kind != http2.STARTED):
                 continue
@@ -624,7 +737,9 @@ class GrpcServer(object):
             raw = self._inflate(link, stream, raw)
             if raw is None:
                 return
-        if call.method.streaming:
+        if call.method.full_method in PRODUCING:
+            self._queue(link, stream, raw)
+        elif call.method.streaming:
             self._run(link, stream, raw)
             link.h2.release(stream)
         elif call.raw is not None:
@@ -674,8 +789,12 @@ class GrpcServer(object):
         if partial:
             self._fail(link, stream, "INVALID_ARGUMENT",
                        "the request ended inside a message (a truncated gRPC frame)")
+        elif call.pipe is not None:
+            call.pipe.ended = True
+            self._deliver(link, stream, call.pipe)
         elif call.method.streaming:
             if not call.head_sent:
+                call.head_sent = True
                 link.h2.send_headers(stream, HEAD)
             link.h2.finish(stream, TRAILERS_OK)
         elif call.raw is None:
@@ -771,10 +890,172 @@ class GrpcServer(object):
         fields.extend(extra)
         self._hold(link, stream, None)
         call = stream.call
+        if isinstance(call, _Call) and call.pipe is not None:
+            self._cancel(link, stream, call.pipe)
         if call is not None and call.head_sent:
             link.h2.finish(stream, http2.header_block(fields))
         else:
             link.h2.send_headers(stream, HEAD + http2.header_block(fields), end=True)
+
+    # -- streaming calls (PRODUCING): answers made on a stream thread -------------------
+
+    def _queue(self, link: _Link, stream: http2.Stream, raw: bytes) -> None:
+        """A request message of a streaming call: queued for its stream thread, which is
+        started when none is producing for the call. The client may send QUEUED_REQUESTS
+        before its flow-control window is withheld."""
+        call = stream.call
+        pipe = call.pipe
+        if pipe is None:
+            pipe = call.pipe = link.pipes[stream] = _Pipe()
+        with pipe.lock:
+            if pipe.cancelled:
+                return
+            pipe.requests.append(raw)
+            start = not pipe.running and not pipe.paused and not pipe.chunks
+            if start:
+                pipe.running = True
+            waiting = len(pipe.requests)
+        pipe.queued += len(raw)
+        link.held += len(raw)
+        if waiting < QUEUED_REQUESTS:
+            link.h2.release(stream)
+        if start:
+            self._start_producing(link, stream, pipe)
+
+    def _start_producing(self, link: _Link, stream: http2.Stream, pipe: _Pipe) -> None:
+        if self.stream_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.stream_pool = ThreadPoolExecutor(self.stream_threads,
+                                                  thread_name_prefix="modelkiln-stream")
+        self.stream_pool.submit(self._produce, link, stream, pipe)
+
+    def _produce(self, link: _Link, stream: http2.Stream, pipe: _Pipe) -> None:
+        """(A stream thread.) The call's answers, handed to the loop as they come, until
+        STREAM_AHEAD bytes wait for it, its requests are all answered, or it is cancelled."""
+        from ..streams import producing
+
+        call = stream.call
+        producing(lambda: pipe.cancelled)
+        try:
+            while True:
+                data = failed = None  # type: Any
+                answers = pipe.current
+                if answers is None:
+                    with pipe.lock:
+                        raw = pipe.requests.popleft() if pipe.requests else None
+                        if raw is not None:
+                            pipe.taken += len(raw)
+                    if raw is not None:
+                        answers = pipe.current = (
+                            call.method.produce(raw) if call.run is None
+                            else call.run(raw, call.context))
+                if answers is not None:
+                    try:
+                        data = next(answers)
+                    except StopIteration:
+                        pipe.current = None
+                    except Exception as exc:  # (the handler answers its own errors)
+                        failed = as_error(exc)
+                        if failed.status_code >= 500:
+                            log.error("%s failed: %s", call.method.full_method,
+                                      failed.message, exc_info=exc)
+                        pipe.current = None
+                with pipe.lock:
+                    if data is not None:
+                        pipe.chunks.append(data)
+                        pipe.size += len(data)
+                    if failed is not None:
+                        pipe.failed = failed
+                    stop = (pipe.cancelled or pipe.failed is not None
+                            or pipe.size >= STREAM_AHEAD or pipe.idle())
+                    if stop:
+                        pipe.running = False
+                    signal = not pipe.signalled and (stop or data is not None)
+                    if signal:
+                        pipe.signalled = True
+                if signal:  # (one wake-up of the loop for whatever it has not taken yet)
+                    self.piped.append((link, stream, pipe))
+                    self._wake()
+                if stop:
+                    return
+        finally:
+            producing(None)
+
+    def _deliver(self, link: _Link, stream: http2.Stream, pipe: _Pipe) -> None:
+        """(The loop.) Write what the call's thread produced, once the answers written
+        before have left (or are about to: within STREAM_AHEAD of the socket and of the
+        client's window; ``_flush`` comes back when they leave); then end the call (its
+        requests answered and the client done sending, or an error), or have the thread go
+        on. A thread whose answers are not taken stops after STREAM_AHEAD bytes."""
+        room = len(stream.pending) < STREAM_AHEAD and len(link.h2.out) < STREAM_AHEAD
+        with pipe.lock:
+            chunks = []  # type: List[bytes]
+            if room:
+                chunks, pipe.chunks, pipe.size = pipe.chunks, [], 0
+            pipe.signalled = False
+            taken, pipe.taken = pipe.taken, 0
+            running, idle, failed = pipe.running, pipe.idle(), pipe.failed
+            waiting = len(pipe.requests)
+        if pipe.cancelled or link.sock is None or stream.answered:
+            if not running:  # (_cancel counted its requests out of the budget)
+                self._cancel(link, stream, pipe)
+            return
+        pipe.queued -= taken
+        link.held -= taken
+        if not room:
+            pipe.paused = True
+            return
+        call = stream.call
+        for data in chunks:
+            if len(data) > self.max_message:
+                self._fail(link, stream, "RESOURCE_EXHAUSTED", "an answer is %d bytes, over "
+                           "the limit of %d (MODELKILN_GRPC_MAX_MESSAGE_SIZE)"
+                           % (len(data), self.max_message))
+                return
+            if not call.head_sent:
+                call.head_sent = True
+                initial = call.context.initial if call.context is not None else None
+                link.h2.send_headers(stream, HEAD + http2.header_block(initial) if initial
+                                     else HEAD)
+            link.h2.send_message(stream, data)
+        if stream.owed and waiting < QUEUED_REQUESTS:
+            link.h2.release(stream)
+        if failed is not None:
+            self._answer(link, stream, None, failed)
+        elif running:
+            return
+        elif idle and pipe.ended:  # every request answered, and no more will come
+            link.pipes.pop(stream, None)
+            if not call.head_sent:
+                call.head_sent = True
+                link.h2.send_headers(stream, HEAD)
+            link.h2.finish(stream, TRAILERS_OK)
+        elif not idle:
+            with pipe.lock:
+                pipe.running = True
+            self._start_producing(link, stream, pipe)
+
+    def _cancel(self, link: _Link, stream: http2.Stream, pipe: _Pipe) -> None:
+        """(The loop.) The call is over: its thread stops after the answer it is making, and
+        the answers of the request being answered are closed (on a stream thread: a
+        generator's ``finally`` is user code)."""
+        link.pipes.pop(stream, None)
+        link.held -= pipe.queued
+        pipe.queued = 0
+        with pipe.lock:
+            pipe.cancelled = True
+            pipe.requests.clear()
+            pipe.chunks = []
+            if pipe.running:
+                return  # (_deliver comes back once the thread stops)
+            answers, pipe.current = pipe.current, None
+        close = getattr(answers, "close", None)
+        if close is not None:
+            if self.stream_pool is None:
+                close()
+            else:
+                self.stream_pool.submit(close)
 
     # -- output -------------------------------------------------------------------------
 
@@ -796,6 +1077,11 @@ class GrpcServer(object):
             if not out:
                 self._close(link)
                 return
+        if link.pipes and len(out) < STREAM_AHEAD:
+            for stream, pipe in list(link.pipes.items()):
+                if pipe.paused and len(stream.pending) < STREAM_AHEAD:
+                    pipe.paused = False
+                    self._deliver(link, stream, pipe)
         link.h2.account(link.held)
         reading = len(out) < OUT_LIMIT
         writing = bool(out)
@@ -812,6 +1098,8 @@ class GrpcServer(object):
         link.sock = None
         for future in link.futures:  # its queued calls are not run for nobody
             future.cancel()
+        for stream, pipe in list(link.pipes.items()):
+            self._cancel(link, stream, pipe)
         link.held = 0
         link.h2.uncharge()
         close_registered(self.selector, self.links, sock)

@@ -47,7 +47,7 @@ from gunicorn.workers.base import Worker
 
 from .. import logs
 from ..budget import Budget
-from ..streams import Stream
+from ..streams import Stream, producing
 from .http1 import BODY, Request, RequestReader
 from .parking import Parking, available as greenlets_available
 from .sockets import (HANDSHAKE_DONE, HANDSHAKE_WRITE, WOULD_BLOCK, accepted, close_registered,
@@ -691,6 +691,13 @@ class LoopWorker(Worker):
         the loop (which takes them only once the connection's earlier output is written, and
         then has the thread go on), the stream ends, or the connection is gone."""
         stream = piping.stream
+        producing(lambda: piping.cancelled)
+        try:
+            self._pipe_pieces(conn, piping, stream)
+        finally:
+            producing(None)
+
+    def _pipe_pieces(self, conn: Connection, piping: "Piping", stream: Stream) -> None:
         while True:
             try:
                 data = stream.next_piece()

@@ -157,3 +157,70 @@ CASES = [
     get("unknown-path", "/v2/nothing"),
     get("infer-with-get", "/v2/models/scale/infer"),
 ]
+
+
+# Streaming REST, run by test_stream.py: infer on the decoupled model `words`, and the generate
+# extension (generate, generate_stream) on `words` and on the non-decoupled `text`.
+def generate(name: str, model: str, body: Any, stream: bool = False, path: str = "") -> Case:
+    route = "generate_stream" if stream else "generate"
+    return (name, model, "POST", path or "/v2/models/%s/%s" % (model, route), body, {})
+
+
+WORDS_TEXT = [tensor("TEXT", "BYTES", [1], ["a b"])]
+BIN_WORDS, BIN_WORDS_HEADERS = binary([("TEXT", np.array([b"a b"], dtype=object), "BYTES")])
+GENERATE_BODIES = [
+    ("words", {"TEXT": "a b c"}),
+    ("one-word", {"TEXT": "one"}),
+    ("no-words", {"TEXT": ""}),
+    ("fail", {"TEXT": "fail"}),
+    ("fail-inside", {"TEXT": "a fail c"}),
+    ("fail-first", {"TEXT": "fail c"}),
+    ("raise", {"TEXT": "raise"}),
+    ("later", {"TEXT": "later a b"}),
+    ("list", {"TEXT": ["a b"]}),
+    ("two-elements", {"TEXT": ["a", "b"]}),
+    ("id-and-parameters", {"TEXT": "a", "id": "g1", "parameters": {"x": 1}}),
+    ("other-key", {"TEXT": "a", "extra": 5}),
+    ("unknown-input", {"NOPE": "a"}),
+    ("no-input", {}),
+]
+# bodies Triton answers 500 (intentional.py: modelkiln 400), once per model and route
+GENERATE_BAD_BODIES = [
+    ("not-json", b"{not json"),
+    ("empty-body", b""),
+    ("not-an-object", [1]),
+    ("number-for-bytes", {"TEXT": 5}),
+    ("number-id", {"TEXT": "a", "id": 7}),
+    ("parameters-not-an-object", {"TEXT": "a", "parameters": 3}),
+]
+
+STREAM_CASES = [
+    # REST infer on a decoupled model: refused whatever the body
+    infer("words-infer-decoupled", "words", {"inputs": WORDS_TEXT}),
+    infer("words-infer-decoupled-versioned", "words", {"inputs": WORDS_TEXT},
+          path="/v2/models/words/versions/1/infer"),
+    infer("words-infer-decoupled-binary", "words", BIN_WORDS, headers=BIN_WORDS_HEADERS),
+    infer("words-infer-decoupled-unknown-input", "words",
+          {"inputs": [tensor("NOPE", "BYTES", [1], ["a"])]}),
+    infer("words-infer-decoupled-not-json", "words", b"{not json"),
+    infer("words-infer-unknown-version", "words", {"inputs": WORDS_TEXT},
+          path="/v2/models/words/versions/2/infer"),
+] + [
+    generate("generate-%s%s-%s" % (model, "-stream" if stream else "", what), model, body, stream)
+    for model in ("words", "text") for stream in (False, True) for what, body in GENERATE_BODIES
+] + [
+    generate("generate-%s%s-%s" % (model, "-stream" if stream else "", what), model, body, stream)
+    for model, stream in (("words", True), ("text", False)) for what, body in GENERATE_BAD_BODIES
+] + [
+    generate("generate-words-versioned", "words", {"TEXT": "a"},
+             path="/v2/models/words/versions/1/generate"),
+    generate("generate-words-stream-versioned", "words", {"TEXT": "a b"},
+             path="/v2/models/words/versions/1/generate_stream"),
+    generate("generate-words-stream-unknown-version", "words", {"TEXT": "a b"},
+             path="/v2/models/words/versions/2/generate_stream"),
+    generate("generate-unknown-model", "zzz", {"TEXT": "a"}, path="/v2/models/zzz/generate"),
+    generate("generate-stream-unknown-model", "zzz", {"TEXT": "a"},
+             path="/v2/models/zzz/generate_stream"),
+    ("generate-with-get", "words", "GET", "/v2/models/words/generate", None, {}),
+    ("generate-stream-with-put", "words", "PUT", "/v2/models/words/generate_stream", {}, {}),
+]

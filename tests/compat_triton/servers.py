@@ -16,7 +16,7 @@ from tests.python_runtime.live import LiveServer, free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = Path(__file__).resolve().parent / "models"
-MODEL_NAMES = ("scale", "text", "auto", "nobatch")
+MODEL_NAMES = ("scale", "text", "auto", "nobatch", "words")
 TRITON_HOME = REPO / ".build" / "tritonserver"
 MODELKILN_PYTHON = REPO / ".venv" / "bin" / "python"
 START_TIMEOUT = float(os.environ.get("MODELKILN_TRITON_START_TIMEOUT", "120"))

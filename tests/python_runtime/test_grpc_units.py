@@ -36,11 +36,12 @@ def test_every_service_and_method_is_declared(loaded):
         "seldon.protos.Seldon": ["Predict", "SendFeedback", "ModelMetadata", "GraphMetadata"],
         "inference.GRPCInferenceService": ["ServerLive", "ServerReady", "ModelReady",
                                            "ServerMetadata", "ModelMetadata", "ModelInfer",
-                                           "ModelConfig"],
+                                           "ModelStreamInfer", "ModelConfig"],
         "grpc.reflection.v1alpha.ServerReflection": ["ServerReflectionInfo"],
         "grpc.reflection.v1.ServerReflection": ["ServerReflectionInfo"],
     }
     assert loaded.streaming == {
+        "/inference.GRPCInferenceService/ModelStreamInfer",
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"}
 
@@ -53,6 +54,8 @@ def test_every_service_and_method_is_declared(loaded):
     ("inference.ModelInferResponse", "raw_output_contents", 6),
     ("inference.InferTensorContents", "bytes_contents", 8),
     ("inference.InferParameter", "uint64_param", 5),
+    ("inference.ModelStreamInferResponse", "error_message", 1),
+    ("inference.ModelStreamInferResponse", "infer_response", 2),
 ])
 def test_field_numbers_are_the_wire_format(loaded, full_name, field, number):
     descriptor = loaded.pool.FindMessageTypeByName(full_name)

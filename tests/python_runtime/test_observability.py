@@ -192,6 +192,59 @@ def test_grpc_call_span_continues_the_callers_trace(traced, receiver):
     assert sorted(children(receiver, span, 3)) == ["decode", "encode", "predict"]
 
 
+@pytest.fixture(scope="module")
+def traced_stream(receiver, tmp_path_factory):
+    with live.running("spells", "Spells", env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:%d" % receiver.port,
+            "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "traced-spells"},
+            workdir=str(tmp_path_factory.mktemp("spells"))) as server:
+        yield server
+
+
+def test_a_streamed_answer_has_a_span_to_its_last_piece(traced_stream, receiver):
+    answer = traced_stream.post(PREDICTIONS, json={"strData": "abc"},
+                                headers={"traceparent": TRACEPARENT,
+                                         "Accept": "text/event-stream"})
+    assert answer.status_code == 200 and answer.text.count("data: ") == 4  # 3 pieces, end
+    span_id = answer.headers["traceparent"].split("-")[2]
+    [span] = receiver.wait(lambda s: s["span_id"] == span_id, "the request's span")
+    [stream] = receiver.wait(lambda s: s["parent_id"] == span_id
+                             and s["name"].startswith("stream "), "the stream's span")
+    assert stream["name"] == "stream " + PREDICTIONS and stream["trace_id"] == TRACE_ID
+    assert stream["attributes"]["modelkiln.stream.pieces"] == 3
+
+
+def test_each_request_of_a_grpc_stream_has_a_span(traced_stream, receiver):
+    import grpc
+
+    from python_runtime.protocols import protos as protos_module
+
+    protos = protos_module.load()
+    request_class = protos.message("inference.ModelInferRequest")
+    answer_class = protos.message("inference.ModelStreamInferResponse")
+    request = request_class(model_name="Spells", id="traced-1")
+    item = request.inputs.add(name="text", datatype="BYTES", shape=[1])
+    item.contents.bytes_contents.append(b"xyz")
+    chan = grpc.insecure_channel("127.0.0.1:%d" % traced_stream.grpc_port)
+    try:
+        call = chan.stream_stream("/inference.GRPCInferenceService/ModelStreamInfer",
+                                  request_serializer=request_class.SerializeToString,
+                                  response_deserializer=answer_class.FromString)(
+            iter([request]), timeout=30, metadata=(("traceparent", TRACEPARENT),))
+        answers = list(call)
+        initial = dict(call.initial_metadata())
+    finally:
+        chan.close()
+    assert [a.infer_response.id for a in answers] == ["traced-1"] * 3
+    _, trace_id, span_id, _ = initial["traceparent"].split("-")
+    assert trace_id == TRACE_ID
+    [span] = receiver.wait(lambda s: s["span_id"] == span_id, "the stream request's span")
+    assert span["name"] == "inference.GRPCInferenceService/ModelStreamInfer"
+    assert span["parent_id"] == PARENT_ID and span["kind"] == SERVER_KIND
+    assert span["attributes"]["modelkiln.stream.answers"] == 3
+    assert span["attributes"]["rpc.method"] == "ModelStreamInfer"
+
+
 def test_seldon_tracing_variable_is_answered_on_the_log(traced):
     # TRACING=1 is set beside the OTEL_* variables: they win, no warning then
     assert "does not speak" not in traced.log()

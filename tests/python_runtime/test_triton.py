@@ -152,7 +152,6 @@ def test_config_errors_name_the_field_and_the_file(text, words):
 
 @pytest.mark.parametrize("extra, words", [
     ('backend: "onnxruntime"', ["onnxruntime", "Python backend only"]),
-    ('model_transaction_policy { decoupled: true }', ["decoupled"]),
     ('sequence_batching { }', ["sequence_batching"]),
 ])
 def test_what_cannot_be_served_stops_the_start(tmp_path, extra, words):
@@ -286,6 +285,92 @@ def test_execute_raising_is_tritons_500(tmp_path):
         "Failed to process the request(s) for model 'boom_0', message: ValueError: no\n\n"
         "At:\n  %s(3): execute\n" % model.layout.model_path)
     sys.modules.pop("model", None)
+
+
+DECOUPLED_CONFIG = (
+    'name: "counts"\nbackend: "python"\nmodel_transaction_policy { decoupled: true }\n'
+    'input [ { name: "N" data_type: TYPE_INT32 dims: [ 1 ] } ]\n'
+    'output [ { name: "I" data_type: TYPE_INT32 dims: [ 1 ] } ]')
+DECOUPLED_MODEL = """
+import threading
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        for request in requests:
+            n = int(pb_utils.get_input_tensor_by_name(request, "N").as_numpy()[0])
+            sender = request.get_response_sender()
+            if n < 0:
+                self.watch(request, sender)
+                continue
+            threading.Thread(target=self.count, args=(sender, n)).start()
+
+    def count(self, sender, n):
+        for i in range(n):
+            if i == 2:
+                sender.send(pb_utils.InferenceResponse(error=pb_utils.TritonError("two")))
+                continue
+            sender.send(pb_utils.InferenceResponse([pb_utils.Tensor(
+                "I", np.array([i], dtype=np.int32))]))
+        sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+        try:
+            sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+        except pb_utils.TritonModelException as exc:
+            self.closed = exc.message()
+
+    def watch(self, request, sender):
+        def wait():
+            while not request.is_cancelled():
+                pass
+            self.cancelled = sender.is_cancelled()
+        self.watcher = threading.Thread(target=wait)
+        self.watcher.start()
+"""
+
+
+@pytest.fixture
+def decoupled(tmp_path):
+    sys.modules.pop("model", None)
+    folder = model_folder(tmp_path / "counts", config=DECOUPLED_CONFIG, model=DECOUPLED_MODEL)
+    cls, kwargs = triton.user_class(resolved(folder))
+    model = cls(**kwargs)
+    yield model
+    sys.modules.pop("model", None)
+
+
+def test_a_decoupled_model_answers_through_its_sender_from_another_thread(decoupled):
+    calls = TritonCalls(decoupled)
+    answers = list(calls.infer_stream(body(("N", "INT32", [1], [4])), None))
+    assert [a if isinstance(a, triton.TritonModelError) else a[0]["outputs"][0]["data"]
+            for a in answers[:2] + answers[3:]] == [[0], [1], [3]]
+    assert isinstance(answers[2], triton.TritonModelError) and answers[2].message == "two"
+    assert decoupled.model.closed == "Unable to send response. Response sender has been closed."
+    with pytest.raises(BadDataError, match="decoupled.*ModelStreamInfer"):
+        calls.infer(body(("N", "INT32", [1], [1])), None)
+
+
+def test_seldon_predict_takes_exactly_one_response_of_a_decoupled_model(decoupled):
+    assert decoupled.predict(np.array([1])).tolist() == [0]
+    with pytest.raises(BadDataError, match="sent 2 responses.*ModelStreamInfer"):
+        decoupled.predict(np.array([2]))
+    assert decoupled.batching() is None
+
+
+def test_a_decoupled_request_whose_client_left_is_cancelled(decoupled):
+    answers = TritonCalls(decoupled).infer_stream(body(("N", "INT32", [1], [-1])), None)
+    answers.close()  # before any response: the model sees is_cancelled() and stops waiting
+    decoupled.model.watcher.join(5)
+    assert decoupled.model.cancelled is True
+
+
+def test_a_model_that_is_not_decoupled_has_no_sender(pb):
+    with pytest.raises(pb.TritonModelException, match="decoupled: true"):
+        pb.InferenceRequest().get_response_sender()
+    sender = pb.InferenceResponseSender(lambda response, final: None, lambda: False)
+    with pytest.raises(pb.TritonModelException, match="must be provided"):
+        sender.send()
 
 
 def test_seldon_predict_reaches_the_one_required_input(loaded):

@@ -22,18 +22,22 @@ May import what ``model`` may import.
 """
 
 import atexit
+import collections
 import importlib
 import importlib.machinery
 import importlib.util
 import json
 import os
 import re
+import logging
 import sys
+import threading
 import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ...errors import BadDataError, InternalError, LoadError, MicroserviceError
 from ...settings import Settings, SettingsError, read_yaml_mapping
+from ...streams import client_gone
 from ..seldon_compat import FALLBACK_DIR
 from .triton_config import (ConfigError, as_json, check_servable, complete, data_type_name,
                             from_dict, read_config, v2_tensors)
@@ -49,6 +53,7 @@ MARKERS = ("config.pbtxt with <version>/model.py (a Triton model folder, or a re
 UTILS = "triton_python_backend_utils"
 DEFAULT_PORT = 8000       # Triton's HTTP port
 DEFAULT_GRPC_PORT = 8001  # Triton's gRPC port
+log = logging.getLogger("modelkiln")
 
 
 # -- the folder ------------------------------------------------------------------------------
@@ -266,7 +271,8 @@ class TritonModel(object):
     """A ``TritonPythonModel`` as a component."""
 
     enforces_signature = True  # Triton's own checks and messages (inference.triton)
-    guarded_methods = ("execute_requests",)  # the user's code: under the model's lock
+    # the user's code: under the model's lock
+    guarded_methods = ("execute_requests", "execute_decoupled")
 
     def __init__(self, layout: Layout, module: Any, identity: Tuple[str, str],
                  config: Any) -> None:
@@ -282,6 +288,9 @@ class TritonModel(object):
         self.outputs = {item.name: item for item in config.output}
         self.required = sum(1 for item in config.input if not item.optional)
         self.max_batch_size = int(config.max_batch_size)
+        # decoupled: each request is answered through its response sender, in any number of
+        # responses (execute_decoupled; served by gRPC ModelStreamInfer and V2 generate)
+        self.decoupled = bool(config.model_transaction_policy.decoupled)
         self.model = module.TritonPythonModel()
         self._finalized = False
 
@@ -313,7 +322,8 @@ class TritonModel(object):
         (rows per execute, the longest wait in seconds, preferred sizes); None: every
         request is executed alone."""
         config = self.config
-        if self.max_batch_size <= 0 or not config.HasField("dynamic_batching"):
+        if (self.max_batch_size <= 0 or not config.HasField("dynamic_batching")
+                or self.decoupled):  # (a decoupled model's requests are executed alone)
             return None
         dynamic = config.dynamic_batching
         return (self.max_batch_size, dynamic.max_queue_delay_microseconds / 1e6,
@@ -345,6 +355,26 @@ class TritonModel(object):
                 "Failed to process the request(s) for model '%s', message: execute() must "
                 "return a list of %d InferenceResponse(s), one per request, got %s"
                 % (self.instance_name, len(requests), _described(responses)))
+        return responses
+
+    def execute_decoupled(self, request: Any) -> "Responses":
+        """``execute([request])`` for a decoupled model: the responses its sender sends,
+        during execute or after it, from any thread, up to the final flag. A model that
+        raises fails the request with Triton's message."""
+        responses = Responses()
+        sender = getattr(self.utils, "InferenceResponseSender", None)
+        if sender is None:  # a real triton_python_backend_utils won the import
+            raise TritonModelError("a decoupled model needs modelkiln's "
+                                   "triton_python_backend_utils (its response sender)")
+        request._response_sender = sender(responses.deliver, lambda: responses.cancelled)
+        try:
+            returned = self.model.execute([request])
+        except Exception as exc:
+            raise TritonModelError(self.failure(exc)) from exc
+        if returned is not None:
+            log.warning("execute() of decoupled model '%s' returned %s; a decoupled model "
+                        "answers through its response sender and returns None (ignored)",
+                        self.name, _described(returned))
         return responses
 
     def failure(self, exc: BaseException) -> str:
@@ -412,7 +442,16 @@ class TritonModel(object):
                 raise BadDataError("input %r is %s: %s" % (spec.name, kind[5:], exc)) from exc
         check_shape(self, spec.name, list(array.shape), "")
         request = self.make_request([(spec.name, array)])
-        outputs = self.response_outputs(self.execute_requests([request])[0])
+        if self.decoupled:
+            responses = list(self.execute_decoupled(request))
+            if len(responses) != 1:
+                raise BadDataError(
+                    "model '%s' is decoupled and sent %d responses, where a Seldon answer "
+                    "takes exactly one: stream them with gRPC ModelStreamInfer or POST "
+                    "/v2/models/%s/generate_stream" % (self.name, len(responses), self.name))
+            outputs = self.response_outputs(responses[0])
+        else:
+            outputs = self.response_outputs(self.execute_requests([request])[0])
         if not outputs:
             raise InternalError("the Triton model answered no output")
         name, answer = outputs[0]
@@ -425,6 +464,50 @@ class TritonModel(object):
                                     "Seldon answer cannot carry: use V2" % name) from exc
             answer = np.array(texts, dtype=object).reshape(answer.shape)
         return answer
+
+
+class Responses(object):
+    """A decoupled request's responses as its model sends them (from any thread), taken in
+    order by the thread answering the request: each waits for the next one, until the final
+    flag, or until the client has gone (``streams.client_gone``)."""
+
+    WAIT = 0.25  # seconds between looks at whether the client is still there
+
+    def __init__(self) -> None:
+        self.ready_lock = threading.Condition(threading.Lock())
+        self.items = collections.deque()  # type: Any
+        self.final = False
+        self.cancelled = False  # the model's sender.is_cancelled() and request.is_cancelled()
+
+    def deliver(self, response: Any, final: bool) -> None:
+        with self.ready_lock:
+            if response is not None:
+                self.items.append(response)
+            self.final = self.final or final
+            self.ready_lock.notify()
+
+    def __iter__(self) -> "Responses":
+        return self
+
+    def __next__(self) -> Any:
+        with self.ready_lock:
+            while not self.items and not self.final and not self.cancelled:
+                if not self.ready_lock.wait(self.WAIT) and client_gone():
+                    self.cancelled = True
+            if self.items:
+                return self.items.popleft()
+            raise StopIteration
+
+    def ready(self) -> bool:
+        """Whether the next response (or the end) is there without waiting."""
+        with self.ready_lock:
+            return bool(self.items) or self.final
+
+    def close(self) -> None:
+        """The client went away: the model's ``is_cancelled()`` says so from now on."""
+        with self.ready_lock:
+            self.cancelled = True
+            self.ready_lock.notify()
 
 
 def check_shape(model: TritonModel, name: str, shape: List[int], prefix: str) -> None:

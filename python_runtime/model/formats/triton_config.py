@@ -398,17 +398,12 @@ def v2_tensors(config: Any) -> Dict[str, List[Dict[str, Any]]]:
 
 
 def check_servable(config: Any, path: str, folder_name: Optional[str] = None) -> None:
-    """What modelkiln cannot serve (a clear ConfigError): another backend, a decoupled or
-    sequence-batched or ensemble model, inputs or outputs without a name or data type."""
+    """What modelkiln cannot serve (a clear ConfigError): another backend, a sequence-batched
+    or ensemble model, inputs or outputs without a name or data type."""
     backend = config.backend or ("python" if not config.platform else config.platform)
     if backend != "python":
         raise ConfigError("%s: backend %r: modelkiln serves Triton's Python backend only "
                           "(backend: \"python\" and a model.py)" % (path, backend))
-    if config.HasField("model_transaction_policy") and \
-            config.model_transaction_policy.decoupled:
-        raise ConfigError("%s: a decoupled model (model_transaction_policy { decoupled: true "
-                          "}) is not served: its responses are streamed, which modelkiln's "
-                          "Triton support does not do yet" % path)
     for kind in ("sequence_batching", "ensemble_scheduling"):
         if config.HasField(kind):
             raise ConfigError("%s: %s is not served by modelkiln (only dynamic_batching or "
