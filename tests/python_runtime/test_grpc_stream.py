@@ -134,7 +134,7 @@ def test_an_empty_final_answer_ends_each_request_when_asked(spells):
     # request's; a request refused before it reaches the model is one error with its id
     assert flags == [("one", False), ("one", False), ("one", True),
                      ("unknown model 'Nope': this server serves 'Spells'", None)]
-    assert answers[2].infer_response.outputs == [] and answers[2].infer_response.model_name
+    assert len(answers[2].infer_response.outputs) == 0 and answers[2].infer_response.model_name
     assert answers[3].infer_response.id == "two" and not answers[3].infer_response.model_name
     assert list(answers[0].infer_response.parameters) == ["triton_final_response"]
 
