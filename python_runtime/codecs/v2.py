@@ -81,7 +81,9 @@ def _header(item: Any, index: int, what: str) -> Tuple[str, str, List[int], Dict
                            % (shown(name), len(shape), MAX_DIMENSIONS))
     if _count([d for d in shape if d]) >= 1 << 60:  # numpy cannot index it, even empty
         raise BadDataError("input %s: shape %s is too large" % (shown(name), shape))
-    limits.check_elements(_count(shape), "input %s (shape %s)", shown(name), shape)
+    count = _count(shape)
+    if count > limits.LIMITS.max_elements:  # (the name is shown only then: every request)
+        limits.check_elements(count, "input %s (shape %s)", shown(name), shape)
     parameters = item.get("parameters", {})
     if not isinstance(parameters, dict):
         raise BadDataError("input %s: parameters must be an object" % shown(name))

@@ -294,6 +294,60 @@ def test_requests_parked_on_the_loop_share_a_call_and_get_their_own_rows():
     assert loop.parking.parked == 0
 
 
+def test_the_loop_reuses_a_finished_requests_greenlet_with_its_context_cleared():
+    """A greenlet that has answered its request runs the next one (making one per request
+    cost a memory map and its unmapping), and the next request sees no context variables
+    the one before it set; more than KEEP finished greenlets are not kept."""
+    from python_runtime.transport import parking as parking_module
+
+    contextvars = pytest.importorskip("contextvars")
+    greenlet = pytest.importorskip("greenlet")
+    variable = contextvars.ContextVar("modelkiln_test", default="unset")
+    model = Recorder()
+    b = batcher(model, max_time=0.01)
+    loop = LoopStandIn(b)
+    seen = []
+
+    def request(number):
+        seen.append((number, greenlet.getcurrent(), variable.get()))
+        variable.set("set by %d" % number)
+        X = np.full((1, 2), float(number))
+        loop.answers[number] = unpack(b.submit(batch_key("predict", X, []), X, []))[0]
+
+    loop.parking.run(request, 0)
+    assert loop.turn_until(1)[0].tolist() == [[1.0, 1.0]]
+    loop.parking.run(request, 1)
+    assert loop.turn_until(2)[1].tolist() == [[3.0, 3.0]]
+    assert seen[1][1] is seen[0][1]  # the same greenlet ran both
+    assert [value for _, _, value in seen] == ["unset", "unset"]
+    assert len(loop.parking.idle) == 1
+    # a request that raises ends its greenlet, and the error reaches the loop as before
+    def fails():
+        raise KeyError("boom")
+    with pytest.raises(KeyError):
+        loop.parking.run(fails)
+    assert loop.parking.idle == []
+    # no more than KEEP finished greenlets wait
+    parked = []
+
+    def waits():
+        parked.append(_Parked(greenlet.getcurrent()))
+        loop.parking.park()
+    for _ in range(parking_module.KEEP + 5):
+        loop.parking.run(waits)
+    assert loop.parking.parked == parking_module.KEEP + 5
+    loop.parking.ready.extend(parked)
+    loop.parking.switch_ready()
+    assert loop.parking.parked == 0 and len(loop.parking.idle) == parking_module.KEEP
+
+
+class _Parked(object):
+    """What the batcher hands back to the loop: an item with its parked greenlet."""
+
+    def __init__(self, parked):
+        self.parked = parked
+
+
 def test_a_parked_request_gets_its_own_error_and_a_thread_still_waits_as_before():
     model = Recorder()
     b = batcher(model, max_time=0.05)
