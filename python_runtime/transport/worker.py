@@ -221,6 +221,12 @@ class LoopWorker(Worker):
             batcher.loop_turn(True)
             try:
                 self.serve_events(events)
+                # what arrived while this turn ran is taken in before the model call that
+                # waits for the turn's end: such a request joins the batch, or, the queue
+                # being full, is refused now rather than after the call
+                events = self.selector.select(0)
+                if events:
+                    self.serve_events(events)
             finally:
                 batcher.loop_turn(False)
                 batcher.arrived(coming)
