@@ -153,6 +153,10 @@ class LoopWorker(Worker):
         self.stream_pool: Any = None  # threads that ask generators for streamed pieces
         self.pieces: Deque[Tuple[Connection, Any]] = collections.deque()  # (conn, Piping)
         self.parking: Any = None  # parking.Parking: model requests run in greenlets
+        # admitted model requests of this turn, run in greenlets once every connection that
+        # was ready has been read: a request the queue limit refuses is answered then, not
+        # after the decoding of every request admitted before it
+        self.admitted: Deque[Tuple[Connection, Request, bool, bool]] = collections.deque()
         super(LoopWorker, self).init_process()
 
     # -- the loop -----------------------------------------------------------------------
@@ -246,12 +250,21 @@ class LoopWorker(Worker):
             else:
                 self.on_events(key.data, mask)
         parking = self.parking
-        if parking is not None and parking.ready:
-            parking.switch_ready()  # answered batches: encode and write
-        if self.finished:
-            self.deliver_finished()
-        if self.pieces:
-            self.deliver_pieces()
+        while True:
+            self._run_admitted()
+            if parking is not None and parking.ready:
+                parking.switch_ready()  # answered batches: encode and write
+            if self.finished:
+                self.deliver_finished()
+            if self.pieces:
+                self.deliver_pieces()
+            if not self.admitted:  # (writing an answer may find the next request waiting)
+                break
+
+    def _run_admitted(self) -> None:
+        admitted, parking = self.admitted, self.parking
+        while admitted:
+            parking.run(self._in_greenlet, *admitted.popleft())
 
     def _load_while_serving(self, load: Any, tick: float) -> None:
         """Run load() on this thread, the one every REST call into the model will run on (so
@@ -487,7 +500,7 @@ class LoopWorker(Worker):
                 conn.busy = True
                 parking = self.parking
                 if model and parking is not None:  # in a greenlet, on this thread
-                    parking.run(self._in_greenlet, conn, request, last, counted)
+                    self.admitted.append((conn, request, last, counted))
                     break
                 coming = self.batcher.expect() if model and self.batcher is not None else None
                 self.pool.submit(self._in_pool, conn, request, last, counted, coming)
