@@ -479,6 +479,11 @@ class Admission(object):
             self.held -= 1
 
     @property
+    def full(self) -> bool:
+        """Whether a request would be refused now (read without the lock: a hint)."""
+        return bool(self.limit) and self.held >= self.limit
+
+    @property
     def message(self) -> str:
         return ("the worker holds %d requests for the model, its limit "
                 "(MODELKILN_QUEUE_LIMIT): try again shortly" % self.limit)

@@ -64,6 +64,7 @@ DRAIN_MARGIN = 1.0            # seconds before gunicorn's graceful timeout the d
 DRAIN_IDLE = 0.5              # seconds a stopping worker keeps an idle connection open
 SWEEP_EVERY = 0.05            # seconds between checks of idle connections and deadlines
 BEAT_EVERY = 0.1              # seconds between the heartbeats the master's --timeout watches
+REFUSAL_WAIT = 0.001          # seconds a full worker goes on refusing before a model call
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REFUSAL = ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
             "Content-Length: %d\r\n\r\n")
@@ -153,6 +154,7 @@ class LoopWorker(Worker):
         self.stream_pool: Any = None  # threads that ask generators for streamed pieces
         self.pieces: Deque[Tuple[Connection, Any]] = collections.deque()  # (conn, Piping)
         self.parking: Any = None  # parking.Parking: model requests run in greenlets
+        self.refused = 0  # requests the queue limit refused (REST)
         # admitted model requests of this turn, run in greenlets once every connection that
         # was ready has been read: a request the queue limit refuses is answered then, not
         # after the decoding of every request admitted before it
@@ -223,6 +225,7 @@ class LoopWorker(Worker):
             batcher = self.batcher
             coming = batcher.expect()
             batcher.loop_turn(True)
+            refused = self.refused
             try:
                 self.serve_events(events)
                 # what arrived while this turn ran is taken in before the model call that
@@ -231,6 +234,8 @@ class LoopWorker(Worker):
                 events = self.selector.select(0)
                 if events:
                     self.serve_events(events)
+                if self.refused != refused:  # clients over the limit are sending
+                    self._refuse_before_call()
             finally:
                 batcher.loop_turn(False)
                 batcher.arrived(coming)
@@ -240,6 +245,25 @@ class LoopWorker(Worker):
         if now >= self.next_sweep:  # not every turn: it visits every connection
             self.next_sweep = now + SWEEP_EVERY
             self.sweep(now)
+
+    def _refuse_before_call(self) -> None:
+        """The turn refused requests and the queue is still full: for up to REFUSAL_WAIT
+        seconds more, answer the requests that keep coming (refusals, probes) before the turn
+        ends and a model call that waits for it starts. A client refused a moment ago sends
+        again within a fraction of a millisecond, and would otherwise wait for the whole call
+        to be refused again. (It costs the call that much delay, only under overload.)"""
+        admission = self.admission
+        if admission is None or not admission.full:
+            return
+        until = time.monotonic() + REFUSAL_WAIT
+        while admission.full:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            events = self.selector.select(left)
+            if not events:
+                return
+            self.serve_events(events)
 
     def serve_events(self, events: List[Tuple[Any, int]]) -> None:
         for key, mask in events:
@@ -495,6 +519,7 @@ class LoopWorker(Worker):
                 model = request.method not in ("GET", "HEAD")
                 counted = model and self.admission is not None
                 if counted and not self.admission.enter("rest"):  # the queue is full
+                    self.refused += 1
                     self.deliver(conn, self.refusal(conn, request, last))  # answered at once
                     continue
                 conn.busy = True

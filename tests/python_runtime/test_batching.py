@@ -202,13 +202,13 @@ def test_the_model_lock_is_let_go_while_waiting_and_taken_back():
 
 def test_admission_counts_and_refuses_beyond_its_limit():
     admission = Admission(2)
-    assert admission.enter("rest") and admission.enter("grpc")
-    assert not admission.enter("rest")
+    assert admission.enter("rest") and not admission.full and admission.enter("grpc")
+    assert admission.full and not admission.enter("rest")
     admission.leave()
-    assert admission.enter("rest")
+    assert not admission.full and admission.enter("rest")
     assert "MODELKILN_QUEUE_LIMIT" in admission.message
     unlimited = Admission(0)
-    assert all(unlimited.enter("rest") for _ in range(1000))
+    assert all(unlimited.enter("rest") for _ in range(1000)) and not unlimited.full
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
