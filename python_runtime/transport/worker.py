@@ -252,9 +252,7 @@ class LoopWorker(Worker):
         ends and a model call that waits for it starts. A client refused a moment ago sends
         again within a fraction of a millisecond, and would otherwise wait for the whole call
         to be refused again. (It costs the call that much delay, only under overload.)"""
-        admission = self.admission
-        if admission is None or not admission.full:
-            return
+        admission = self.admission  # (set: only its refusals count in self.refused)
         until = time.monotonic() + REFUSAL_WAIT
         while admission.full:
             left = until - time.monotonic()
