@@ -54,11 +54,13 @@ def resolve_format(settings: Settings) -> Settings:
 def load_component(settings: Settings, user: Optional[Tuple[Any, Dict[str, Any]]] = None
                    ) -> Component:
     """Construct the class. With gRPC on, the REST loop and the gRPC threads of a worker share
-    the object; calls into it are then serialised unless GUNICORN_THREADS > 1 says the model
-    takes concurrent calls."""
+    the object, and with a queue limit the worker's threads do (a probe or a metadata request
+    has threads of its own there); calls into it are then serialised unless
+    GUNICORN_THREADS > 1 says the model takes concurrent calls."""
     cls, kwargs = user if user is not None else user_class(settings)
     obj = construct(cls, kwargs)
-    serial = settings.single_threaded or (bool(settings.grpc_workers) and settings.threads == 1)
+    serial = settings.single_threaded or (
+        settings.threads == 1 and (bool(settings.grpc_workers) or settings.queue_limit > 0))
     return Component(obj, settings.service_type, serial)
 
 

@@ -28,7 +28,9 @@ and takes it back for its answer.
 While requests are parked on the loop, only the loop and the batching thread run Python, and
 they take turns as long as the model's calls keep their thread busy (``Batcher._model_turn``):
 a dispatch-bound model (bench/apps/torch-mlp) otherwise lost the interpreter's lock to the
-loop between its operations and took twice as long per call.
+loop between its operations and took twice as long per call. The loop waits for such a call at
+most LOOP_WAIT (10 ms): a longer call (a slow first call, a big batch) has the loop beside it,
+so probes and refusals are still answered while it runs.
 
 The window is the longest a batch waits, not a fixed delay. The worker's event loop and its
 gRPC server count the model requests they have taken in and not yet seen here (``expect``,
@@ -56,6 +58,9 @@ Key = Tuple[Any, ...]
 MERGEABLE_KINDS = frozenset("biufUS")  # bool, ints, floats, fixed-width strings and bytes
 RECHECK = 64  # a model call that left its thread idle: how often a call runs alone again
 MEASURE = 8   # while calls keep their thread busy: how often one is measured
+# the longest the loop waits for a model call that runs alone before it takes a turn beside
+# it: a long call (a slow first call, a big batch) must not keep probes and refusals waiting
+LOOP_WAIT = 0.01
 NO_ROWS = np.zeros((0,))  # a task's rows (run_here, run_parked)
 
 
@@ -216,11 +221,19 @@ class Batcher(object):
 
     def loop_turn(self, starting: bool) -> None:
         """(The worker's loop, when it parks requests.) A turn of the loop starts (once no
-        model call runs that must run alone) or ends."""
+        model call runs that must run alone, or that call has run LOOP_WAIT seconds) or
+        ends."""
         with self.turns:
             if starting:
-                while self.model_waits:
-                    self.turns.wait()
+                if self.model_waits:
+                    # not longer than LOOP_WAIT: past it, the loop reads, refuses and answers
+                    # probes beside the call (which loses the interpreter's lock to it at times)
+                    until = time.monotonic() + LOOP_WAIT
+                    while self.model_waits:
+                        left = until - time.monotonic()
+                        if left <= 0:
+                            break
+                        self.turns.wait(left)
                 self.loop_busy = True
             else:
                 self.loop_busy = False

@@ -12,7 +12,9 @@ With ``GUNICORN_THREADS=1`` (the default) the app runs on the loop's own thread,
 at a time: model code needs no locks, and gunicorn's master kills a worker whose request
 outlives ``--timeout`` (the loop reports to it between requests). With more threads the loop
 keeps reading and writing while a pool of that many threads runs the app, one request per
-connection at a time (answers keep their order).
+connection at a time (answers keep their order). With a pool, requests that are not for the
+model (GET and HEAD: probes, metadata, metrics, the docs) run on a few threads of their own,
+so a probe never waits behind model requests.
 
 Bounds, whatever a client does:
 - A connection is not read while its answer is pending: a client that pipelines and never
@@ -64,6 +66,7 @@ DRAIN_MARGIN = 1.0            # seconds before gunicorn's graceful timeout the d
 DRAIN_IDLE = 0.5              # seconds a stopping worker keeps an idle connection open
 SWEEP_EVERY = 0.05            # seconds between checks of idle connections and deadlines
 BEAT_EVERY = 0.1              # seconds between the heartbeats the master's --timeout watches
+SIDE_THREADS = 4              # threads for requests not for the model (with a pool)
 REFUSAL_WAIT = 0.001          # seconds a full worker goes on refusing before a model call
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REFUSAL = ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -151,6 +154,7 @@ class LoopWorker(Worker):
         self.connections: Dict[int, Connection] = {}
         self.finished: Deque[Tuple[Connection, Answer]] = collections.deque()
         self.pool: Any = None
+        self.side_pool: Any = None  # (with a pool) threads for requests not for the model
         self.stream_pool: Any = None  # threads that ask generators for streamed pieces
         self.pieces: Deque[Tuple[Connection, Any]] = collections.deque()  # (conn, Piping)
         self.parking: Any = None  # parking.Parking: model requests run in greenlets
@@ -187,6 +191,9 @@ class LoopWorker(Worker):
             from concurrent.futures import ThreadPoolExecutor
 
             self.pool = ThreadPoolExecutor(pool_size)
+            # requests that are not for the model (probes, metadata, metrics, the docs) run
+            # on threads of their own: they never wait behind model requests in the pool
+            self.side_pool = ThreadPoolExecutor(SIDE_THREADS)
         self.multiprocess = self.cfg.workers > 1
         for listener in self.sockets:
             listener.setblocking(False)
@@ -521,11 +528,14 @@ class LoopWorker(Worker):
                     self.deliver(conn, self.refusal(conn, request, last))  # answered at once
                     continue
                 conn.busy = True
+                if not model:
+                    self.side_pool.submit(self._in_pool, conn, request, last)
+                    break
                 parking = self.parking
                 if model and parking is not None:  # in a greenlet, on this thread
                     self.admitted.append((conn, request, last, counted))
                     break
-                coming = self.batcher.expect() if model and self.batcher is not None else None
+                coming = self.batcher.expect() if self.batcher is not None else None
                 self.pool.submit(self._in_pool, conn, request, last, counted, coming)
                 break
             self.deliver(conn, self.respond(conn, request, last))
@@ -892,6 +902,7 @@ class LoopWorker(Worker):
             self.close(conn)
         if self.pool is not None:
             self.pool.shutdown(wait=False)
+            self.side_pool.shutdown(wait=False)
         if self.stream_pool is not None:
             self.stream_pool.shutdown(wait=False)
 

@@ -384,15 +384,20 @@ def test_a_busy_model_call_and_the_loop_take_turns_an_idle_one_does_not_wait():
     b.loop_turn(False)
     assert unpack(waiting.result(timeout=5))[0].tolist() == [[1.0]]
     assert b.exclusive  # it kept its thread busy: the next calls run alone too
-    # and the loop's next turn waits while such a call runs
+    # and the loop's next turn waits while such a call runs, but not longer than LOOP_WAIT:
+    # then it takes its turn beside the call (probes, refusals)
+    from python_runtime.inference.batching import LOOP_WAIT
+    spin["seconds"] = 0.5
     running_call = concurrent.futures.ThreadPoolExecutor(1).submit(b.submit, ("predict",), X, [])
     while not b.model_waits:
         time.sleep(0.001)
     started = time.monotonic()
     b.loop_turn(True)
-    assert time.monotonic() - started > 0.02
+    waited = time.monotonic() - started
+    assert LOOP_WAIT * 0.9 <= waited < 0.3, waited
+    assert not running_call.done() and b.model_waits  # the call runs on beside the turn
     b.loop_turn(False)
-    running_call.result(timeout=5)
+    assert unpack(running_call.result(timeout=5))[0].tolist() == [[1.0]]
     # a call that mostly waits no longer holds the loop back
     spin["busy"] = False
     spin["seconds"] = 0.01
@@ -602,6 +607,31 @@ def test_a_full_queue_refuses_at_once_and_probes_still_answer():
         metrics = server.session.get(server.metrics_url()).text
         assert 'modelkiln_requests_refused_total{protocol="rest"}' in metrics
         assert 'modelkiln_requests_refused_total{protocol="grpc"}' in metrics
+
+
+@pytest.mark.parametrize("batch_size", ["1", "8"])
+def test_a_long_model_call_does_not_hold_back_probes_and_refusals(batch_size):
+    # The call lasts 2 s. Unbatched, it runs in the worker's pool, and the probe must not
+    # wait behind it there; batched, the first call runs alone (the loop waits for a call
+    # that keeps its thread busy until one is measured), and the loop must not wait for all
+    # of it.
+    env = {"MODELKILN_QUEUE_LIMIT": "1", "MODELKILN_TEST_CALL_COST": "2",
+           "MODELKILN_MAX_BATCH_SIZE": batch_size}
+    with running("batched", "Batched", env=env) as server:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            call = pool.submit(server.post, "/api/v1.0/predictions",
+                               json={"data": {"ndarray": [[3]]}})
+            time.sleep(0.4)
+            ping = server.get("/health/ping")
+            refused = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[4]]}})
+            during = time.monotonic() - started
+            answer = call.result(timeout=30)
+        assert during < 1.5, during  # both answered while the 2 s call ran
+        assert ping.status_code == 200 and ping.text == "pong"
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["status"]["reason"] == "MICROSERVICE_OVERLOADED"
+        assert answer.status_code == 200 and answer.json()["data"]["ndarray"] == [[7]]
 
 
 def test_a_triton_model_with_dynamic_batching_gets_requests_as_a_list():
