@@ -13,8 +13,8 @@ at a time: model code needs no locks, and gunicorn's master kills a worker whose
 outlives ``--timeout`` (the loop reports to it between requests). With more threads the loop
 keeps reading and writing while a pool of that many threads runs the app, one request per
 connection at a time (answers keep their order). With a pool, requests that are not for the
-model (GET and HEAD: probes, metadata, metrics, the docs) run on a few threads of their own,
-so a probe never waits behind model requests.
+model (GET, HEAD, OPTIONS: probes, metadata, metrics, the docs, CORS preflights) run on a
+few threads of their own, so a probe never waits behind model requests.
 
 Bounds, whatever a client does:
 - A connection is not read while its answer is pending: a client that pipelines and never
@@ -66,6 +66,7 @@ DRAIN_MARGIN = 1.0            # seconds before gunicorn's graceful timeout the d
 DRAIN_IDLE = 0.5              # seconds a stopping worker keeps an idle connection open
 SWEEP_EVERY = 0.05            # seconds between checks of idle connections and deadlines
 BEAT_EVERY = 0.1              # seconds between the heartbeats the master's --timeout watches
+NOT_FOR_THE_MODEL = ("GET", "HEAD", "OPTIONS")  # probes, metadata, docs, CORS preflights
 SIDE_THREADS = 4              # threads for requests not for the model (with a pool)
 REFUSAL_WAIT = 0.001          # seconds a full worker goes on refusing before a model call
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -521,7 +522,7 @@ class LoopWorker(Worker):
                 self.log.info("Autorestarting worker after current request.")
                 self.alive = False
             if self.pool is not None:
-                model = request.method not in ("GET", "HEAD")
+                model = request.method not in NOT_FOR_THE_MODEL
                 counted = model and self.admission is not None
                 if counted and not self.admission.enter("rest"):  # the queue is full
                     self.refused += 1

@@ -625,12 +625,17 @@ def test_a_long_model_call_does_not_hold_back_probes_and_refusals(batch_size):
             time.sleep(0.4)
             ping = server.get("/health/ping")
             refused = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[4]]}})
+            preflight = server.request("OPTIONS", "/api/v1.0/predictions", headers={
+                "Origin": "http://example.com", "Access-Control-Request-Method": "POST"})
             during = time.monotonic() - started
             answer = call.result(timeout=30)
         assert during < 1.5, during  # both answered while the 2 s call ran
         assert ping.status_code == 200 and ping.text == "pong"
         assert refused.status_code == 503, refused.text
         assert refused.json()["status"]["reason"] == "MICROSERVICE_OVERLOADED"
+        # a CORS preflight is not for the model: never refused by the queue limit
+        assert preflight.status_code == 200, preflight.text
+        assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
         assert answer.status_code == 200 and answer.json()["data"]["ndarray"] == [[7]]
 
 
