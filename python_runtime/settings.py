@@ -283,8 +283,9 @@ SETTINGS = (
             "Seconds to hold an idle keep-alive connection open (0: close after each answer)."),
     Setting("timeout", "GUNICORN_TIMEOUT", "--timeout", 60.0, _positive_float,
             "Seconds a request may run before its worker is killed and replaced (the "
-            "request gets no answer). Only with GUNICORN_THREADS=1: with threads, a stuck "
-            "request is never ended (the worker's main thread keeps reporting to gunicorn). "
+            "request gets no answer). Only with GUNICORN_THREADS=1 and neither a queue limit "
+            "nor adaptive batching: otherwise a stuck request is never ended (the worker's "
+            "loop keeps reporting to gunicorn). "
             "The pod annotation seldon.io/rest-timeout (ms) is used when this is unset."),
     Setting("graceful_timeout", "GUNICORN_GRACEFUL_TIMEOUT", "--graceful-timeout", 30.0,
             _positive_float, "Seconds SIGTERM waits for in-flight requests."),
