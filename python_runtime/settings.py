@@ -225,7 +225,8 @@ SETTINGS = (
             "model copy (the number itself is not used: there are no separate gRPC workers)."),
     Setting("grpc_threads", "GRPC_THREADS", "--grpc-threads", 4, _positive_int,
             "Threads that run a worker's gRPC calls when GUNICORN_THREADS > 1 (the model "
-            "takes concurrent calls); otherwise its calls run one at a time on its gRPC "
+            "takes concurrent calls) or a queue limit is set (the calls then still enter the "
+            "model one at a time); otherwise its calls run one at a time on its gRPC "
             "thread."),
     Setting("grpc_max_message_size", "MODELKILN_GRPC_MAX_MESSAGE_SIZE",
             "--grpc-max-message-size", None, _size,

@@ -108,6 +108,7 @@ MODEL_CALLS = frozenset(("Predict", "ModelInfer", "TransformInput", "TransformOu
 PRODUCING = frozenset(("/inference.GRPCInferenceService/ModelStreamInfer",))
 STREAM_AHEAD = 64 * 1024  # bytes a call's answers may be produced ahead of being written
 QUEUED_REQUESTS = 8       # request messages a streaming call may hold before the client waits
+SIDE_THREADS = 4          # (with a pool) threads for calls that are not for the model
 
 
 class _Method(object):
@@ -388,8 +389,14 @@ class GrpcServer(object):
         self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
         self.links = {}  # type: Dict[int, _Link]
         self.pool = None  # type: Any
+        self.side_pool = None  # type: Any  (with a pool: calls that are not for the model)
         rows = getattr(ctx, "batch_rows", 1)  # > 1: calls wait for their batch on the pool
-        if (ctx.lock is None and settings.threads > 1) or rows > 1:
+        admission = ctx.admission  # the queue limit, when there is one
+        self.admission = admission if admission is not None and admission.limit else None
+        # with a queue limit, calls run on the pool so that this loop goes on reading and
+        # refuses what is over the limit at once (the model lock keeps them one at a time)
+        if ((ctx.lock is None and settings.threads > 1) or rows > 1
+                or self.admission is not None):
             from concurrent.futures import ThreadPoolExecutor
 
             from .http import app_threads
@@ -398,9 +405,10 @@ class GrpcServer(object):
                 max_workers=max(settings.grpc_threads,
                                 app_threads(settings, rows) if rows > 1 else 0),
                 thread_name_prefix="modelkiln-grpc")
+            # health, metadata and reflection never wait behind model calls in the pool
+            self.side_pool = ThreadPoolExecutor(max_workers=SIDE_THREADS,
+                                                thread_name_prefix="modelkiln-grpc-side")
         self.batcher = ctx.component.batcher  # told of each model call taken in
-        admission = ctx.admission  # the queue limit, when there is one
-        self.admission = admission if admission is not None and admission.limit else None
         self.done = deque()  # (link, stream, future) of calls run on the pool
         self.piped = deque()  # type: Any  ((link, stream, pipe) with answers to write)
         self.stream_pool = None  # type: Any  (the threads of PRODUCING calls, made on first use)
@@ -418,7 +426,7 @@ class GrpcServer(object):
         self.stop_at = time.monotonic() + grace
         self._wake()
         self.thread.join(grace + 1)
-        for pool in (self.pool, self.stream_pool):
+        for pool in (self.pool, self.side_pool, self.stream_pool):
             if pool is not None:
                 pool.shutdown(wait=False)
 
@@ -841,12 +849,12 @@ class GrpcServer(object):
         run, args = ((call.method.run, (raw,)) if call.run is None
                      else (call.run, (raw, call.context)))
         coming = None
-        if (self.batcher is not None
-                and call.method.full_method.rsplit("/", 1)[-1] in MODEL_CALLS):
+        model = call.method.full_method.rsplit("/", 1)[-1] in MODEL_CALLS
+        if model and self.batcher is not None:
             coming = self.batcher.expect()
             future = self.pool.submit(self.batcher.expected, coming, run, *args)
         else:
-            future = self.pool.submit(run, *args)
+            future = (self.pool if model else self.side_pool).submit(run, *args)
         call.future = future
         link.futures.add(future)
 

@@ -639,6 +639,46 @@ def test_a_long_model_call_does_not_hold_back_probes_and_refusals(batch_size):
         assert answer.status_code == 200 and answer.json()["data"]["ndarray"] == [[7]]
 
 
+@pytest.mark.parametrize("batch_size", ["1", "8"])
+def test_a_long_grpc_call_does_not_hold_back_refusals_and_health(batch_size):
+    # The same over gRPC alone: unbatched, with one thread, calls used to run on the gRPC
+    # loop itself, so a call over the limit waited for the call in progress instead of being
+    # refused; health calls must not wait behind model calls either.
+    from google.protobuf import json_format
+
+    from python_runtime.protocols import protos
+
+    env = {"MODELKILN_QUEUE_LIMIT": "1", "MODELKILN_TEST_CALL_COST": "2",
+           "MODELKILN_MAX_BATCH_SIZE": batch_size}
+    with running("batched", "Batched", env=env) as server:
+        seldon_message = protos.load().message("seldon.protos.SeldonMessage")
+        channel = grpc.insecure_channel("127.0.0.1:%d" % server.grpc_port)
+        predict = channel.unary_unary(
+            "/seldon.protos.Seldon/Predict", request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=seldon_message.FromString)
+        live = channel.unary_unary("/inference.GRPCInferenceService/ServerLive",
+                                   request_serializer=lambda raw: raw,
+                                   response_deserializer=lambda raw: raw)
+
+        def message(value):
+            return json_format.ParseDict({"data": {"ndarray": [[value]]}}, seldon_message())
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            call = pool.submit(predict, message(3), timeout=30)
+            time.sleep(0.4)
+            alive = live(b"", timeout=10)
+            with pytest.raises(grpc.RpcError) as refused:
+                predict(message(4), timeout=10)
+            during = time.monotonic() - started
+            answer = json_format.MessageToDict(call.result(timeout=30))
+        assert during < 1.5, during  # both answered while the 2 s call ran
+        assert alive == b"\x08\x01"  # ServerLiveResponse {live: true}
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "MODELKILN_QUEUE_LIMIT" in refused.value.details()
+        assert answer["data"]["ndarray"] == [[7.0]]
+
+
 def test_a_triton_model_with_dynamic_batching_gets_requests_as_a_list():
     """config.pbtxt's dynamic_batching (max_batch_size 8, preferred 4 and 8) drives the
     batcher instead of MODELKILN_MAX_BATCH_SIZE: execute() receives several requests at once,
