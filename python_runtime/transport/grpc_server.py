@@ -114,7 +114,7 @@ SIDE_THREADS = 4          # (with a pool) threads for calls that are not for the
 class _Method(object):
     """One method: parse the bytes, call the protocol, count it; errors become a status."""
 
-    __slots__ = ("full_method", "call", "parse", "type_name", "metrics", "streaming")
+    __slots__ = ("full_method", "call", "parse", "type_name", "metrics", "streaming", "model")
 
     def __init__(self, metrics: Any, full_method: str, call: Callable[[Any], Any],
                  request_class: Any, streaming: bool = False) -> None:
@@ -124,6 +124,7 @@ class _Method(object):
         self.type_name = request_class.DESCRIPTOR.full_name
         self.metrics = metrics
         self.streaming = streaming
+        self.model = full_method.rsplit("/", 1)[-1] in MODEL_CALLS  # counted, batched
 
     def produce(self, raw: bytes) -> Iterator[bytes]:
         """A method that answers each request message of a stream with any number of
@@ -813,8 +814,7 @@ class GrpcServer(object):
 
     def _run(self, link: _Link, stream: http2.Stream, raw: bytes) -> None:
         call = stream.call
-        counted = (self.admission is not None
-                   and call.method.full_method.rsplit("/", 1)[-1] in MODEL_CALLS)
+        counted = self.admission is not None and call.method.model
         if counted and not self.admission.enter("grpc"):  # the worker's queue is full
             self._fail(link, stream, "UNAVAILABLE", self.admission.message)
             return
@@ -849,7 +849,7 @@ class GrpcServer(object):
         run, args = ((call.method.run, (raw,)) if call.run is None
                      else (call.run, (raw, call.context)))
         coming = None
-        model = call.method.full_method.rsplit("/", 1)[-1] in MODEL_CALLS
+        model = call.method.model
         if model and self.batcher is not None:
             coming = self.batcher.expect()
             future = self.pool.submit(self.batcher.expected, coming, run, *args)

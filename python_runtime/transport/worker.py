@@ -533,7 +533,7 @@ class LoopWorker(Worker):
                     self.side_pool.submit(self._in_pool, conn, request, last)
                     break
                 parking = self.parking
-                if model and parking is not None:  # in a greenlet, on this thread
+                if parking is not None:  # in a greenlet, on this thread
                     self.admitted.append((conn, request, last, counted))
                     break
                 coming = self.batcher.expect() if self.batcher is not None else None
