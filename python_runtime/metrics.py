@@ -133,9 +133,15 @@ class Metrics(object):
         self.batch_rows.observe(rows)
         queue = self.batch_queue  # (a bisect per request, as in observe_request)
         buckets = queue._buckets
+        # one write per bucket and one for the sum, not two per request: with several worker
+        # processes each is a write to the worker's shared file
+        counts = {}  # type: Dict[int, int]
         for seconds in waits:
-            queue._sum.inc(seconds)
-            buckets[bisect.bisect_left(REQUEST_BUCKETS, seconds)].inc(1)
+            index = bisect.bisect_left(REQUEST_BUCKETS, seconds)
+            counts[index] = counts.get(index, 0) + 1
+        queue._sum.inc(sum(waits))
+        for index, count in counts.items():
+            buckets[index].inc(count)
 
     def observe_stream(self, route: str, first: Any, pieces: int, seconds: float) -> None:
         """A streamed answer ended: ``first`` the seconds to its first piece (None: it had

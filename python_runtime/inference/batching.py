@@ -302,10 +302,14 @@ class Batcher(object):
                 coming.open = False
                 self.coming -= 1
             # wake the batching thread only when it may have something to do: a first
-            # request, a batch that may be full, nothing more on its way
-            if (len(self.queue) == 1 or waiting >= self.max_rows or waiting in self.preferred
-                    or (self.counted and self.coming <= 0)):
-                self.cond.notify()
+            # request, a batch that may be full, nothing more on its way. Not from a turn of
+            # the loop (a parked request) while the model's calls wait for the loop's turns
+            # (``_model_turn``): the turn's end wakes it (``arrived``), and woken before, it
+            # could only wait for that end, at the cost of two thread switches
+            if parked is None or not (self.loop_busy and self.exclusive):
+                if (len(self.queue) == 1 or waiting >= self.max_rows
+                        or waiting in self.preferred or (self.counted and self.coming <= 0)):
+                    self.cond.notify()
         if parked is not None:
             parking.park()  # the loop switches back here once the batch has answered
             if item.error is not None:

@@ -6,6 +6,7 @@ import struct
 import numpy as np
 import pytest
 
+from python_runtime.codecs import jsonio
 from python_runtime.codecs.v2 import (DTYPES, BinaryReader, decode_input, encode_output,
                                       join_body, split_body, split_bytes)
 from python_runtime.errors import BadDataError, InternalError
@@ -164,6 +165,25 @@ def test_outputs_in_json_and_binary(array, datatype):
     assert out["parameters"]["binary_data_size"] == len(raw)
     back = np.frombuffer(raw, dtype=array.dtype.newbyteorder("<"))
     assert back.tolist() == array.ravel().tolist() and "data" not in out
+
+
+@pytest.mark.parametrize("copies", [1, 10])  # 13 values (a list), 130 (widened: WIDEN_FROM)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, ">f4"])
+def test_fp16_and_fp32_outputs_are_written_as_their_float64_values(dtype, copies):
+    """Written as tolist() would be (Triton's and MLServer's spelling: 0.1 in FP32 is
+    0.10000000149011612), special values included, also where the encoder widens the array
+    instead of making a list."""
+    values = np.array([0.1, 1 / 3, -0.0, 0.0, 1e-7, 6e-8, 1e-45, 65504.0, 3e38, -2.5,
+                       np.nan, np.inf, -np.inf] * copies, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        array = values.astype(dtype).reshape(13 * copies, 1)
+    out, raw = encode_output("y", array, False)
+    assert raw is None and out["shape"] == [13 * copies, 1]
+    assert isinstance(out["data"], list) == (copies == 1 or not jsonio.HAVE_ORJSON)
+    written = jsonio.dumps({"data": out["data"]})
+    assert written == jsonio.dumps({"data": array.ravel().tolist()})
+    if dtype == np.float32 and jsonio.HAVE_ORJSON:
+        assert written.startswith(b'{"data":[0.10000000149011612,0.3333333432674408,-0.0,')
 
 
 def test_bytes_outputs_text_base64_and_binary():
