@@ -21,6 +21,11 @@ Reports the median over rounds, the ratio modelkiln / triton, the median p50 lat
 server's CPU per request (its whole process tree: Triton's Python-backend stubs included), the
 rows per execute (modelkiln's batcher metrics, Triton's nv_inference_count /
 nv_inference_exec_count) and the background load.
+
+With ``--asgi`` (``make asgi-venv``) a third server joins the REST JSON rows:
+bench/asgi_triton.py, the same math as a raw ASGI app on uvicorn (httptools, uvloop, orjson), one
+process per instance, no checks. It is the ceiling of a Python server: what any single Python
+process can reach on a row, so where it is below 1.5x Triton the aim is out of Python's reach.
 """
 
 import argparse
@@ -31,6 +36,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -52,6 +58,7 @@ from tests.compat_triton.servers import Modelkiln, Tritonserver  # noqa: E402
 REPOSITORY = Path(BENCH_DIR) / "apps" / "triton"
 MODELS = ("scale", "scale_batched")
 KINDS = ["modelkiln", "triton"]
+ASGI = "asgi"  # --asgi: bench/asgi_triton.py on uvicorn, REST JSON rows only
 NCPU = os.cpu_count() or 1
 GRPC = "gRPC ModelInfer 1x4"
 
@@ -181,7 +188,7 @@ class Measured(object):
     """A server: its process tree's CPU and the (rows, executes) it has counted."""
 
     COUNTERS = {"modelkiln": ("modelkiln_batch_rows_sum", "modelkiln_batch_rows_count"),
-                "triton": ("nv_inference_count", "nv_inference_exec_count")}
+                "triton": ("nv_inference_count", "nv_inference_exec_count"), ASGI: None}
 
     def __init__(self, kind, server):
         self.kind, self.server = kind, server
@@ -191,6 +198,8 @@ class Measured(object):
         return sum(srv.cpu_ticks(p) for p in srv.process_tree(self.pid)) / srv.CLK_TCK
 
     def executes(self):
+        if self.COUNTERS[self.kind] is None:
+            return None, None
         rows, calls = self.COUNTERS[self.kind]
         found = metric_values(self.server.metrics_port, (rows, calls))
         return found.get(rows), found.get(calls)
@@ -217,6 +226,36 @@ def record(samples, key, kind, before, after, calls, seconds, client_cpu=None):
         samples["rows"].setdefault(key + (kind,), []).append((rows1 - rows0) / (calls1 - calls0))
     other = (after["busy"] - before["busy"]) - sum(ours.values()) - load
     samples["background"].append(max(0.0, other) / (seconds * NCPU))
+
+
+def check_asgi(base, triton, path):
+    """The raw ASGI app's outputs equal Triton's for each JSON payload."""
+    for name, (body, headers) in PAYLOADS.items():
+        if name.startswith("REST JSON"):
+            answers = [requests.post(url + path, data=body, headers=headers, timeout=30).json()
+                       for url in (base, triton)]
+            assert answers[0]["outputs"] == answers[1]["outputs"], (name, answers)
+
+
+def asgi_server(instances):
+    """bench/asgi_triton.py on uvicorn, ``instances`` processes, from MODELKILN_ASGI_VENV."""
+    venv = os.environ.get("MODELKILN_ASGI_VENV", str(Path(BENCH_DIR).parent / ".venv-asgi"))
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        raise SystemExit("--asgi needs %s: run make asgi-venv" % python)
+
+    def command(workers, ports, workdir):
+        return [python, "-m", "uvicorn", "--app-dir", BENCH_DIR, "asgi_triton:app",
+                "--host", "127.0.0.1", "--port", str(ports[0]), "--workers", str(workers),
+                "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+                "--log-level", "warning"]
+    kind = srv.ServerKind(ASGI, python, command, "/", BENCH_DIR, 1)
+    server = srv.Server(kind, instances, tempfile.mkdtemp(prefix="modelkiln-bench-asgi-"))
+    server.start()
+    server.wait_ready()
+    server.metrics_port = None
+    server.url = lambda path: "http://127.0.0.1:%d%s" % (server.port, path)
+    return server
 
 
 def check_answers(bases, path):
@@ -281,6 +320,8 @@ def main(argv=None):
                     help="gRPC client processes, each with one call in flight")
     ap.add_argument("--instances", type=int, default=1,
                     help="model instances: modelkiln's workers and the instance group's count")
+    ap.add_argument("--asgi", action="store_true",
+                    help="also bench/asgi_triton.py (raw ASGI on uvicorn) on the REST JSON rows")
     ap.add_argument("--output", help="also write the table (Markdown) here")
     args = ap.parse_args(argv)
     work = tempfile.mkdtemp(prefix="modelkiln-bench-triton-")
@@ -299,16 +340,25 @@ def main(argv=None):
         servers["modelkiln"] = Modelkiln(str(folder), env={
             "GUNICORN_WORKERS": str(args.instances), "GUNICORN_THREADS": "1"}).start()
         servers["modelkiln"].wait_ready()
-        measured = {kind: Measured(kind, servers[kind]) for kind in KINDS}
-        bases = {kind: servers[kind].url("") for kind in KINDS}
+        kinds = list(KINDS)
+        if args.asgi:
+            servers[ASGI] = asgi_server(args.instances)
+            kinds.append(ASGI)
+        measured = {kind: Measured(kind, servers[kind]) for kind in kinds}
+        bases = {kind: servers[kind].url("") for kind in kinds}
         check_answers(bases, path)
+        if args.asgi:
+            check_asgi(bases[ASGI], bases["triton"], path)
         checks = {kind: grpc_check(servers[kind].grpc_url, args.model) for kind in KINDS}
         assert checks["modelkiln"] == checks["triton"], checks
         for number in range(args.rounds):
             order = KINDS[number % 2:] + KINDS[:number % 2]
             for name in PAYLOADS:
+                # the servers of the row, in an order that turns round from round to round
+                ran = kinds if name.startswith("REST JSON") else KINDS
+                ran = ran[number % len(ran):] + ran[:number % len(ran)]
                 for c in concurrency:
-                    for kind in order:
+                    for kind in ran:
                         before = snapshot(measured, batched)
                         got = wrk.run(bases[kind], scripts[name], c, int(args.duration))
                         after = snapshot(measured, batched)
@@ -322,7 +372,7 @@ def main(argv=None):
                         print("[%d/%d] %-19s c=%-2d %-9s %8.0f req/s" % (
                             number + 1, args.rounds, name, c, kind, got.rps), flush=True)
             for c in clients:
-                for kind in order:
+                for kind in order:  # (the raw ASGI app has no gRPC)
                     load = GrpcLoad(servers[kind].grpc_url, args.model, c, args.duration)
                     (rate, calls, seconds, cpu, before, after), answers = load.run(
                         lambda: snapshot(measured, batched))
@@ -334,18 +384,28 @@ def main(argv=None):
     finally:
         for server in servers.values():
             server.stop()
-    rows = [(name, c) for name in PAYLOADS for c in concurrency] + [(GRPC, c) for c in clients]
+    json_rows = [(name, c) for name in PAYLOADS for c in concurrency
+                 if name.startswith("REST JSON")]
+    rows = [(name, c) for name in PAYLOADS for c in concurrency if (name, c) not in json_rows]
+    rows += [(GRPC, c) for c in clients]
     lines = ["command: `.venv-triton/bin/python bench/triton.py %s` (%.1f min, %d rounds of %g s, "
              "servers interleaved; modelkiln: %d worker(s) of 1 thread; tritonserver 2.51 "
              "(nvidia-pytriton 0.7.0): %d CPU instance(s) of the Python backend; model %s)"
              % (" ".join(argv if argv is not None else sys.argv[1:]),
                 (time.monotonic() - started) / 60, args.rounds, args.duration, args.instances,
                 args.instances, described), "",
-             "| request | conc | server | req/s (median) | min-max | modelkiln / triton "
+             "| request | conc | server | req/s (median) | min-max | modelkiln / peer "
              "| p50 ms | srv CPU ms/req | rows/execute |",
              "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
-    lines.extend(report.peer_lines(results, rows, KINDS, [
-        ("%.2f", samples["p50"]), ("%.3f", samples["cpu"]), ("%.1f", samples["rows"])]))
+    extra = [("%.2f", samples["p50"]), ("%.3f", samples["cpu"]), ("%.1f", samples["rows"])]
+    lines.extend(report.peer_lines(results, json_rows, kinds, extra))
+    lines.extend(report.peer_lines(results, rows, KINDS, extra))
+    if args.asgi:
+        lines += ["", "The raw ASGI app / triton (the ceiling of one Python process per "
+                  "instance): " + ", ".join(
+                      "%s c=%d %.2fx" % (name, c, statistics.median(results[(name, c, ASGI)])
+                                         / statistics.median(results[(name, c, "triton")]))
+                      for name, c in json_rows)]
     lines += ["", report.background_text(samples["background"], NCPU)]
     report.print_and_write(lines, args.output)
 
