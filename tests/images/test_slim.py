@@ -176,7 +176,10 @@ def test_the_openshift_chained_builds_dockerfile_builds_a_slim_image(engine, req
     dockerfile = second["source"]["dockerfile"].replace("FROM runtime", "FROM " + runtime, 1)
     (context / "Dockerfile").write_text(dockerfile)
     tag = PREFIX + "openshift-chained:ci"
-    built = subprocess.run(["docker", "build", "-t", tag, str(context)], stdout=subprocess.PIPE,
+    # --no-cache: the log must show the step run, and a second run on the same machine (the
+    # same app, the same builder) would otherwise find it CACHED and print nothing of it
+    built = subprocess.run(["docker", "build", "--no-cache", "-t", tag, str(context)],
+                           stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=600,
                            env=dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""),
                                     DOCKER_BUILDKIT="1"))
