@@ -100,19 +100,25 @@ def _grpc_port_env(ports):
     return {GRPC_PORT_ENV: str(ports[2])}
 
 
+def uvicorn_command(asgi_python, module):
+    """The build_cmd of a raw ASGI app of bench/ (``module``:app) on uvicorn with httptools
+    and uvloop, one REST port."""
+    def command(workers, ports, workdir):
+        (http_port,) = ports
+        return [asgi_python, "-m", "uvicorn", "--app-dir", BENCH_DIR, module + ":app",
+                "--host", HOST, "--port", str(http_port), "--workers", str(workers),
+                "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+                "--log-level", "warning"]
+    return command
+
+
 def server_kinds(python, seldon_venv, v2_venv, asgi_venv):
     seldon_exe = os.path.join(seldon_venv, "bin", "seldon-core-microservice")
     mlserver_exe = os.path.join(v2_venv, "bin", "mlserver")
     asgi_python = os.path.join(asgi_venv, "bin", "python")
 
     def uvicorn(module):
-        def command(workers, ports, workdir):
-            (http_port,) = ports
-            return [asgi_python, "-m", "uvicorn", "--app-dir", BENCH_DIR, module + ":app",
-                    "--host", HOST, "--port", str(http_port), "--workers", str(workers),
-                    "--http", "httptools", "--loop", "uvloop", "--no-access-log",
-                    "--log-level", "warning"]
-        return command
+        return uvicorn_command(asgi_python, module)
 
     def seldon(workers, ports, workdir):
         http_port, metrics_port, grpc_port = ports

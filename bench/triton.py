@@ -243,13 +243,8 @@ def asgi_server(instances):
     python = os.path.join(venv, "bin", "python")
     if not os.path.exists(python):
         raise SystemExit("--asgi needs %s: run make asgi-venv" % python)
-
-    def command(workers, ports, workdir):
-        return [python, "-m", "uvicorn", "--app-dir", BENCH_DIR, "asgi_triton:app",
-                "--host", "127.0.0.1", "--port", str(ports[0]), "--workers", str(workers),
-                "--http", "httptools", "--loop", "uvloop", "--no-access-log",
-                "--log-level", "warning"]
-    kind = srv.ServerKind(ASGI, python, command, "/", BENCH_DIR, 1)
+    kind = srv.ServerKind(ASGI, python, srv.uvicorn_command(python, "asgi_triton"), "/",
+                          BENCH_DIR, 1)
     server = srv.Server(kind, instances, tempfile.mkdtemp(prefix="modelkiln-bench-asgi-"))
     server.start()
     server.wait_ready()

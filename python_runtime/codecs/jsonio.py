@@ -125,6 +125,23 @@ def writes_array_as_list(array: Any) -> bool:
     return kind in "iub" or (kind == "f" and array.dtype.itemsize == 8)
 
 
+# FP16/FP32 arrays of at least this many values are widened to float64 before they are written
+# (``for_json``): below it the copy costs more than the Python floats it saves
+WIDEN_FROM = 64
+
+
+def for_json(array: Any) -> Any:
+    """What ``dumps`` should be given for a numpy array so that it is written as
+    ``array.tolist()`` would be: the array itself where orjson writes it so; an FP16/FP32 array
+    of WIDEN_FROM values or more as a float64 copy (the same float64 values tolist() gives,
+    Triton's and MLServer's spelling, without a Python float each: 4000 FP32 values 86 us
+    against 138); otherwise the list."""
+    if (_orjson is not None and array.dtype.kind == "f" and array.dtype.itemsize < 8
+            and array.size >= WIDEN_FROM):
+        array = array.astype("float64")
+    return array if writes_array_as_list(array) else array.tolist()
+
+
 if _orjson is not None:
     _OPTIONS = _orjson.OPT_SERIALIZE_NUMPY | _orjson.OPT_NON_STR_KEYS
 

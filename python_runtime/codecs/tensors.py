@@ -45,7 +45,7 @@ class NdarrayCodec(object):
 
     def encode(self, array: np.ndarray) -> Any:
         """The nested list, or the array itself where the JSON writer spells it the same."""
-        return array if jsonio.writes_array_as_list(array) else array.tolist()
+        return jsonio.for_json(array)
 
 
 class TensorCodec(object):
@@ -79,9 +79,7 @@ class TensorCodec(object):
             ) from exc
 
     def encode(self, array: np.ndarray) -> Dict[str, Any]:
-        flat = array.ravel()
-        values = flat if jsonio.writes_array_as_list(flat) else flat.tolist()
-        return {"values": values, "shape": list(array.shape)}
+        return {"values": jsonio.for_json(array.ravel()), "shape": list(array.shape)}
 
 
 # TensorFlow DataType names -> (numpy dtype, name of the repeated *_val field in JSON).

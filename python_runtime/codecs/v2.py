@@ -36,9 +36,6 @@ EXTENSION_PARAMETERS = frozenset(("binary_data_size", "binary_data", "binary_dat
 HEADER_LENGTH = "HTTP_INFERENCE_HEADER_CONTENT_LENGTH"
 MAX_DIMENSIONS = 32  # numpy 1.x's limit (2.x allows 64)
 _LENGTH = struct.Struct("<I")
-# FP16/FP32 outputs of at least this many values are widened to float64 before JSON: below it
-# the copy costs more than the Python floats it saves (encode_output)
-WIDEN_FROM = 64
 
 
 class Tensor(object):
@@ -313,13 +310,7 @@ def encode_output(name: str, array: np.ndarray, binary: bool,
         if as_base64:
             params["content_type"] = "base64"
     else:
-        flat = array.ravel()
-        if flat.dtype.kind == "f" and flat.dtype.itemsize < 8 and flat.size >= WIDEN_FROM:
-            # FP16 and FP32 are written as tolist() writes them, the float64 of each value
-            # (as Triton and MLServer do); widened, orjson writes them without making a
-            # Python float of each (4000 FP32 values: 86 us against 138)
-            flat = flat.astype(np.float64)
-        out["data"] = flat if jsonio.writes_array_as_list(flat) else flat.tolist()
+        out["data"] = jsonio.for_json(array.ravel())
     if params:
         out["parameters"] = params
     return out, raw

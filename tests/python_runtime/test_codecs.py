@@ -230,6 +230,11 @@ def test_encode_payload_ints_stay_ints():
     np.array([True, False]),
     np.array([[0.1, 0.2]], dtype=np.float32),
     np.arange(12, dtype=np.float64).reshape(3, 4)[:, 1:3],  # not contiguous
+    # FP16/FP32 of jsonio.WIDEN_FROM values or more: written from a float64 copy
+    np.array([0.1, 1 / 3, -0.0, 1e-7, 1e-45, 3e38, np.nan, np.inf] * 10,
+             dtype=np.float32).reshape(8, 10),
+    np.array([0.1, 65504.0, 6e-8, -np.inf] * 20, dtype=np.float16).reshape(4, 20),
+    (np.arange(256, dtype=np.float32) / 7).reshape(16, 16)[:, ::2],  # not contiguous
 ])
 def test_direct_array_writing_matches_tolist(array):
     assert jsonio.dumps(NDARRAY.encode(array)) == jsonio.dumps(array.tolist())
